@@ -1,0 +1,95 @@
+"""The SMS transport port: what every connector (simulator, HTTP provider, SMPP) speaks.
+
+Connectors live in ``smsdesk.connectors`` and implement :class:`SmsConnector`; the
+operations layer implements :class:`SmsEvents` and hands it to each connector at start.
+Every connector normalises its carrier's traffic to the same four events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+DeliveryState = Literal["accepted", "delivered", "failed", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """A mobile-originated SMS, already joined if it arrived in concatenated parts."""
+
+    service_number: str
+    customer_number: str
+    text: str
+    connector: str
+    # The provider's id for the message; intake is idempotent on (connector, provider_message_id).
+    provider_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSms:
+    """A mobile-terminated SMS the server has already stored and now asks a connector to send."""
+
+    outbound_id: int
+    service_number: str
+    customer_number: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendAccepted:
+    """The provider took the message; receipts will refer to ``provider_message_id``."""
+
+    provider_message_id: str
+    segments: int = 1
+    encoding: str = "GSM-7"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    connector: str
+    provider_message_id: str
+    state: DeliveryState
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutSignal:
+    """The carrier or provider says this customer blocked (or unblocked) the service number."""
+
+    service_number: str
+    customer_number: str
+    opted_out: bool
+    connector: str
+    reason: str = ""
+
+
+class SmsSendError(Exception):
+    """A send failed. ``transient`` failures are retried with backoff; the rest mark the message failed."""
+
+    def __init__(self, reason: str, *, transient: bool, error_code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+        self.error_code = error_code
+
+
+class SmsEvents(Protocol):
+    """What a connector reports; implemented by the operations layer."""
+
+    async def inbound(self, sms: InboundSms) -> None: ...
+
+    async def delivery_receipt(self, receipt: DeliveryReceipt) -> None: ...
+
+    async def opt_out(self, signal: OptOutSignal) -> None: ...
+
+
+class SmsConnector(Protocol):
+    """One SMS transport. ``send`` raises :class:`SmsSendError` on failure."""
+
+    name: str
+
+    async def start(self, events: SmsEvents) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, sms: OutboundSms) -> SendAccepted: ...
