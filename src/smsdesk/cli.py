@@ -1,0 +1,233 @@
+"""The ``smsdesk`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+from typing import TYPE_CHECKING, Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from smsdesk.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from smsdesk.operations.services import Services
+
+app = typer.Typer(
+    help="smsdesk: a GWS 8.5 SMS Session API server.", no_args_is_help=True, add_completion=False
+)
+users_app = typer.Typer(help="Manage agents, supervisors and administrators.", no_args_is_help=True)
+sms_app = typer.Typer(
+    help="Play a customer's handset through the built-in SMS simulator.", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+app.add_typer(sms_app, name="sms")
+console = Console()
+err = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help="Database URL, e.g. sqlite:///var/smsdesk.db (default; env SMSDESK_DATABASE_URL)."
+    ),
+]
+ConfigOption = Annotated[
+    str | None, typer.Option("--config", help="TOML settings file (env SMSDESK_CONFIG).")
+]
+
+
+def _settings(config: str | None, database: str | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, database_url=database, **overrides)
+    except (ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080, or $PORT).")] = None,
+    database: DatabaseOption = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed and serve the demo contact center.")] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="Base URL clients reach us at, used in resource uris (default http://host:port)."),
+    ] = None,
+    config: ConfigOption = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+) -> None:
+    """Start the server (migrating the database first)."""
+    if port is None and os.environ.get("PORT"):
+        port = int(os.environ["PORT"])
+    settings = _settings(
+        config, database, host=host, port=port, demo=demo or None, public_url=public_url, log_level=log_level
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+    import uvicorn
+
+    from smsdesk.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+    )
+
+
+@app.command()
+def migrate(database: DatabaseOption = None, config: ConfigOption = None) -> None:
+    """Create or upgrade the database schema."""
+    from smsdesk.app import open_store
+
+    settings = _settings(config, database)
+    store = open_store(settings)
+    applied = store.migrate()
+    store.close()
+    if applied:
+        for name in applied:
+            console.print(f"applied migration {name}")
+    else:
+        console.print(f"database {settings.database_url} is up to date")
+
+
+def _services(settings: Settings) -> "Services":
+    from smsdesk.app import open_store, operation_settings
+    from smsdesk.gws.representation import Urls
+
+    store = open_store(settings)
+    store.migrate()
+    return Services(store, Urls(settings.base_url), operation_settings(settings))
+
+
+@users_app.command("add")
+def users_add(
+    user_name: Annotated[str, typer.Argument(help="Login name (unique across contact centers).")],
+    password: Annotated[
+        str | None, typer.Option(help="Password; prompted for when omitted (safer than the command line).")
+    ] = None,
+    role: Annotated[str, typer.Option(help="agent, supervisor or admin.")] = "agent",
+    tenant: Annotated[str, typer.Option(help="Contact center the user belongs to.")] = "default",
+    first_name: Annotated[str, typer.Option(help="First name (default: the user name).")] = "",
+    last_name: Annotated[str, typer.Option(help="Last name.")] = "",
+    queue: Annotated[list[str] | None, typer.Option(help="Queue to serve (repeatable).")] = None,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add a user."""
+    from smsdesk.domain.errors import DomainError
+    from smsdesk.operations.admin import add_user
+
+    secret = password if password is not None else getpass.getpass(f"Password for {user_name}: ")
+    services = _services(_settings(config, database))
+    try:
+        user = asyncio.run(
+            add_user(
+                services,
+                user_name,
+                secret,
+                role=role,
+                tenant=tenant,
+                first_name=first_name,
+                last_name=last_name,
+                queues=tuple(queue or ()),
+            )
+        )
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    console.print(f"added {role} {user.user_name} ({user.id}) to contact center {user.tenant_id}")
+
+
+@users_app.command("list")
+def users_list(database: DatabaseOption = None, config: ConfigOption = None) -> None:
+    """List users."""
+    from smsdesk.operations.admin import list_users
+
+    users = asyncio.run(list_users(_services(_settings(config, database))))
+    table = Table("user name", "id", "contact center", "roles", "enabled")
+    for user in users:
+        table.add_row(
+            user.user_name, user.id, user.tenant_id, ", ".join(user.roles), "yes" if user.enabled else "no"
+        )
+    console.print(table)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    user_name: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[str | None, typer.Option(help="New password; prompted for when omitted.")] = None,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Change a user's password (running servers honour it within credential_trust_s seconds)."""
+    from smsdesk.domain.errors import DomainError
+    from smsdesk.operations.admin import set_password
+
+    secret = password if password is not None else getpass.getpass(f"New password for {user_name}: ")
+    try:
+        asyncio.run(set_password(_services(_settings(config, database)), user_name, secret))
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    console.print(f"password of {user_name} changed")
+
+
+@sms_app.command("send")
+def sms_send(
+    text: Annotated[str, typer.Argument(help="The message text.")],
+    sender: Annotated[str, typer.Option("--from", help="The customer's number, e.g. +15551230000.")],
+    recipient: Annotated[str, typer.Option("--to", help="The service number, e.g. +15550100.")] = "+15550100",
+    server: Annotated[str, typer.Option(help="Base URL of a running smsdesk with the simulator on.")] = (
+        "http://127.0.0.1:8080"
+    ),
+) -> None:
+    """Send an SMS from a customer's handset to a service number, through the simulator."""
+    try:
+        response = httpx.post(
+            server.rstrip("/") + "/simulator/sms",
+            json={"from": sender, "to": recipient, "text": text},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        err.print(f"[red]error:[/red] cannot reach {server}: {exc}")
+        raise typer.Exit(1) from None
+    if response.status_code == 404 and "statusCode" not in response.text:
+        err.print(
+            f"[red]error:[/red] {server} has no simulator (start it with --demo or the simulator connector)"
+        )
+        raise typer.Exit(1)
+    body = response.json()
+    if body.get("statusCode") != 0:
+        err.print(f"[red]error:[/red] {body.get('statusMessage')}")
+        raise typer.Exit(1)
+    console.print(f"sent from {sender} to {recipient}")
+
+
+@sms_app.command("inbox")
+def sms_inbox(
+    number: Annotated[str, typer.Argument(help="The customer's number whose handset to read.")],
+    server: Annotated[str, typer.Option(help="Base URL of a running smsdesk with the simulator on.")] = (
+        "http://127.0.0.1:8080"
+    ),
+) -> None:
+    """Show what a customer's handset has received."""
+    response = httpx.get(server.rstrip("/") + "/simulator/sms", params={"number": number}, timeout=10)
+    for message in response.json().get("messages", []):
+        console.print(f"{message['from']} → {message['to']}: {message['text']}")
+
+
+def main() -> None:
+    app()

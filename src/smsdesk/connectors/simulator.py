@@ -1,0 +1,79 @@
+"""The built-in SMS simulator: plays the customers' handsets.
+
+Inbound: ``POST /simulator/sms`` hands an SMS to intake exactly as a carrier connector would.
+Outbound: ``send`` drops the message into the destination handset's inbox, which
+``GET /simulator/sms?number=N`` lists. Inboxes live in memory (a demo and test tool).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from smsdesk.operations.sms_ports import InboundSms, OutboundSms, SendAccepted, SmsEvents
+
+
+@dataclass(frozen=True, slots=True)
+class HandsetMessage:
+    id: str
+    sender: str
+    recipient: str
+    text: str
+    received_ms: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "from": self.sender,
+            "to": self.recipient,
+            "text": self.text,
+            "receivedMs": self.received_ms,
+        }
+
+
+class SimulatorConnector:
+    name = "simulator"
+
+    def __init__(self, max_per_handset: int = 1_000) -> None:
+        self.max_per_handset = max_per_handset
+        self._events: SmsEvents | None = None
+        self._inboxes: dict[str, list[HandsetMessage]] = defaultdict(list)
+        self._ids = itertools.count(1)
+
+    async def start(self, events: SmsEvents) -> None:
+        self._events = events
+
+    async def stop(self) -> None:
+        self._events = None
+
+    async def send(self, sms: OutboundSms) -> SendAccepted:
+        message_id = f"SIM{next(self._ids):08d}"
+        inbox = self._inboxes[sms.customer_number]
+        inbox.append(HandsetMessage(message_id, sms.service_number, sms.customer_number, sms.text, _now_ms()))
+        del inbox[: -self.max_per_handset]
+        return SendAccepted(provider_message_id=message_id)
+
+    async def deliver_from_handset(
+        self, sender: str, recipient: str, text: str, message_id: str | None
+    ) -> None:
+        """A customer's handset sends an SMS to a service number."""
+        if self._events is None:
+            raise RuntimeError("the simulator is not started")
+        await self._events.inbound(
+            InboundSms(
+                service_number=recipient,
+                customer_number=sender,
+                text=text,
+                connector=self.name,
+                provider_message_id=message_id,
+            )
+        )
+
+    def handset(self, number: str) -> list[HandsetMessage]:
+        return list(self._inboxes.get(number, ()))
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,112 @@
+"""Which operations an agent may perform on a session right now.
+
+This is the one source of truth: the server refuses any operation not listed here, and every
+resource it sends carries exactly this list, so a desktop's buttons never lie.
+"""
+
+from __future__ import annotations
+
+from smsdesk.domain.model import OfferKind, Party, PartyState, SessionRecord
+
+# Canonical order of the capability list in resources (the order GWS samples use).
+CANONICAL_ORDER: tuple[str, ...] = (
+    "Accept",
+    "Reject",
+    "Transfer",
+    "Leave",
+    "LeaveAndComplete",
+    "Invite",
+    "Consult",
+    "CancelConsult",
+    "SetInFocus",
+    "SetDisposition",
+    "AttachUserData",
+    "DeleteUserData",
+    "UpdateUserData",
+    "Complete",
+    "SendMessage",
+    "SendUrl",
+    "SendCustomNotice",
+    "SendStartTypingNotification",
+    "SendStopTypingNotification",
+    "SendToAgents",
+    "SendCustomNoticeToAgents",
+    "SendStartTypingToAgentsNotification",
+    "SendStopTypingToAgentsNotification",
+)
+_RANK = {name: rank for rank, name in enumerate(CANONICAL_ORDER)}
+
+# Operation names that are spelled differently from the capability that governs them.
+OPERATION_ALIASES: dict[str, str] = {
+    "InFocus": "SetInFocus",
+    "SendStopTypingToAgentNotification": "SendStopTypingToAgentsNotification",
+}
+
+USER_DATA_OPERATIONS = ("AttachUserData", "UpdateUserData", "DeleteUserData")
+CUSTOMER_SENDS = (
+    "SendMessage",
+    "SendUrl",
+    "SendCustomNotice",
+    "SendStartTypingNotification",
+    "SendStopTypingNotification",
+)
+AGENT_SENDS = (
+    "SendToAgents",
+    "SendCustomNoticeToAgents",
+    "SendStartTypingToAgentsNotification",
+    "SendStopTypingToAgentsNotification",
+)
+
+
+def capability_for_operation(operation_name: str) -> str:
+    return OPERATION_ALIASES.get(operation_name, operation_name)
+
+
+def capabilities_for(session: SessionRecord, user_id: str) -> list[str]:
+    party = session.parties.get(user_id)
+    if party is None:
+        return []
+    if party.state is PartyState.INVITED:
+        return _ordered({"Accept", "Reject", "SetInFocus", *USER_DATA_OPERATIONS})
+    if party.state is PartyState.LEFT_CHAT:
+        return _ordered({"Complete", "SetInFocus", "SetDisposition", *USER_DATA_OPERATIONS})
+    if party.state is not PartyState.CHATTING:
+        return []
+
+    caps = {"Leave", "SetInFocus", "SetDisposition", *USER_DATA_OPERATIONS}
+    is_owner = session.owner == user_id
+    pending = pending_agent_offer(session)
+    if is_owner:
+        caps |= {"Complete", "LeaveAndComplete"}
+        if pending is None:
+            caps |= {"Transfer", "Invite", "Consult"}
+        elif pending.offer is OfferKind.CONSULT and pending.offered_by == user_id:
+            caps.add("CancelConsult")
+    others_chatting = any(
+        other.state is PartyState.CHATTING and other.user_id != user_id for other in session.parties.values()
+    )
+    # A consultant's customer-style sends are shown to agents only, so they need no reachable customer.
+    if party.consultant:
+        if others_chatting:
+            caps |= set(CUSTOMER_SENDS)
+    elif session.customer_present and session.customer_reachable:
+        caps |= set(CUSTOMER_SENDS)
+    if others_chatting or pending is not None:
+        caps |= set(AGENT_SENDS)
+    return _ordered(caps)
+
+
+def pending_agent_offer(session: SessionRecord) -> Party | None:
+    """The one outstanding transfer/invite/consult offer, if any (only one at a time per session)."""
+    for party in session.parties.values():
+        if party.state is PartyState.INVITED and party.offer in (
+            OfferKind.TRANSFER,
+            OfferKind.INVITE,
+            OfferKind.CONSULT,
+        ):
+            return party
+    return None
+
+
+def _ordered(names: set[str]) -> list[str]:
+    return sorted(names, key=_RANK.__getitem__)

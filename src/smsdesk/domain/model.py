@@ -1,0 +1,184 @@
+"""The SMS session aggregate's data: states, participants, parties, message-log entries, effects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from smsdesk.domain.userdata import UserData
+
+
+class PartyState(StrEnum):
+    """One agent's state in one session, as GWS shows it (``smssession.state``)."""
+
+    INVITED = "Invited"
+    CHATTING = "Chatting"
+    LEFT_CHAT = "LeftChat"
+    COMPLETED = "Completed"
+    REVOKED = "Revoked"
+
+
+FINAL_STATES = frozenset({PartyState.COMPLETED, PartyState.REVOKED})
+LIVE_STATES = frozenset({PartyState.INVITED, PartyState.CHATTING, PartyState.LEFT_CHAT})
+
+
+class OfferKind(StrEnum):
+    """How an agent came to be invited: by routing, or by another agent."""
+
+    ROUTE = "route"
+    TRANSFER = "transfer"
+    INVITE = "invite"
+    CONSULT = "consult"
+
+
+class Phase(StrEnum):
+    """Where the interaction is, independent of any one agent."""
+
+    WAITING = "waiting"  # in a queue, needs an agent
+    ACTIVE = "active"  # an agent owns it
+    DONE = "done"  # nobody works on it any more
+
+
+class Visibility(StrEnum):
+    ALL = "All"
+    AGENTS = "Agents"
+
+
+class MessageType(StrEnum):
+    TEXT = "Text"
+    PARTICIPANT_JOINED = "ParticipantJoined"
+    PARTICIPANT_LEFT = "ParticipantLeft"
+    PARTICIPANT_REJOINED = "ParticipantRejoined"
+    TYPING_STARTED = "TypingStarted"
+    TYPING_STOPPED = "TypingStopped"
+    PUSH_URL = "PushUrl"
+    NOTICE = "Notice"
+    CUSTOM_NOTICE = "CustomNotice"
+
+
+@dataclass(slots=True)
+class Participant:
+    participant_id: str
+    type: str  # "Customer" | "Agent" | "External"
+    nickname: str
+    user_id: str | None = None
+    visibility: Visibility = Visibility.ALL
+
+
+@dataclass(slots=True)
+class Party:
+    """One agent's relationship with the session (offered, chatting, left, done)."""
+
+    user_id: str
+    state: PartyState
+    offer: OfferKind | None = None
+    offered_by: str | None = None
+    deadline_ms: int | None = None
+    participant_id: str | None = None
+    consultant: bool = False
+
+
+@dataclass(slots=True)
+class Message:
+    index: int
+    type: MessageType
+    sender: Participant
+    visibility: Visibility
+    timestamp_ms: int
+    text: str | None = None
+    url: str | None = None
+    notice_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DomainContext:
+    """What the domain needs from outside: the time, and fresh participant ids."""
+
+    now_ms: int
+    new_participant_id: Callable[[], str]
+    offer_timeout_ms: int = 30_000
+
+
+# Effects: what a change means for the people around it. The operations layer turns each into
+# notifications (in this order) and outbound SMS, in the same transaction as the change.
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantsChanged:
+    """Every agent chatting in the session gets ParticipantsUpdated."""
+
+
+@dataclass(frozen=True, slots=True)
+class PropertiesChanged:
+    """userData (or capabilities) changed: live parties get PropertiesUpdated; ``only`` narrows it."""
+
+    only: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesAdded:
+    messages: tuple[Message, ...]
+    exclude: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryDelivered:
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OperationFailed:
+    user_id: str
+    error_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSmsRequested:
+    message_index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRequested:
+    queue: str
+
+
+Effect = (
+    StatusChanged
+    | ParticipantsChanged
+    | PropertiesChanged
+    | MessagesAdded
+    | HistoryDelivered
+    | OperationFailed
+    | CustomerSmsRequested
+    | RoutingRequested
+)
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    """The persistent fields of a session (what storage saves and loads)."""
+
+    id: str
+    tenant_id: str
+    queue: str
+    service_number: str
+    customer_number: str
+    received_ms: int
+    phase: Phase
+    customer: Participant
+    participants: list[Participant] = field(default_factory=list)
+    parties: dict[str, Party] = field(default_factory=dict)
+    user_data: UserData = field(default_factory=dict)
+    owner: str | None = None
+    last_index: int = 0
+    tried: list[str] = field(default_factory=list)
+    customer_present: bool = True
+    customer_reachable: bool = True
+    chat_type: str = "Inbound"

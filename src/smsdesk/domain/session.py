@@ -1,0 +1,402 @@
+"""The SMS session aggregate's behaviour: one method per thing that can happen to a session.
+
+Methods validate first and raise :class:`DomainError` before touching anything, then change the
+record and append effects. The operations layer persists the record and turns effects into
+notifications and SMS in one transaction.
+"""
+
+from __future__ import annotations
+
+from smsdesk.domain import userdata
+from smsdesk.domain.capabilities import capabilities_for, capability_for_operation, pending_agent_offer
+from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state, invalid_value
+from smsdesk.domain.model import (
+    LIVE_STATES,
+    CustomerSmsRequested,
+    DomainContext,
+    Effect,
+    HistoryDelivered,
+    Message,
+    MessagesAdded,
+    MessageType,
+    OfferKind,
+    OperationFailed,
+    Participant,
+    ParticipantsChanged,
+    Party,
+    PartyState,
+    Phase,
+    PropertiesChanged,
+    RoutingRequested,
+    SessionRecord,
+    StatusChanged,
+    Visibility,
+)
+
+DEFAULT_DISPOSITION_KEY = "DispositionCode"
+
+# Message types that reach the customer's handset when visible to all.
+_CUSTOMER_VISIBLE_TYPES = frozenset({MessageType.TEXT, MessageType.PUSH_URL, MessageType.CUSTOM_NOTICE})
+
+_OFFER_FAILURE = {
+    OfferKind.TRANSFER: "Transfer",
+    OfferKind.INVITE: "Invite",
+    OfferKind.CONSULT: "Consult",
+}
+
+
+class SmsSession:
+    def __init__(self, record: SessionRecord) -> None:
+        self.record = record
+        self.effects: list[Effect] = []
+        self.new_messages: list[Message] = []
+
+    # ----- creation and customer side -------------------------------------------------------------
+
+    @classmethod
+    def open_inbound(
+        cls,
+        ctx: DomainContext,
+        *,
+        session_id: str,
+        tenant_id: str,
+        queue: str,
+        service_number: str,
+        customer_number: str,
+        text: str,
+        user_data: userdata.UserData,
+    ) -> SmsSession:
+        customer = Participant(ctx.new_participant_id(), "Customer", customer_number)
+        record = SessionRecord(
+            id=session_id,
+            tenant_id=tenant_id,
+            queue=queue,
+            service_number=service_number,
+            customer_number=customer_number,
+            received_ms=ctx.now_ms,
+            phase=Phase.WAITING,
+            customer=customer,
+            participants=[customer],
+            user_data=dict(user_data),
+        )
+        session = cls(record)
+        session._log(ctx, MessageType.PARTICIPANT_JOINED, customer, Visibility.ALL)
+        session._log(ctx, MessageType.TEXT, customer, Visibility.ALL, text=text)
+        session.effects.append(RoutingRequested(queue))
+        return session
+
+    def customer_message(self, ctx: DomainContext, text: str) -> None:
+        entry = self._log(ctx, MessageType.TEXT, self.record.customer, Visibility.ALL, text=text)
+        self.effects.append(MessagesAdded((entry,)))
+
+    def set_customer_reachable(self, reachable: bool) -> None:
+        """Opt-out (or back in): the customer-facing sends leave (or rejoin) every agent's capabilities."""
+        if self.record.customer_reachable != reachable:
+            self.record.customer_reachable = reachable
+            self.effects.append(PropertiesChanged())
+
+    # ----- capabilities ---------------------------------------------------------------------------
+
+    def capabilities(self, user_id: str) -> list[str]:
+        return capabilities_for(self.record, user_id)
+
+    def require(self, user_id: str, operation_name: str) -> None:
+        capability = capability_for_operation(operation_name)
+        if capability not in self.capabilities(user_id):
+            party = self.record.parties.get(user_id)
+            state = party.state.value if party else "none"
+            raise invalid_state(f"Operation {operation_name} is not valid for the current state ({state})")
+
+    def party(self, user_id: str) -> Party:
+        party = self.record.parties.get(user_id)
+        if party is None:
+            raise DomainError(ErrorKind.NOT_FOUND, "SMS session not found")
+        return party
+
+    def live_parties(self) -> list[Party]:
+        return [p for p in self.record.parties.values() if p.state in LIVE_STATES]
+
+    def chatting_user_ids(self) -> list[str]:
+        return [p.user_id for p in self.record.parties.values() if p.state is PartyState.CHATTING]
+
+    # ----- routing and offers ---------------------------------------------------------------------
+
+    def needs_agent(self) -> bool:
+        return self.record.phase is Phase.WAITING and not any(
+            p.state is PartyState.INVITED and p.offer is OfferKind.ROUTE for p in self.record.parties.values()
+        )
+
+    def offer(self, ctx: DomainContext, user_id: str, kind: OfferKind, offered_by: str | None = None) -> None:
+        existing = self.record.parties.get(user_id)
+        if existing is not None and existing.state in LIVE_STATES:
+            raise DomainError(ErrorKind.IN_USE, "The target agent is already in this SMS session")
+        self.record.parties[user_id] = Party(
+            user_id=user_id,
+            state=PartyState.INVITED,
+            offer=kind,
+            offered_by=offered_by,
+            deadline_ms=ctx.now_ms + ctx.offer_timeout_ms,
+        )
+        self.effects.append(StatusChanged(user_id))
+
+    def next_deadline_ms(self) -> int | None:
+        deadlines = [
+            p.deadline_ms
+            for p in self.record.parties.values()
+            if p.state is PartyState.INVITED and p.deadline_ms is not None
+        ]
+        return min(deadlines) if deadlines else None
+
+    def expire_offers(self, ctx: DomainContext) -> None:
+        for party in list(self.record.parties.values()):
+            if party.state is PartyState.INVITED and party.deadline_ms is not None:
+                if party.deadline_ms <= ctx.now_ms:
+                    self._withdraw_offer(party, PartyState.REVOKED, "did not answer")
+
+    def _withdraw_offer(self, party: Party, final_state: PartyState, why: str) -> None:
+        kind = party.offer
+        party.state = final_state
+        party.deadline_ms = None
+        self.effects.append(StatusChanged(party.user_id))
+        if kind is OfferKind.ROUTE:
+            if party.user_id not in self.record.tried:
+                self.record.tried.append(party.user_id)
+            self.effects.append(RoutingRequested(self.record.queue))
+        elif kind is not None and party.offered_by is not None:
+            originator = self.record.parties.get(party.offered_by)
+            if originator is not None and originator.state in LIVE_STATES:
+                self.effects.append(
+                    OperationFailed(
+                        party.offered_by, f"{_OFFER_FAILURE[kind]} failed: the target agent {why}"
+                    )
+                )
+
+    def accept(self, ctx: DomainContext, user_id: str, nickname: str) -> None:
+        party = self.party(user_id)
+        kind = party.offer
+        consultant = kind is OfferKind.CONSULT
+        participant = Participant(
+            ctx.new_participant_id(),
+            "Agent",
+            nickname,
+            user_id=user_id,
+            visibility=Visibility.AGENTS if consultant else Visibility.ALL,
+        )
+        party.state = PartyState.CHATTING
+        party.offer = None
+        party.deadline_ms = None
+        party.participant_id = participant.participant_id
+        party.consultant = consultant
+        self.record.participants.append(participant)
+        self.effects.append(StatusChanged(user_id))
+
+        left: Message | None = None
+        if kind is OfferKind.ROUTE or (self.record.owner is None and not consultant):
+            self.record.owner = user_id
+            self.record.phase = Phase.ACTIVE
+            self.record.tried.clear()
+        if kind is OfferKind.TRANSFER and party.offered_by is not None:
+            previous = self.record.parties.get(party.offered_by)
+            self.record.owner = user_id
+            self.record.phase = Phase.ACTIVE
+            if previous is not None and previous.state is PartyState.CHATTING:
+                left = self._remove_agent(ctx, previous, PartyState.COMPLETED)
+                self.effects.append(StatusChanged(previous.user_id))
+        joined = self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, participant.visibility)
+        self.effects.append(ParticipantsChanged())
+        self.effects.append(HistoryDelivered(user_id))
+        news = (left, joined) if left else (joined,)
+        self.effects.append(MessagesAdded(news, exclude=user_id))
+
+    def reject(self, user_id: str) -> None:
+        self._withdraw_offer(self.party(user_id), PartyState.COMPLETED, "rejected it")
+
+    # ----- agent operations -----------------------------------------------------------------------
+
+    def complete(self, ctx: DomainContext, user_id: str, queue: str | None) -> None:
+        actor = self.party(user_id)
+        if actor.state is PartyState.CHATTING:
+            self._remove_agent(ctx, actor, PartyState.COMPLETED)
+        else:
+            actor.state = PartyState.COMPLETED
+        self.effects.insert(0, StatusChanged(user_id))
+        for other in self.live_parties():
+            if other.state is PartyState.INVITED:
+                other.state = PartyState.REVOKED
+                other.deadline_ms = None
+                self.effects.append(StatusChanged(other.user_id))
+            elif queue is None:
+                if other.state is PartyState.CHATTING:
+                    self._remove_agent(ctx, other, PartyState.COMPLETED)
+                else:
+                    other.state = PartyState.COMPLETED
+                self.effects.append(StatusChanged(other.user_id))
+        self.record.owner = None
+        if queue is None:
+            self.record.phase = Phase.DONE
+            self.record.customer_present = False
+        else:
+            self._requeue(queue)
+            if self.chatting_user_ids():
+                self.effects.append(ParticipantsChanged())
+
+    def leave(self, ctx: DomainContext, user_id: str, *, and_complete: bool = False) -> None:
+        actor = self.party(user_id)
+        others = [uid for uid in self.chatting_user_ids() if uid != user_id]
+        self._revoke_offers_from(user_id)
+        if others:
+            entry = self._remove_agent(ctx, actor, PartyState.COMPLETED)
+            self.effects.insert(0, StatusChanged(user_id))
+            if self.record.owner == user_id:
+                self._hand_over_ownership(ctx, others)
+            self.effects.append(ParticipantsChanged())
+            self.effects.append(MessagesAdded((entry,)))
+            return
+        self._remove_agent(ctx, actor, PartyState.COMPLETED if and_complete else PartyState.LEFT_CHAT)
+        self.record.customer_present = False
+        if and_complete:
+            self.record.owner = None
+            self.record.phase = Phase.DONE
+        self.effects.insert(0, StatusChanged(user_id))
+
+    def transfer_to_queue(self, ctx: DomainContext, user_id: str, queue: str) -> None:
+        actor = self.party(user_id)
+        entry = self._remove_agent(ctx, actor, PartyState.COMPLETED)
+        self.effects.insert(0, StatusChanged(user_id))
+        self.record.owner = None
+        self._requeue(queue)
+        if self.chatting_user_ids():
+            self.effects.append(ParticipantsChanged())
+            self.effects.append(MessagesAdded((entry,)))
+
+    def offer_to_agent(self, ctx: DomainContext, user_id: str, target: str, kind: OfferKind) -> None:
+        if target == user_id:
+            raise invalid_value("The target of the operation is the requesting agent")
+        if kind is OfferKind.INVITE:
+            existing = self.record.parties.get(target)
+            if existing is not None and existing.state is PartyState.CHATTING and existing.consultant:
+                self._upgrade_consultant(ctx, existing)
+                return
+        self.offer(ctx, target, kind, offered_by=user_id)
+
+    def cancel_consult(self, user_id: str) -> None:
+        pending = pending_agent_offer(self.record)
+        if pending is None or pending.offer is not OfferKind.CONSULT or pending.offered_by != user_id:
+            raise invalid_state("There is no pending consultation to cancel")
+        pending.state = PartyState.REVOKED
+        pending.deadline_ms = None
+        self.effects.append(PropertiesChanged(only=user_id))
+        self.effects.append(StatusChanged(pending.user_id))
+
+    def set_disposition(
+        self, user_id: str, disposition: str, key: str | None, limits: userdata.UserDataLimits
+    ) -> None:
+        if not disposition:
+            raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: disposition")
+        self.update_user_data({key or DEFAULT_DISPOSITION_KEY: disposition}, limits)
+
+    def attach_user_data(self, data: dict[str, object], limits: userdata.UserDataLimits) -> None:
+        added = userdata.validate_user_data(data, limits)
+        self.record.user_data = userdata.attach(self.record.user_data, added, limits)
+        self.effects.append(PropertiesChanged())
+
+    def update_user_data(self, data: dict[str, object], limits: userdata.UserDataLimits) -> None:
+        changes = userdata.validate_user_data(data, limits)
+        self.record.user_data = userdata.update(self.record.user_data, changes, limits)
+        self.effects.append(PropertiesChanged())
+
+    def delete_user_data(self, keys: list[str]) -> None:
+        self.record.user_data = userdata.delete(self.record.user_data, userdata.validate_keys(keys))
+        self.effects.append(PropertiesChanged())
+
+    def post(
+        self,
+        ctx: DomainContext,
+        user_id: str,
+        message_type: MessageType,
+        *,
+        agents_only: bool,
+        text: str | None = None,
+        url: str | None = None,
+        notice_text: str | None = None,
+    ) -> Message:
+        """An agent adds an entry to the log (message, URL, notice, typing)."""
+        party = self.party(user_id)
+        sender = self._participant(party)
+        visibility = Visibility.AGENTS if agents_only or party.consultant else Visibility.ALL
+        entry = self._log(ctx, message_type, sender, visibility, text=text, url=url, notice_text=notice_text)
+        self.effects.append(MessagesAdded((entry,)))
+        if visibility is Visibility.ALL and message_type in _CUSTOMER_VISIBLE_TYPES:
+            body = text if message_type is MessageType.TEXT else url or notice_text
+            if body:
+                self.effects.append(CustomerSmsRequested(entry.index, body))
+        return entry
+
+    # ----- internals ------------------------------------------------------------------------------
+
+    def _participant(self, party: Party) -> Participant:
+        for participant in self.record.participants:
+            if participant.participant_id == party.participant_id:
+                return participant
+        raise invalid_state("The agent is not a participant of this SMS session")
+
+    def _remove_agent(self, ctx: DomainContext, party: Party, final_state: PartyState) -> Message:
+        participant = self._participant(party)
+        self.record.participants.remove(participant)
+        party.state = final_state
+        return self._log(ctx, MessageType.PARTICIPANT_LEFT, participant, participant.visibility)
+
+    def _revoke_offers_from(self, user_id: str) -> None:
+        for party in self.record.parties.values():
+            if party.state is PartyState.INVITED and party.offered_by == user_id:
+                party.state = PartyState.REVOKED
+                party.deadline_ms = None
+                self.effects.append(StatusChanged(party.user_id))
+
+    def _hand_over_ownership(self, ctx: DomainContext, others: list[str]) -> None:
+        parties = [self.record.parties[uid] for uid in others]
+        heir = next((p for p in parties if not p.consultant), parties[0])
+        if heir.consultant:
+            self._upgrade_consultant(ctx, heir)
+        self.record.owner = heir.user_id
+
+    def _upgrade_consultant(self, ctx: DomainContext, party: Party) -> None:
+        participant = self._participant(party)
+        participant.visibility = Visibility.ALL
+        party.consultant = False
+        entry = self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, Visibility.ALL)
+        self.effects.append(ParticipantsChanged())
+        self.effects.append(MessagesAdded((entry,)))
+
+    def _requeue(self, queue: str) -> None:
+        self.record.queue = queue
+        self.record.phase = Phase.WAITING
+        self.record.tried.clear()
+        self.effects.append(RoutingRequested(queue))
+
+    def _log(
+        self,
+        ctx: DomainContext,
+        message_type: MessageType,
+        sender: Participant,
+        visibility: Visibility,
+        *,
+        text: str | None = None,
+        url: str | None = None,
+        notice_text: str | None = None,
+    ) -> Message:
+        self.record.last_index += 1
+        entry = Message(
+            index=self.record.last_index,
+            type=message_type,
+            sender=Participant(
+                sender.participant_id, sender.type, sender.nickname, sender.user_id, sender.visibility
+            ),
+            visibility=visibility,
+            timestamp_ms=ctx.now_ms,
+            text=text,
+            url=url,
+            notice_text=notice_text,
+        )
+        self.new_messages.append(entry)
+        return entry

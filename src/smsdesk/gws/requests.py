@@ -1,0 +1,244 @@
+"""Request bodies, one msgspec Struct per ``operationName``.
+
+Decoding is two-step: the ``operationName`` is read first (so an unknown name gets a clear
+"unsupported operation" answer), then the body is decoded strictly into that operation's Struct.
+Unknown extra fields are ignored, as GWS clients send stray ones.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from smsdesk.gws.envelope import GwsError, StatusCode
+
+JsonObject = dict[str, Any]
+
+
+class _Header(msgspec.Struct):
+    operationName: str | None = None  # noqa: N815 (wire name)
+
+
+class Operation(msgspec.Struct, frozen=True):
+    operationName: str  # noqa: N815
+
+
+# --- /api/v2/me and channels -------------------------------------------------------------------
+
+
+class StartContactCenterSession(Operation, frozen=True):
+    channels: list[str]
+    place: str | None = None
+
+
+class EndContactCenterSession(Operation, frozen=True):
+    pass
+
+
+class Ready(Operation, frozen=True):
+    pass
+
+
+class NotReady(Operation, frozen=True):
+    reason: str | None = None
+
+
+# --- /api/v2/me/smssessions/{id} ---------------------------------------------------------------
+
+
+class Accept(Operation, frozen=True):
+    nickname: str | None = None
+    saveLAR: bool = False  # noqa: N815
+
+
+class Reject(Operation, frozen=True):
+    pass
+
+
+class Complete(Operation, frozen=True):
+    queueName: str | None = None  # noqa: N815
+    saveLAR: bool = False  # noqa: N815
+
+
+class Leave(Operation, frozen=True):
+    pass
+
+
+class LeaveAndComplete(Operation, frozen=True):
+    pass
+
+
+class Transfer(Operation, frozen=True):
+    targetUri: str | None = None  # noqa: N815
+    targetPath: str | None = None  # noqa: N815
+    queueName: str | None = None  # noqa: N815
+    text: str | None = None
+    messageType: str | None = None  # noqa: N815
+    treatAs: str | None = None  # noqa: N815
+
+
+class Invite(Operation, frozen=True):
+    targetUri: str | None = None  # noqa: N815
+    targetPath: str | None = None  # noqa: N815
+
+
+class Consult(Operation, frozen=True):
+    targetUri: str | None = None  # noqa: N815
+    targetPath: str | None = None  # noqa: N815
+
+
+class CancelConsult(Operation, frozen=True):
+    pass
+
+
+class SetInFocus(Operation, frozen=True):
+    pass
+
+
+class SetDisposition(Operation, frozen=True):
+    disposition: str
+    dispositionKey: str | None = None  # noqa: N815
+
+
+class AttachUserData(Operation, frozen=True):
+    userData: JsonObject  # noqa: N815
+
+
+class UpdateUserData(Operation, frozen=True):
+    userData: JsonObject  # noqa: N815
+
+
+class DeleteUserData(Operation, frozen=True):
+    keys: list[str] | None = None
+    key: str | None = None
+
+
+class SendMessage(Operation, frozen=True):
+    text: str
+
+
+class SendUrl(Operation, frozen=True):
+    url: str
+
+
+class SendCustomNotice(Operation, frozen=True):
+    noticeText: str  # noqa: N815
+
+
+class SendCustomNoticeToAgents(Operation, frozen=True):
+    noticeText: str  # noqa: N815
+
+
+class SendToAgents(Operation, frozen=True):
+    text: str
+
+
+class SendStartTypingNotification(Operation, frozen=True):
+    pass
+
+
+class SendStopTypingNotification(Operation, frozen=True):
+    pass
+
+
+class SendStartTypingToAgentsNotification(Operation, frozen=True):
+    pass
+
+
+class SendStopTypingToAgentsNotification(Operation, frozen=True):
+    pass
+
+
+ME_OPERATIONS: dict[str, type[Operation]] = {
+    "StartContactCenterSession": StartContactCenterSession,
+    "EndContactCenterSession": EndContactCenterSession,
+    "Ready": Ready,
+    "NotReady": NotReady,
+}
+
+CHANNEL_OPERATIONS: dict[str, type[Operation]] = {"Ready": Ready, "NotReady": NotReady}
+
+SMS_SESSION_OPERATIONS: dict[str, type[Operation]] = {
+    cls.__name__: cls
+    for cls in (
+        Accept,
+        Reject,
+        Complete,
+        Leave,
+        LeaveAndComplete,
+        Transfer,
+        Invite,
+        Consult,
+        CancelConsult,
+        SetInFocus,
+        SetDisposition,
+        AttachUserData,
+        UpdateUserData,
+        DeleteUserData,
+        SendMessage,
+        SendUrl,
+        SendCustomNotice,
+        SendCustomNoticeToAgents,
+        SendToAgents,
+        SendStartTypingNotification,
+        SendStopTypingNotification,
+        SendStartTypingToAgentsNotification,
+        SendStopTypingToAgentsNotification,
+    )
+}
+# Spellings GWS documents besides the canonical ones (see docs/gws-compatibility.md).
+SMS_SESSION_OPERATIONS["InFocus"] = SetInFocus
+SMS_SESSION_OPERATIONS["SendStopTypingToAgentNotification"] = SendStopTypingToAgentsNotification
+
+_header_decoder = msgspec.json.Decoder(_Header)
+_decoders: dict[type[Operation], msgspec.json.Decoder[Any]] = {}
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def _decoder_for(cls: type[Operation]) -> msgspec.json.Decoder[Any]:
+    decoder = _decoders.get(cls)
+    if decoder is None:
+        decoder = _decoders[cls] = msgspec.json.Decoder(cls)
+    return decoder
+
+
+def decode_operation(body: bytes, table: dict[str, type[Operation]]) -> Operation:
+    """Decode a POST body into the Struct of its ``operationName``, or raise a :class:`GwsError`."""
+    if not body.strip():
+        raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: operationName")
+    try:
+        header = _header_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        if "Expected `object`" in str(exc):
+            raise GwsError(
+                StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object"
+            ) from None
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid value for parameter: operationName") from None
+    except msgspec.DecodeError:
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: malformed JSON") from None
+    name = header.operationName
+    if not name:
+        raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: operationName")
+    cls = table.get(name)
+    if cls is None:
+        raise GwsError(StatusCode.INVALID_STATE, f"Unsupported operation: {name}")
+    try:
+        operation: Operation = _decoder_for(cls).decode(body)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(str(exc)) from None
+    return operation
+
+
+def _validation_error(detail: str) -> GwsError:
+    missing = _MISSING_FIELD.search(detail)
+    if missing:
+        return GwsError(StatusCode.MISSING_PARAMETER, f"Missing required parameter: {missing.group(1)}")
+    at = _AT_PATH.search(detail)
+    where = at.group(1).split(".")[0].split("[")[0] if at else ""
+    reason = detail.split(" - at ")[0]
+    if where:
+        return GwsError(StatusCode.VALIDATION_ERROR, f"Invalid value for parameter {where}: {reason}")
+    return GwsError(StatusCode.VALIDATION_ERROR, f"Invalid request body: {reason}")

@@ -1,0 +1,74 @@
+"""Authentication (HTTP Basic or the JSESSIONID cookie) and GWS CSRF protection for REST requests."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from smsdesk.config import CsrfMode
+from smsdesk.gws.auth import parse_basic_authorization
+from smsdesk.gws.envelope import GwsError, StatusCode
+from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions
+from smsdesk.operations.ports import User
+
+COOKIE = "JSESSIONID"
+CSRF_HEADER = "X-CSRF-TOKEN"
+_MUTATING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+@dataclass(slots=True)
+class Caller:
+    user: User
+    http_session: HttpSession
+    new_session: bool
+
+    def decorate(self, response: Response, method: str) -> None:
+        if self.new_session:
+            response.set_cookie(COOKIE, self.http_session.id, httponly=True, samesite="lax", path="/")
+        if method == "GET":
+            response.headers["X-CSRF-HEADER"] = CSRF_HEADER
+            response.headers[CSRF_HEADER] = self.http_session.csrf_token
+
+
+class RequestSecurity:
+    def __init__(self, authenticator: Authenticator, sessions: HttpSessions, csrf: CsrfMode) -> None:
+        self.authenticator = authenticator
+        self.sessions = sessions
+        self.csrf = csrf
+
+    async def caller(self, request: Request) -> Caller:
+        cookie_session = self.sessions.lookup(request.cookies.get(COOKIE))
+        authorization = request.headers.get("authorization")
+        user: User | None
+        if authorization is not None:
+            credentials = parse_basic_authorization(authorization)
+            user = await self.authenticator.verify(*credentials) if credentials else None
+        elif cookie_session is not None:
+            user = await self.authenticator.user_for_session(cookie_session)
+        else:
+            user = None
+        if user is None:
+            raise GwsError(StatusCode.NOT_AUTHENTICATED, "Access denied")
+
+        new_session = False
+        http_session = cookie_session if cookie_session and cookie_session.user_id == user.id else None
+        if http_session is None:
+            http_session = self.sessions.create(user.id, user.tenant_id)
+            new_session = True
+        if request.method in _MUTATING and self._csrf_required(authorization is not None):
+            token = request.headers.get(CSRF_HEADER, "")
+            if new_session or not hmac.compare_digest(token.encode(), http_session.csrf_token.encode()):
+                raise GwsError(StatusCode.FORBIDDEN, "Missing or invalid Csrf token")
+        return Caller(user, http_session, new_session)
+
+    def _csrf_required(self, sent_authorization: bool) -> bool:
+        if self.csrf == "off":
+            return False
+        if self.csrf == "always":
+            return True
+        # A cross-site page cannot make a browser send an Authorization header (the server never
+        # asks for one with WWW-Authenticate), only cookies: so only cookie-borne requests need it.
+        return not sent_authorization

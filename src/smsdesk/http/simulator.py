@@ -1,0 +1,63 @@
+"""The SMS simulator's HTTP face: customers' handsets sending to, and reading from, the server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from smsdesk.gws.envelope import StatusCode
+from smsdesk.http.responses import ok, status_response
+from smsdesk.operations.intake import UnknownServiceNumber
+
+
+class HandsetMessage(Protocol):
+    def as_json(self) -> dict[str, object]: ...
+
+
+class Handsets(Protocol):
+    async def deliver_from_handset(
+        self, sender: str, recipient: str, text: str, message_id: str | None
+    ) -> None: ...
+
+    def handset(self, number: str) -> Sequence[HandsetMessage]: ...
+
+
+class SimulatedSms(msgspec.Struct, frozen=True):
+    text: str
+    to: str
+    from_: str = msgspec.field(name="from")
+    id: str | None = None
+
+
+_decode = msgspec.json.Decoder(SimulatedSms).decode
+
+
+def simulator_routes(handsets: Handsets) -> list[BaseRoute]:
+    async def send_from_handset(request: Request) -> Response:
+        try:
+            sms = _decode(await request.body())
+        except msgspec.DecodeError as exc:
+            return status_response(StatusCode.VALIDATION_ERROR, f"Invalid SMS: {exc}".replace("`", "'"))
+        if not sms.from_ or not sms.to or not sms.text:
+            return status_response(StatusCode.MISSING_PARAMETER, "from, to and text must be non-empty")
+        try:
+            await handsets.deliver_from_handset(sms.from_, sms.to, sms.text, sms.id)
+        except UnknownServiceNumber:
+            return status_response(StatusCode.NOT_FOUND, f"Not a service number: {sms.to}")
+        return ok()
+
+    async def read_handset(request: Request) -> Response:
+        number = request.query_params.get("number")
+        if not number:
+            return status_response(StatusCode.MISSING_PARAMETER, "Missing required parameter: number")
+        return ok({"messages": [m.as_json() for m in handsets.handset(number)]})
+
+    return [
+        Route("/simulator/sms", send_from_handset, methods=["POST"]),
+        Route("/simulator/sms", read_handset, methods=["GET"]),
+    ]

@@ -1,0 +1,103 @@
+"""Administration: users, and the demo contact center."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smsdesk.domain.errors import DomainError, ErrorKind, not_found
+from smsdesk.operations.identity import hash_password
+from smsdesk.operations.ports import ServiceNumber, User
+from smsdesk.operations.services import Services, new_user_id
+
+DEFAULT_TENANT = "default"
+DEMO_PASSWORD = "password"
+DEMO_AGENTS = ("agent1", "agent2", "agent3")
+DEMO_SUPERVISOR = "supervisor1"
+DEMO_SERVICE_NUMBER = "+15550100"
+DEMO_QUEUE = "sms-default"
+
+ROLES = {"agent": ("ROLE_AGENT",), "supervisor": ("ROLE_AGENT", "ROLE_SUPERVISOR"), "admin": ("ROLE_ADMIN",)}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSeed:
+    created_users: tuple[str, ...]
+
+
+async def add_user(
+    services: Services,
+    user_name: str,
+    password: str,
+    *,
+    role: str = "agent",
+    tenant: str = DEFAULT_TENANT,
+    first_name: str = "",
+    last_name: str = "",
+    queues: tuple[str, ...] = (),
+) -> User:
+    if role not in ROLES:
+        raise DomainError(ErrorKind.INVALID_VALUE, f"Unknown role {role}; use one of {', '.join(ROLES)}")
+    password_hash = hash_password(password)
+    async with services.work() as work:
+        if await work.tx.user_by_name(user_name) is not None:
+            raise DomainError(ErrorKind.ALREADY_EXISTS, f"User already exists: {user_name}")
+        await work.tx.ensure_tenant(tenant, tenant)
+        user = User(
+            id=new_user_id(),
+            tenant_id=tenant,
+            user_name=user_name,
+            first_name=first_name or user_name,
+            last_name=last_name,
+            roles=ROLES[role],
+            enabled=True,
+            password_hash=password_hash,
+        )
+        await work.tx.insert_user(user)
+        for queue in queues:
+            await work.tx.ensure_queue(tenant, queue, [user.id])
+    return user
+
+
+async def set_password(services: Services, user_name: str, password: str) -> None:
+    password_hash = hash_password(password)
+    async with services.work() as work:
+        user = await work.tx.user_by_name(user_name)
+        if user is None:
+            raise not_found(f"User not found: {user_name}")
+        await work.tx.set_password_hash(user.id, password_hash)
+
+
+async def list_users(services: Services) -> list[User]:
+    async with services.store.transaction() as tx:
+        return await tx.users()
+
+
+async def seed_demo(services: Services) -> DemoSeed:
+    """The demo contact center; running it again changes nothing."""
+    created: list[str] = []
+    demo_hash = hash_password(DEMO_PASSWORD)
+    async with services.work() as work:
+        tx = work.tx
+        await tx.ensure_tenant(DEFAULT_TENANT, "Demo contact center")
+        agent_ids: list[str] = []
+        for name, role in [*((a, "agent") for a in DEMO_AGENTS), (DEMO_SUPERVISOR, "supervisor")]:
+            user = await tx.user_by_name(name)
+            if user is None:
+                user = User(
+                    new_user_id(),
+                    DEFAULT_TENANT,
+                    name,
+                    name.capitalize(),
+                    "Demo",
+                    ROLES[role],
+                    True,
+                    demo_hash,
+                )
+                await tx.insert_user(user)
+                created.append(name)
+            agent_ids.append(user.id)
+        await tx.ensure_queue(DEFAULT_TENANT, DEMO_QUEUE, agent_ids)
+        await tx.ensure_service_number(
+            ServiceNumber(DEFAULT_TENANT, DEMO_SERVICE_NUMBER, DEMO_QUEUE, "simulator")
+        )
+    return DemoSeed(tuple(created))

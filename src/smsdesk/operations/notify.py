@@ -1,0 +1,130 @@
+"""Turning a session change's effects into notifications (outbox rows) and outbound SMS.
+
+Rule for ``referenceId``: the first notification the requesting agent receives because of its
+request carries the request's referenceId; others do not (docs/gws-compatibility.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from smsdesk.domain.model import (
+    LIVE_STATES,
+    CustomerSmsRequested,
+    HistoryDelivered,
+    MessagesAdded,
+    OperationFailed,
+    ParticipantsChanged,
+    PartyState,
+    PropertiesChanged,
+    RoutingRequested,
+    StatusChanged,
+)
+from smsdesk.domain.session import SmsSession
+from smsdesk.gws import notifications as payloads
+from smsdesk.gws.representation import Urls, message_json, session_json
+from smsdesk.operations.ports import Notification
+from smsdesk.operations.services import Services, Work
+
+_encode = msgspec.json.encode
+
+
+class _Emitter:
+    def __init__(self, work: Work, session: SmsSession, urls: Urls, requester: str | None, ref: int | None):
+        self.work = work
+        self.session = session
+        self.urls = urls
+        self.requester = requester
+        self.reference_id = ref
+        self._views: dict[str, dict[str, Any]] = {}
+
+    def view(self, user_id: str) -> dict[str, Any]:
+        view = self._views.get(user_id)
+        if view is None:
+            view = self._views[user_id] = session_json(self.session.record, user_id, self.urls)
+        return view
+
+    def take_reference(self, user_id: str) -> int | None:
+        if user_id == self.requester and self.reference_id is not None:
+            ref, self.reference_id = self.reference_id, None
+            return ref
+        return None
+
+    def emit(self, user_id: str, data: dict[str, Any]) -> None:
+        self.work.notify(
+            Notification(self.session.record.tenant_id, user_id, payloads.SMS_TOPIC, _encode(data))
+        )
+
+    def state_change(self, user_id: str, notification_type: str) -> None:
+        ref = self.take_reference(user_id)
+        self.emit(user_id, payloads.session_state_change(notification_type, self.view(user_id), ref))
+
+    def message_log(self, user_id: str, messages: list[dict[str, Any]]) -> None:
+        record = self.session.record
+        ref = self.take_reference(user_id)
+        self.emit(
+            user_id,
+            payloads.message_log_updated(
+                messages, self.urls.session(record.id), f"/smssessions/{record.id}", ref
+            ),
+        )
+
+
+async def publish_session_change(
+    services: Services,
+    work: Work,
+    session: SmsSession,
+    *,
+    requester: str | None = None,
+    reference_id: int | None = None,
+) -> None:
+    """Persist the session and its new log entries, then write its effects as notifications and SMS."""
+    record = session.record
+    tx = work.tx
+    await tx.save_session(record, session.next_deadline_ms())
+    if session.new_messages:
+        await tx.append_messages(record.id, session.new_messages)
+    emitter = _Emitter(work, session, services.urls, requester, reference_id)
+    parties = record.parties
+    chatting = [uid for uid, p in parties.items() if p.state is PartyState.CHATTING]
+    for effect in session.effects:
+        if isinstance(effect, StatusChanged):
+            emitter.state_change(effect.user_id, "StatusChange")
+        elif isinstance(effect, ParticipantsChanged):
+            for user_id in chatting:
+                emitter.state_change(user_id, "ParticipantsUpdated")
+        elif isinstance(effect, PropertiesChanged):
+            audience = (
+                [effect.only] if effect.only else [u for u, p in parties.items() if p.state in LIVE_STATES]
+            )
+            for user_id in audience:
+                emitter.state_change(user_id, "PropertiesUpdated")
+        elif isinstance(effect, MessagesAdded):
+            entries = [message_json(m, services.urls) for m in effect.messages]
+            for user_id in chatting:
+                if user_id != effect.exclude:
+                    emitter.message_log(user_id, entries)
+        elif isinstance(effect, HistoryDelivered):
+            history = await tx.messages(record.id, 1, 0)
+            emitter.message_log(effect.user_id, [message_json(m, services.urls) for m in history])
+        elif isinstance(effect, OperationFailed):
+            ref = emitter.take_reference(effect.user_id)
+            emitter.emit(
+                effect.user_id,
+                payloads.session_error(effect.error_message, emitter.view(effect.user_id), ref),
+            )
+        elif isinstance(effect, CustomerSmsRequested):
+            await tx.enqueue_outbound(
+                record.tenant_id,
+                record.id,
+                effect.message_index,
+                record.service_number,
+                record.customer_number,
+                effect.text,
+                session.new_messages[-1].timestamp_ms if session.new_messages else 0,
+            )
+            work.sms_enqueued = True
+        elif isinstance(effect, RoutingRequested):
+            work.routing_tenants.add(record.tenant_id)

@@ -1,0 +1,159 @@
+"""The Protocols the operations need from adapters (storage, cross-node bus), and the records they pass.
+
+Adapters implement these; ``app.py`` wires them. Operations never import an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from smsdesk.domain.agents import ChannelState
+from smsdesk.domain.model import Message, SessionRecord
+from smsdesk.domain.routing import AgentAvailability
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    tenant_id: str
+    user_name: str
+    first_name: str
+    last_name: str
+    roles: tuple[str, ...]
+    enabled: bool
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceNumber:
+    tenant_id: str
+    number: str
+    queue: str
+    connector: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChannel:
+    channel: str
+    state: ChannelState
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One outbox row: a notification for one user on one topic, already encoded as JSON."""
+
+    tenant_id: str
+    user_id: str
+    channel: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNotification:
+    position: int
+    user_id: str
+    channel: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRecord:
+    id: int
+    tenant_id: str
+    session_id: str
+    message_index: int
+    service_number: str
+    customer_number: str
+    text: str
+    status: str
+    attempts: int
+    next_attempt_ms: int
+    provider_message_id: str | None
+    error: str | None
+
+
+class Transaction(Protocol):
+    """Everything one operation reads and writes; committed together or not at all."""
+
+    # users and tenants
+    async def user_by_name(self, user_name: str) -> User | None: ...
+    async def user_by_id(self, tenant_id: str, user_id: str) -> User | None: ...
+    async def users(self, tenant_id: str | None = None) -> list[User]: ...
+    async def insert_user(self, user: User) -> None: ...
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+    async def ensure_tenant(self, tenant_id: str, name: str) -> None: ...
+    async def tenant_by_name(self, name: str) -> str | None: ...
+    async def next_reference_id(self, user_id: str) -> int: ...
+
+    # queues and numbers
+    async def queue_exists(self, tenant_id: str, name: str) -> bool: ...
+    async def ensure_queue(self, tenant_id: str, name: str, members: Sequence[str]) -> None: ...
+    async def service_number(self, number: str) -> ServiceNumber | None: ...
+    async def ensure_service_number(self, number: ServiceNumber) -> None: ...
+
+    # agent channels
+    async def agent_channels(self, user_id: str) -> list[AgentChannel]: ...
+    async def set_agent_channel(
+        self, tenant_id: str, user_id: str, channel: str, state: ChannelState
+    ) -> None: ...
+    async def clear_agent_channels(self, user_id: str) -> None: ...
+    async def routing_candidates(
+        self, tenant_id: str, queue: str, capacity: int
+    ) -> list[AgentAvailability]: ...
+    async def note_offer(self, user_id: str, now_ms: int) -> None: ...
+
+    # sessions
+    async def load_session(self, tenant_id: str, session_id: str) -> SessionRecord | None: ...
+    async def open_session_for(
+        self, tenant_id: str, service_number: str, customer_number: str
+    ) -> SessionRecord | None: ...
+    async def save_session(self, record: SessionRecord, next_deadline_ms: int | None) -> None: ...
+    async def append_messages(self, session_id: str, messages: Sequence[Message]) -> None: ...
+    async def messages(self, session_id: str, start_index: int, count: int) -> list[Message]: ...
+    async def sessions_of_user(self, tenant_id: str, user_id: str) -> list[SessionRecord]: ...
+    async def waiting_sessions(self, tenant_id: str, queue: str | None) -> list[str]: ...
+    async def sessions_with_expired_offers(self, now_ms: int) -> list[tuple[str, str]]: ...
+
+    # notifications (the outbox)
+    async def append_notifications(self, notifications: Sequence[Notification]) -> int: ...
+
+    # SMS
+    async def record_inbound_id(self, connector: str, provider_message_id: str) -> bool: ...
+    async def enqueue_outbound(
+        self,
+        tenant_id: str,
+        session_id: str,
+        message_index: int,
+        service_number: str,
+        customer_number: str,
+        text: str,
+        now_ms: int,
+    ) -> int: ...
+    async def due_outbound(self, now_ms: int, limit: int) -> list[OutboundRecord]: ...
+    async def update_outbound(
+        self,
+        outbound_id: int,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_ms: int,
+        provider_message_id: str | None,
+        error: str | None,
+    ) -> None: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+    async def notifications_after(self, position: int, limit: int) -> list[StoredNotification]: ...
+
+    async def last_position(self) -> int: ...
+
+
+class CommitListener(Protocol):
+    """Told, after a commit, that outbox rows up to ``position`` exist (the bus poke)."""
+
+    def committed(self, position: int) -> None: ...

@@ -1,0 +1,41 @@
+"""Reads: the agent's sessions, one session, its message log, the agent's channels."""
+
+from __future__ import annotations
+
+from smsdesk.domain.errors import invalid_value
+from smsdesk.domain.model import LIVE_STATES, Message, SessionRecord
+from smsdesk.operations import access
+from smsdesk.operations.ports import AgentChannel, User
+from smsdesk.operations.services import Services
+
+
+async def my_sessions(services: Services, user: User) -> list[SessionRecord]:
+    """The agent's live sessions (offered, chatting, or left and awaiting completion)."""
+    async with services.store.transaction() as tx:
+        records = await tx.sessions_of_user(user.tenant_id, user.id)
+    return [r for r in records if r.parties[user.id].state in LIVE_STATES]
+
+
+async def my_session(services: Services, user: User, session_id: str) -> SessionRecord:
+    async with services.store.transaction() as tx:
+        return await access.session_for_agent(tx, user, session_id)
+
+
+async def session_messages(
+    services: Services, user: User, session_id: str, start_index: int, count: int
+) -> list[Message]:
+    if start_index < 0 or count < 0:
+        raise invalid_value("startIndex and count must be zero or positive integers")
+    async with services.store.transaction() as tx:
+        await access.session_for_agent(tx, user, session_id)
+        return await tx.messages(session_id, max(start_index, 1), count)
+
+
+async def my_channels(services: Services, user: User) -> list[AgentChannel]:
+    async with services.store.transaction() as tx:
+        return await tx.agent_channels(user.id)
+
+
+async def colleagues(services: Services, user: User) -> list[User]:
+    async with services.store.transaction() as tx:
+        return [u for u in await tx.users(user.tenant_id) if u.enabled]

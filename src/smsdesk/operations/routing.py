@@ -1,0 +1,116 @@
+"""Routing SMS sessions to agents, and withdrawing offers nobody answered.
+
+Runs in the background: woken after any commit that needs routing (new session, agent Ready,
+rejected or revoked offer, freed capacity), and on a timer that sweeps expired offers and any
+session left waiting (for example after a restart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from smsdesk.domain.model import OfferKind
+from smsdesk.domain.routing import choose_agent
+from smsdesk.domain.session import SmsSession
+from smsdesk.gws.representation import now_ms
+from smsdesk.operations.notify import publish_session_change
+from smsdesk.operations.services import Services
+
+log = logging.getLogger("smsdesk.routing")
+
+
+async def route_waiting(services: Services, tenant_id: str) -> int:
+    """Offer every waiting session of the tenant to an eligible agent; returns how many were offered."""
+    offered = 0
+    async with services.work() as work:
+        for session_id in await work.tx.waiting_sessions(tenant_id, None):
+            record = await work.tx.load_session(tenant_id, session_id)
+            if record is None:
+                continue
+            session = SmsSession(record)
+            if not session.needs_agent():
+                continue
+            candidates = await work.tx.routing_candidates(
+                tenant_id, record.queue, services.settings.max_sessions_per_agent
+            )
+            chosen = choose_agent(
+                [c for c in candidates if c.user_id not in _live_parties(session)], record.tried
+            )
+            if chosen is None:
+                continue
+            ctx = services.domain_context()
+            session.offer(ctx, chosen, OfferKind.ROUTE)
+            await work.tx.note_offer(chosen, ctx.now_ms)
+            await publish_session_change(services, work, session)
+            offered += 1
+            log.info("offered SMS session %s (queue %s) to agent %s", record.id, record.queue, chosen)
+    return offered
+
+
+def _live_parties(session: SmsSession) -> set[str]:
+    return {party.user_id for party in session.live_parties()}
+
+
+async def expire_offers(services: Services) -> int:
+    expired = 0
+    async with services.work() as work:
+        for tenant_id, session_id in await work.tx.sessions_with_expired_offers(now_ms()):
+            record = await work.tx.load_session(tenant_id, session_id)
+            if record is None:
+                continue
+            session = SmsSession(record)
+            session.expire_offers(services.domain_context())
+            if session.effects:
+                await publish_session_change(services, work, session)
+                expired += 1
+                log.info("revoked an unanswered offer of SMS session %s", session_id)
+    return expired
+
+
+class Router:
+    def __init__(self, services: Services, sweep_interval_s: float = 0.5) -> None:
+        self.services = services
+        self.sweep_interval_s = sweep_interval_s
+        self._pending: set[str] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._known_tenants: set[str] = set()
+        services.on_routing_needed.append(self.wake)
+
+    def wake(self, tenant_id: str) -> None:
+        self._pending.add(tenant_id)
+        self._known_tenants.add(tenant_id)
+        self._wake.set()
+
+    def start(self, tenants: list[str]) -> None:
+        self._known_tenants.update(tenants)
+        self._pending.update(tenants)
+        self._task = asyncio.create_task(self._run(), name="smsdesk-router")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        next_sweep = 0.0
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.sweep_interval_s
+                    await expire_offers(self.services)
+                    self._pending.update(self._known_tenants)
+                while self._pending:
+                    await route_waiting(self.services, self._pending.pop())
+            except Exception:  # a routing failure must not stop routing for everyone
+                log.exception("routing pass failed; retrying on the next sweep")

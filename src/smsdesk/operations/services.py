@@ -1,0 +1,85 @@
+"""What every operation runs with: the store, settings, URL builder, and the after-commit wiring."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from smsdesk.domain.model import DomainContext
+from smsdesk.domain.userdata import UserDataLimits
+from smsdesk.gws.representation import Urls, now_ms
+from smsdesk.operations.ports import CommitListener, Notification, Store, Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSettings:
+    """Named limits of the SMS workflow (documented in the README's settings table)."""
+
+    offer_timeout_ms: int = 30_000  # an unanswered offer is revoked and routed on after this
+    max_sessions_per_agent: int = 5  # routing offers no more than this many live sessions to one agent
+    max_text_length: int = 1_600  # the longest agent message (10 concatenated SMS segments)
+    user_data_limits: UserDataLimits = field(default_factory=UserDataLimits)
+    sms_retry_initial_ms: int = 1_000
+    sms_retry_max_ms: int = 60_000
+    sms_max_attempts: int = 8
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+def new_participant_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+def new_user_id() -> str:
+    return secrets.token_hex(16)
+
+
+class Services:
+    def __init__(self, store: Store, urls: Urls, settings: OperationSettings) -> None:
+        self.store = store
+        self.urls = urls
+        self.settings = settings
+        self.commit_listeners: list[CommitListener] = []
+        self.on_routing_needed: list[Callable[[str], None]] = []
+        self.on_sms_enqueued: list[Callable[[], None]] = []
+
+    def domain_context(self) -> DomainContext:
+        return DomainContext(
+            now_ms=now_ms(),
+            new_participant_id=new_participant_id,
+            offer_timeout_ms=self.settings.offer_timeout_ms,
+        )
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[Work]:
+        """One transaction; after it commits, the bus is poked and routing / SMS sending woken."""
+        async with self.store.transaction() as tx:
+            work = Work(tx)
+            yield work
+            position = await tx.append_notifications(work.notifications) if work.notifications else 0
+        if position:
+            for listener in self.commit_listeners:
+                listener.committed(position)
+        for tenant_id in work.routing_tenants:
+            for wake_router in self.on_routing_needed:
+                wake_router(tenant_id)
+        if work.sms_enqueued:
+            for wake_sender in self.on_sms_enqueued:
+                wake_sender()
+
+
+class Work:
+    """The pending side effects of one transaction."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.notifications: list[Notification] = []
+        self.routing_tenants: set[str] = set()
+        self.sms_enqueued = False
+
+    def notify(self, notification: Notification) -> None:
+        self.notifications.append(notification)
