@@ -22,10 +22,12 @@ app = typer.Typer(
     help="smsdesk: a GWS 8.5 SMS Session API server.", no_args_is_help=True, add_completion=False
 )
 users_app = typer.Typer(help="Manage agents, supervisors and administrators.", no_args_is_help=True)
+numbers_app = typer.Typer(help="Manage SMS service numbers (what customers text).", no_args_is_help=True)
 sms_app = typer.Typer(
     help="Play a customer's handset through the built-in SMS simulator.", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+app.add_typer(numbers_app, name="numbers")
 app.add_typer(sms_app, name="sms")
 console = Console()
 err = Console(stderr=True)
@@ -103,7 +105,7 @@ def migrate(database: DatabaseOption = None, config: ConfigOption = None) -> Non
         console.print(f"database {settings.database_url} is up to date")
 
 
-def _services(settings: Settings) -> "Services":
+def _services(settings: Settings) -> Services:
     from smsdesk.app import open_store, operation_settings
     from smsdesk.gws.representation import Urls
 
@@ -183,6 +185,35 @@ def users_passwd(
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
     console.print(f"password of {user_name} changed")
+
+
+@numbers_app.command("add")
+def numbers_add(
+    number: Annotated[str, typer.Argument(help="The service number in E.164, e.g. +15550100.")],
+    queue: Annotated[str, typer.Option(help="Queue its new sessions wait in.")],
+    tenant: Annotated[str, typer.Option(help="Contact center it belongs to.")] = "default",
+    connector: Annotated[str, typer.Option(help="Connector that sends and receives its SMS.")] = "simulator",
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add an SMS service number."""
+    from smsdesk.domain.errors import DomainError
+    from smsdesk.operations.admin import add_service_number
+
+    try:
+        asyncio.run(
+            add_service_number(
+                _services(_settings(config, database)),
+                number,
+                queue=queue,
+                tenant=tenant,
+                connector=connector,
+            )
+        )
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    console.print(f"{number} now routes to queue {queue} of {tenant} via {connector}")
 
 
 @sms_app.command("send")

@@ -149,9 +149,9 @@ class SmsSession:
 
     def expire_offers(self, ctx: DomainContext) -> None:
         for party in list(self.record.parties.values()):
-            if party.state is PartyState.INVITED and party.deadline_ms is not None:
-                if party.deadline_ms <= ctx.now_ms:
-                    self._withdraw_offer(party, PartyState.REVOKED, "did not answer")
+            expired = party.deadline_ms is not None and party.deadline_ms <= ctx.now_ms
+            if party.state is PartyState.INVITED and expired:
+                self._withdraw_offer(party, PartyState.REVOKED, "did not answer")
 
     def _withdraw_offer(self, party: Party, final_state: PartyState, why: str) -> None:
         kind = party.offer

@@ -101,3 +101,19 @@ async def seed_demo(services: Services) -> DemoSeed:
             ServiceNumber(DEFAULT_TENANT, DEMO_SERVICE_NUMBER, DEMO_QUEUE, "simulator")
         )
     return DemoSeed(tuple(created))
+
+
+async def add_service_number(
+    services: Services, number: str, *, queue: str, tenant: str = DEFAULT_TENANT, connector: str = "simulator"
+) -> ServiceNumber:
+    """Route SMS to ``number`` into ``queue`` of ``tenant``, sent and received through ``connector``."""
+    async with services.work() as work:
+        existing = await work.tx.service_number(number)
+        if existing is not None:
+            raise DomainError(ErrorKind.ALREADY_EXISTS, f"Service number already exists: {number}")
+        if await work.tx.tenant_by_name(tenant) is None:
+            raise not_found(f"Contact center not found: {tenant}")
+        await work.tx.ensure_queue(tenant, queue, [])
+        service_number = ServiceNumber(tenant, number, queue, connector)
+        await work.tx.ensure_service_number(service_number)
+    return service_number

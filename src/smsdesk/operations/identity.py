@@ -123,7 +123,9 @@ class HttpSessions:
         if len(self._sessions) >= self.max_sessions:
             oldest = min(self._sessions.values(), key=lambda s: s.created)
             del self._sessions[oldest.id]
-        session = HttpSession(secrets.token_urlsafe(24), user_id, tenant_id, secrets.token_hex(16), time.time())
+        session = HttpSession(
+            secrets.token_urlsafe(24), user_id, tenant_id, secrets.token_hex(16), time.time()
+        )
         self._sessions[session.id] = session
         return session
 

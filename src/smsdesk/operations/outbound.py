@@ -7,10 +7,10 @@ message that cannot go is marked failed with the reason. Nothing an agent sent i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from smsdesk.gws.representation import now_ms
+from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.services import Services
 from smsdesk.operations.sms_ports import OutboundSms, SmsConnector, SmsSendError
 
@@ -24,32 +24,17 @@ class SmsDispatcher:
         self.services = services
         self.connectors = connectors
         self.default_connector = default_connector
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        services.on_sms_enqueued.append(self._wake.set)
+        self._loop = BackgroundLoop("smsdesk-sms-dispatcher", self._step, 1.0, log)
+        services.on_sms_enqueued.append(self._loop.wake)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-sms-dispatcher")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                await self.send_due()
-            except Exception:
-                log.exception("SMS dispatch pass failed; retrying")
+    async def _step(self) -> None:
+        await self.send_due()
 
     async def send_due(self) -> int:
         settings = self.services.settings
@@ -68,7 +53,10 @@ class SmsDispatcher:
                     OutboundSms(record.id, record.service_number, record.customer_number, record.text)
                 )
                 provider_id = accepted.provider_message_id
-            except SmsSendError as exc:
+            except Exception as exc:  # a connector bug must not be retried forever, nor lose the message
+                if not isinstance(exc, SmsSendError):
+                    log.exception("connector %s raised while sending SMS %s", number, record.id)
+                    exc = SmsSendError(f"connector error: {exc}", transient=True)
                 error = exc.reason if exc.error_code is None else f"{exc.reason} ({exc.error_code})"
                 if exc.transient and attempts < settings.sms_max_attempts:
                     status = "pending"

@@ -7,7 +7,6 @@ session left waiting (for example after a restart).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -15,6 +14,7 @@ from smsdesk.domain.model import OfferKind
 from smsdesk.domain.routing import choose_agent
 from smsdesk.domain.session import SmsSession
 from smsdesk.gws.representation import now_ms
+from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.services import Services
 
@@ -74,43 +74,28 @@ class Router:
         self.services = services
         self.sweep_interval_s = sweep_interval_s
         self._pending: set[str] = set()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._known_tenants: set[str] = set()
+        self._next_sweep = 0.0
+        self._loop = BackgroundLoop("smsdesk-router", self._step, sweep_interval_s, log)
         services.on_routing_needed.append(self.wake)
 
     def wake(self, tenant_id: str) -> None:
         self._pending.add(tenant_id)
         self._known_tenants.add(tenant_id)
-        self._wake.set()
+        self._loop.wake()
 
     def start(self, tenants: list[str]) -> None:
         self._known_tenants.update(tenants)
         self._pending.update(tenants)
-        self._task = asyncio.create_task(self._run(), name="smsdesk-router")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        next_sweep = 0.0
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_interval_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + self.sweep_interval_s
-                    await expire_offers(self.services)
-                    self._pending.update(self._known_tenants)
-                while self._pending:
-                    await route_waiting(self.services, self._pending.pop())
-            except Exception:  # a routing failure must not stop routing for everyone
-                log.exception("routing pass failed; retrying on the next sweep")
+    async def _step(self) -> None:
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self.sweep_interval_s
+            await expire_offers(self.services)
+            self._pending.update(self._known_tenants)
+        while self._pending:
+            await route_waiting(self.services, self._pending.pop())

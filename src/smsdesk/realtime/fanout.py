@@ -4,13 +4,13 @@ truth, so a missed poke delays a notification until the next one, and never lose
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import msgspec
 
 from smsdesk.bayeux import BayeuxServer, ServerSession
+from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.ports import Store, User
 
 log = logging.getLogger("smsdesk.fanout")
@@ -25,8 +25,7 @@ class Fanout:
         self.server: BayeuxServer | None = None
         self.cursor = 0
         self._sessions_by_user: dict[str, set[ServerSession]] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("smsdesk-fanout", self.drain, None, log)
 
     # ----- SessionListener -----
 
@@ -51,29 +50,15 @@ class Fanout:
 
     def poke(self, position: int) -> None:
         if position > self.cursor:
-            self._wake.set()
+            self._loop.wake()
 
     async def start(self, server: BayeuxServer) -> None:
         self.server = server
         self.cursor = await self.store.last_position()
-        self._task = asyncio.create_task(self._run(), name="smsdesk-fanout")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.drain()
-            except Exception:
-                log.exception("fan-out pass failed; the next poke retries from position %d", self.cursor)
+        await self._loop.stop()
 
     async def drain(self) -> None:
         server = self.server

@@ -1,0 +1,3 @@
+from smsdesk.cli import main
+
+main()

@@ -1,0 +1,757 @@
+"""An SMPP 3.4 ESME connector: binds as a transceiver to an SMSC or aggregator with smpplib.
+
+smpplib is blocking, so one thread per connector owns the socket's read side: it binds, reads
+PDUs, answers ``enquire_link``, keeps the link alive and reconnects with exponential backoff.
+Everything else happens on the asyncio loop: ``send`` builds ``submit_sm`` PDUs, waits for their
+``submit_sm_resp`` inside a bounded window, and one dispatcher task handles ``deliver_sm`` in
+arrival order (join concatenated MO, correlate receipts) before acknowledging it, so an SMSC
+redelivers what the server failed to take.
+
+Writes come from both sides and go through one lock. A connection's PDUs carry its generation
+number so that nothing of a dead connection leaks into the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import re
+import select
+import socket
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import smpplib.client
+import smpplib.consts
+import smpplib.exceptions
+import smpplib.smpp
+
+from smsdesk.connectors.encoding import gsm7_decode, gsm7_encode, split_into_parts
+from smsdesk.operations.sms_ports import (
+    DeliveryReceipt,
+    DeliveryState,
+    InboundSms,
+    OutboundSms,
+    SendAccepted,
+    SmsEvents,
+    SmsSendError,
+)
+
+logger = logging.getLogger(__name__)
+# smpplib hex-dumps every PDU at DEBUG, bind_transceiver and its password included: keep that out
+# of logs even when an operator turns DEBUG on for everything.
+logging.getLogger(f"{__name__}.wire").setLevel(logging.INFO)
+
+DATA_CODING_GSM7: Final = 0x00
+DATA_CODING_ASCII: Final = 0x01
+DATA_CODING_LATIN1: Final = 0x03
+DATA_CODING_UCS2: Final = 0x08
+ESM_CLASS_UDHI: Final = 0x40
+ESM_CLASS_TYPE_MASK: Final = 0x3C
+ESM_CLASS_SMSC_RECEIPT: Final = 0x04
+ESM_CLASS_INTERMEDIATE_NOTIFICATION: Final = 0x20
+REGISTERED_DELIVERY_FINAL_RECEIPT: Final = 0x01
+
+STATUS_OK: Final = 0x00
+STATUS_INVALID_COMMAND_ID: Final = 0x03
+# "ESME Receiver Temporary App Error": the SMSC keeps the message and redelivers it later.
+STATUS_TEMPORARY_APP_ERROR: Final = 0x64
+# SMSC answers to submit_sm that say "try again later" rather than "this message is wrong".
+TRANSIENT_SUBMIT_STATUSES: Final = frozenset({0x08, 0x14, 0x45, 0x58, 0x64})
+
+# message_state TLV (SMPP 3.4 §5.2.28) and the stat: words of the receipt text (Appendix B).
+MESSAGE_STATE_TO_DELIVERY: Final[dict[int, DeliveryState]] = {
+    1: "accepted",  # ENROUTE
+    2: "delivered",
+    3: "expired",
+    4: "failed",  # DELETED
+    5: "failed",  # UNDELIVERABLE
+    6: "accepted",
+    8: "failed",  # REJECTED
+}
+RECEIPT_STAT_TO_DELIVERY: Final[dict[str, DeliveryState]] = {
+    "ENROUTE": "accepted",
+    "ACCEPTD": "accepted",
+    "DELIVRD": "delivered",
+    "EXPIRED": "expired",
+    "DELETED": "failed",
+    "UNDELIV": "failed",
+    "REJECTD": "failed",
+}
+_RECEIPT_FIELD = re.compile(r"\b(id|stat|err):(\S*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class SmppConfig:
+    """Where and how to bind, and the limits of the session.
+
+    ``window`` is the most ``submit_sm`` awaiting their response at once (each part of a long
+    message counts). ``enquire_link_interval`` is both how often the link is probed and, with
+    ``response_timeout``, how long silence may last before the link is declared dead.
+    """
+
+    host: str
+    system_id: str
+    password: str = field(repr=False)
+    port: int = 2775
+    system_type: str = ""
+    source_ton: int = smpplib.consts.SMPP_TON_INTL
+    source_npi: int = smpplib.consts.SMPP_NPI_ISDN
+    destination_ton: int = smpplib.consts.SMPP_TON_INTL
+    destination_npi: int = smpplib.consts.SMPP_NPI_ISDN
+    window: int = 10
+    enquire_link_interval: float = 30.0
+    response_timeout: float = 10.0
+    reconnect_initial_delay: float = 1.0
+    reconnect_max_delay: float = 60.0
+    concatenated_mo_ttl: float = 600.0
+    name: str = "smpp"
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure pieces: what a deliver_sm says
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverSmFields:
+    """The fields of a ``deliver_sm`` this connector uses, lifted off smpplib's PDU object."""
+
+    sequence: int
+    source_addr: str
+    destination_addr: str
+    esm_class: int
+    data_coding: int
+    payload: bytes
+    receipted_message_id: str | None = None
+    message_state: int | None = None
+    network_error_code: bytes | None = None
+    sar_msg_ref_num: int | None = None
+    sar_total_segments: int | None = None
+    sar_segment_seqnum: int | None = None
+
+    @property
+    def is_receipt(self) -> bool:
+        message_type = self.esm_class & ESM_CLASS_TYPE_MASK
+        return message_type in (ESM_CLASS_SMSC_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION)
+
+
+@dataclass(frozen=True, slots=True)
+class ConcatenationInfo:
+    reference: int
+    total: int
+    sequence: int
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.rstrip(b"\x00").decode("latin-1")
+    return "" if value is None else str(value)
+
+
+def deliver_sm_fields(pdu: Any) -> DeliverSmFields:
+    """Read an smpplib ``deliver_sm`` (whose strings are bytes) into plain fields."""
+    payload = pdu.short_message or b""
+    if not payload and pdu.message_payload:
+        payload = pdu.message_payload
+    receipted = _text(pdu.receipted_message_id) or None
+    return DeliverSmFields(
+        sequence=int(pdu.sequence),
+        source_addr=_text(pdu.source_addr),
+        destination_addr=_text(pdu.destination_addr),
+        esm_class=int(pdu.esm_class or 0),
+        data_coding=int(pdu.data_coding or 0),
+        payload=bytes(payload),
+        receipted_message_id=receipted,
+        message_state=pdu.message_state,
+        network_error_code=pdu.network_error_code,
+        sar_msg_ref_num=pdu.sar_msg_ref_num,
+        sar_total_segments=pdu.sar_total_segments,
+        sar_segment_seqnum=pdu.sar_segment_seqnum,
+    )
+
+
+def split_user_data_header(payload: bytes) -> tuple[ConcatenationInfo | None, bytes]:
+    """Separate the UDH from the text, and read its concatenation element (8- or 16-bit reference)."""
+    if not payload:
+        return None, payload
+    header_length = payload[0]
+    header, body = payload[1 : 1 + header_length], payload[1 + header_length :]
+    position = 0
+    info = None
+    while position + 2 <= len(header):
+        element_id, element_length = header[position], header[position + 1]
+        value = header[position + 2 : position + 2 + element_length]
+        if element_id == 0x00 and element_length == 3 and len(value) == 3:
+            info = ConcatenationInfo(reference=value[0], total=value[1], sequence=value[2])
+        elif element_id == 0x08 and element_length == 4 and len(value) == 4:
+            info = ConcatenationInfo(reference=(value[0] << 8) | value[1], total=value[2], sequence=value[3])
+        position += 2 + element_length
+    return info, body
+
+
+def decode_short_message(body: bytes, data_coding: int) -> str:
+    if data_coding == DATA_CODING_UCS2:
+        return body.decode("utf-16-be", errors="replace")
+    if data_coding == DATA_CODING_GSM7:
+        return gsm7_decode(body)
+    if data_coding == DATA_CODING_ASCII:
+        return body.decode("ascii", errors="replace")
+    return body.decode("latin-1")
+
+
+def parse_receipt(fields: DeliverSmFields, *, connector: str) -> DeliveryReceipt | None:
+    """A delivery receipt, correlated on ``receipted_message_id`` and else the text's ``id:``.
+
+    The state comes from the ``message_state`` TLV when present (receipt text is passed on
+    unmodified from carriers and varies), else from ``stat:``. ``err:`` is kept, unless all zeros.
+    """
+    text = fields.payload.decode("latin-1")
+    text_fields = {name.lower(): value for name, value in _RECEIPT_FIELD.findall(text)}
+    message_id = fields.receipted_message_id or text_fields.get("id")
+    if not message_id:
+        return None
+    state = MESSAGE_STATE_TO_DELIVERY.get(fields.message_state or 0)
+    if state is None:
+        state = RECEIPT_STAT_TO_DELIVERY.get(text_fields.get("stat", "").upper())
+    if state is None:
+        return None
+    error_code = text_fields.get("err") or None
+    if error_code is None and fields.network_error_code:
+        error_code = fields.network_error_code.hex()
+    if error_code is not None and not error_code.strip("0"):
+        error_code = None
+    return DeliveryReceipt(
+        connector=connector, provider_message_id=message_id, state=state, error_code=error_code
+    )
+
+
+@dataclass
+class _PendingConcatenation:
+    first_seen: float
+    total: int
+    data_coding: int
+    parts: dict[int, bytes] = field(default_factory=dict)
+    first_sequence: int = 0
+
+
+class ConcatenatedMoBuffer:
+    """Holds parts of concatenated MO messages until all have arrived, keyed by sender, recipient,
+    reference and part count. Incomplete messages are dropped after ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._pending: dict[tuple[str, str, int, int], _PendingConcatenation] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(
+        self, fields: DeliverSmFields, info: ConcatenationInfo, body: bytes
+    ) -> tuple[int, int, bytes] | None:
+        """Store one part; when it completes a message return (data_coding, first sequence, joined body)."""
+        self._expire()
+        key = (fields.source_addr, fields.destination_addr, info.reference, info.total)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = _PendingConcatenation(
+                first_seen=self._clock(), total=info.total, data_coding=fields.data_coding
+            )
+            self._pending[key] = pending
+        pending.parts[info.sequence] = body
+        if info.sequence == 1:
+            pending.first_sequence = fields.sequence
+            pending.data_coding = fields.data_coding
+        if len(pending.parts) < pending.total:
+            return None
+        del self._pending[key]
+        # Join the bytes, not decoded parts: a sender may cut a surrogate pair or escape in two.
+        joined = b"".join(pending.parts[number] for number in sorted(pending.parts))
+        return pending.data_coding, pending.first_sequence or fields.sequence, joined
+
+    def _expire(self) -> None:
+        deadline = self._clock() - self._ttl
+        for key in [key for key, pending in self._pending.items() if pending.first_seen < deadline]:
+            pending = self._pending.pop(key)
+            logger.warning(
+                "dropped concatenated MO from %s: %d of %d parts after %.0f s",
+                key[0],
+                len(pending.parts),
+                pending.total,
+                self._ttl,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbound PDUs
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitPart:
+    short_message: bytes
+    data_coding: int
+    esm_class: int
+
+
+def build_submit_parts(text: str, reference: int) -> tuple[str, list[SubmitPart]]:
+    """Encode ``text`` as GSM-7 or UCS-2 and, if long, as UDH-concatenated parts (8-bit reference)."""
+    encoding, texts = split_into_parts(text)
+    data_coding = DATA_CODING_GSM7 if encoding == "GSM-7" else DATA_CODING_UCS2
+
+    def encode(part: str) -> bytes:
+        return gsm7_encode(part) if encoding == "GSM-7" else part.encode("utf-16-be")
+
+    if len(texts) == 1:
+        return encoding, [SubmitPart(encode(texts[0]), data_coding, 0)]
+    if len(texts) > 255:
+        raise SmsSendError(f"message needs {len(texts)} parts; SMS allows 255", transient=False)
+    return encoding, [
+        SubmitPart(
+            bytes((0x05, 0x00, 0x03, reference & 0xFF, len(texts), number)) + encode(part),
+            data_coding,
+            ESM_CLASS_UDHI,
+        )
+        for number, part in enumerate(texts, start=1)
+    ]
+
+
+class _SequenceNumbers:
+    """smpplib's sequence generator, made safe to share between the reader thread and the loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    @property
+    def sequence(self) -> int:
+        return self._last
+
+    def next_sequence(self) -> int:
+        with self._lock:
+            self._last = self._last % 0x7FFFFFFF + 1
+            return self._last
+
+
+@dataclass
+class _MultipartReceipts:
+    """Receipts of one long message arrive per part; the server hears one outcome for the message."""
+
+    primary_id: str
+    part_ids: frozenset[str]
+    delivered: set[str] = field(default_factory=set)
+    reported_final: bool = False
+
+
+class SmppLinkDown(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# The connector
+
+
+class SmppConnector:
+    """An ESME bound as transceiver; see the module docstring for the threading model."""
+
+    MULTIPART_TRACKING_LIMIT: Final = 50_000
+
+    def __init__(self, config: SmppConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self._events: SmsEvents | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sequences = _SequenceNumbers()
+        self._write_lock = threading.Lock()
+        self._client: Any = None
+        self._generation = 0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._bind_token = ""
+        # Loop-side state below: touched only on the event loop.
+        self._bound = asyncio.Event()
+        self._window = asyncio.Semaphore(config.window)
+        self._pending: dict[int, tuple[int, asyncio.Future[str]]] = {}
+        self._delivers: asyncio.Queue[tuple[int, str, DeliverSmFields] | None] = asyncio.Queue()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._concatenated = ConcatenatedMoBuffer(config.concatenated_mo_ttl)
+        self._multipart: OrderedDict[str, _MultipartReceipts] = OrderedDict()
+        self._references = itertools.count(random.randrange(256))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def is_bound(self) -> bool:
+        return self._bound.is_set()
+
+    async def wait_until_bound(self) -> None:
+        await self._bound.wait()
+
+    async def start(self, events: SmsEvents) -> None:
+        self._events = events
+        self._loop = asyncio.get_running_loop()
+        self._stopping.clear()
+        self._dispatcher = asyncio.create_task(self._dispatch_delivers(), name=f"{self.name}-deliver_sm")
+        self._thread = threading.Thread(target=self._run_link, name=f"{self.name}-smpp-link", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await asyncio.get_running_loop().run_in_executor(None, self._unbind_quietly)
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+            self._thread = None
+        if self._dispatcher is not None:
+            self._delivers.put_nowait(None)
+            await self._dispatcher
+            self._dispatcher = None
+        self._fail_pending(None, "connector stopped")
+
+    # -- the link thread -----------------------------------------------------------------------
+
+    def _run_link(self) -> None:
+        delay = self.config.reconnect_initial_delay
+        while not self._stopping.is_set():
+            generation = self._generation + 1
+            try:
+                client = self._connect_and_bind(generation)
+                delay = self.config.reconnect_initial_delay
+                self._read_until_down(client, generation)
+            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError) as error:
+                if not self._stopping.is_set():
+                    logger.warning("%s: SMPP link to %s:%s down: %r", self.name, *self._address, error)
+            except SmppLinkDown as error:
+                if not self._stopping.is_set():
+                    logger.warning("%s: SMPP link to %s:%s down: %s", self.name, *self._address, error)
+            except Exception:
+                # Whatever went wrong (an unknown command id, a malformed PDU), the thread must live
+                # on: a fresh bind is the one recovery SMPP offers.
+                logger.exception("%s: SMPP link to %s:%s failed", self.name, *self._address)
+            finally:
+                self._drop_connection(generation)
+            if self._stopping.wait(delay * random.uniform(0.5, 1.0)):
+                break
+            delay = min(delay * 2, self.config.reconnect_max_delay)
+
+    @property
+    def _address(self) -> tuple[str, int]:
+        return self.config.host, self.config.port
+
+    def _connect_and_bind(self, generation: int) -> Any:
+        client = smpplib.client.Client(
+            self.config.host,
+            self.config.port,
+            timeout=self.config.response_timeout,
+            sequence_generator=self._sequences,
+            logger_name=f"{__name__}.wire",
+            allow_unknown_opt_params=True,
+        )
+        with self._write_lock:
+            self._client = client
+            self._generation = generation
+        client.connect()
+        client.bind_transceiver(
+            system_id=self.config.system_id,
+            password=self.config.password,
+            system_type=self.config.system_type,
+        )
+        self._bind_token = uuid.uuid4().hex[:12]
+        logger.info("%s: bound to %s:%s as %s", self.name, *self._address, self.config.system_id)
+        self._to_loop(self._bound.set)
+        return client
+
+    def _read_until_down(self, client: Any, generation: int) -> None:
+        interval = self.config.enquire_link_interval
+        last_received = last_probe = time.monotonic()
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            if now - last_received > interval + self.config.response_timeout:
+                raise SmppLinkDown(f"no answer for {now - last_received:.1f} s")
+            if now - last_probe >= interval:
+                self._write(generation, smpplib.smpp.make_pdu("enquire_link", client=client))
+                last_probe = now
+            wake_in = max(0.05, min(0.5, last_probe + interval - now))
+            readable, _, _ = select.select([client._socket], [], [], wake_in)
+            if not readable:
+                continue
+            pdu = client.read_pdu()
+            last_received = time.monotonic()
+            if pdu is None:
+                continue
+            if self._handle_pdu(client, generation, pdu) == "unbound":
+                return
+
+    def _handle_pdu(self, client: Any, generation: int, pdu: Any) -> str | None:
+        command = pdu.command
+        if command in ("submit_sm_resp", "generic_nack"):
+            message_id = _text(getattr(pdu, "message_id", None))
+            self._to_loop(self._resolve_submit, generation, pdu.sequence, pdu.status, message_id)
+        elif command == "deliver_sm":
+            fields = deliver_sm_fields(pdu)
+            self._to_loop(self._delivers.put_nowait, (generation, self._bind_token, fields))
+        elif command == "enquire_link":
+            self._respond(client, generation, "enquire_link_resp", pdu.sequence)
+        elif command == "unbind":
+            self._respond(client, generation, "unbind_resp", pdu.sequence)
+            logger.info("%s: SMSC unbound", self.name)
+            return "unbound"
+        elif command == "unbind_resp":
+            return "unbound"
+        elif pdu.is_request() and command != "alert_notification":
+            # data_sm and the like: say "not supported" so the SMSC does not wait for an answer.
+            logger.info("%s: answered unsupported %s with generic_nack", self.name, command)
+            self._respond(client, generation, "generic_nack", pdu.sequence, STATUS_INVALID_COMMAND_ID)
+        return None
+
+    def _respond(self, client: Any, generation: int, command: str, sequence: int, status: int = 0) -> None:
+        response = smpplib.smpp.make_pdu(command, client=client, status=status)
+        response.sequence = sequence
+        self._write(generation, response)
+
+    def _write(self, generation: int, pdu: Any) -> None:
+        """Send one PDU on the connection of ``generation``; refuse if that connection is gone."""
+        with self._write_lock:
+            if self._client is None or self._generation != generation:
+                raise SmppLinkDown("connection replaced")
+            self._client.send_pdu(pdu)
+
+    def _drop_connection(self, generation: int) -> None:
+        with self._write_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(OSError):
+                if client._socket is not None:
+                    client._socket.shutdown(socket.SHUT_RDWR)
+            # Set OPEN first: smpplib warns when disconnecting a bound client, which is the point here.
+            client.state = smpplib.consts.SMPP_CLIENT_STATE_OPEN
+            with contextlib.suppress(Exception):
+                client.disconnect()
+        self._to_loop(self._on_link_down, generation)
+
+    def _unbind_quietly(self) -> None:
+        with self._write_lock:
+            client = self._client
+            if client is None or client.state != smpplib.consts.SMPP_CLIENT_STATE_BOUND_TRX:
+                return
+            with contextlib.suppress(Exception):
+                client.send_pdu(smpplib.smpp.make_pdu("unbind", client=client))
+        # The reader thread sees unbind_resp (or the close) and ends; do not wait for ever on an SMSC
+        # that stays silent.
+        if self._thread is not None:
+            self._thread.join(self.config.response_timeout)
+        with self._write_lock:
+            client = self._client
+        if client is not None and client._socket is not None:
+            with contextlib.suppress(OSError):
+                client._socket.shutdown(socket.SHUT_RDWR)
+
+    def _to_loop(self, callback: Callable[..., object], *args: object) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
+            loop.call_soon_threadsafe(callback, *args)
+
+    # -- loop side: link state -----------------------------------------------------------------
+
+    def _on_link_down(self, generation: int) -> None:
+        # Callbacks from the link thread run in order, so this never clears a newer bind.
+        self._bound.clear()
+        self._fail_pending(generation, "SMPP link lost before submit_sm_resp")
+
+    def _fail_pending(self, generation: int | None, reason: str) -> None:
+        for sequence, (pending_generation, future) in list(self._pending.items()):
+            if generation is None or pending_generation == generation:
+                del self._pending[sequence]
+                if not future.done():
+                    future.set_exception(SmsSendError(reason, transient=True))
+
+    def _resolve_submit(self, generation: int, sequence: int, status: int, message_id: str) -> None:
+        entry = self._pending.pop(sequence, None)
+        if entry is None or entry[0] != generation or entry[1].done():
+            return
+        future = entry[1]
+        if status == STATUS_OK and message_id:
+            future.set_result(message_id)
+            return
+        if status == STATUS_OK:
+            # Taken but unreferenceable: a retry would send it twice, so fail it for a human.
+            future.set_exception(
+                SmsSendError("SMSC accepted submit_sm without a message_id", transient=False)
+            )
+            return
+        code = f"0x{status:08X}"
+        future.set_exception(
+            SmsSendError(
+                f"SMSC refused submit_sm: {code} {smpplib.consts.DESCRIPTIONS.get(status, '')}".rstrip(),
+                transient=status in TRANSIENT_SUBMIT_STATUSES,
+                error_code=code,
+            )
+        )
+
+    # -- loop side: sending --------------------------------------------------------------------
+
+    async def send(self, sms: OutboundSms) -> SendAccepted:
+        if self._loop is None:
+            raise SmsSendError(f"connector {self.name} not started", transient=True)
+        try:
+            encoding, parts = build_submit_parts(sms.text, next(self._references))
+        except ValueError as error:
+            raise SmsSendError(str(error), transient=False) from error
+        results = await asyncio.gather(*(self._submit(sms, part) for part in parts), return_exceptions=True)
+        failures = [result for result in results if isinstance(result, BaseException)]
+        if failures:
+            # A part already accepted may still reach the phone; the first failure says why the rest did not.
+            raise failures[0]
+        message_ids = [result for result in results if isinstance(result, str)]
+        if len(message_ids) > 1:
+            self._track_multipart(message_ids)
+        return SendAccepted(provider_message_id=message_ids[0], segments=len(parts), encoding=encoding)
+
+    async def _submit(self, sms: OutboundSms, part: SubmitPart) -> str:
+        async with self._window:
+            if not self.is_bound:
+                raise SmsSendError("SMPP link not bound", transient=True)
+            with self._write_lock:
+                client, generation = self._client, self._generation
+            if client is None:
+                raise SmsSendError("SMPP link not bound", transient=True)
+            pdu = smpplib.smpp.make_pdu(
+                "submit_sm",
+                client=client,
+                source_addr_ton=self.config.source_ton,
+                source_addr_npi=self.config.source_npi,
+                source_addr=sms.service_number,
+                dest_addr_ton=self.config.destination_ton,
+                dest_addr_npi=self.config.destination_npi,
+                destination_addr=sms.customer_number,
+                esm_class=part.esm_class,
+                registered_delivery=REGISTERED_DELIVERY_FINAL_RECEIPT,
+                data_coding=part.data_coding,
+                short_message=part.short_message,
+            )
+            future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._pending[pdu.sequence] = (generation, future)
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self._write, generation, pdu)
+            except (SmppLinkDown, smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError) as error:
+                self._pending.pop(pdu.sequence, None)
+                raise SmsSendError(f"submit_sm not written: {error!r}", transient=True) from error
+            try:
+                async with asyncio.timeout(self.config.response_timeout):
+                    return await future
+            except TimeoutError as error:
+                self._pending.pop(pdu.sequence, None)
+                raise SmsSendError("no submit_sm_resp in time", transient=True) from error
+
+    def _track_multipart(self, message_ids: list[str]) -> None:
+        tracker = _MultipartReceipts(primary_id=message_ids[0], part_ids=frozenset(message_ids))
+        for message_id in message_ids:
+            self._multipart[message_id] = tracker
+        while len(self._multipart) > self.MULTIPART_TRACKING_LIMIT:
+            self._multipart.popitem(last=False)
+
+    # -- loop side: deliver_sm -----------------------------------------------------------------
+
+    async def _dispatch_delivers(self) -> None:
+        while (item := await self._delivers.get()) is not None:
+            generation, bind_token, fields = item
+            try:
+                await self._handle_deliver(bind_token, fields)
+                status = STATUS_OK
+            except Exception:
+                logger.exception(
+                    "%s: deliver_sm %d not taken; asking the SMSC to retry", self.name, fields.sequence
+                )
+                status = STATUS_TEMPORARY_APP_ERROR
+            await self._acknowledge(generation, fields.sequence, status)
+
+    async def _acknowledge(self, generation: int, sequence: int, status: int) -> None:
+        with self._write_lock:
+            client = self._client
+        if client is None or self._generation != generation:
+            return  # the SMSC redelivers unacknowledged messages on the next bind
+        response = smpplib.smpp.make_pdu("deliver_sm_resp", client=client, status=status)
+        response.sequence = sequence
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._write, generation, response)
+        except (SmppLinkDown, smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError) as error:
+            logger.info("%s: deliver_sm_resp %d not sent: %r", self.name, sequence, error)
+
+    async def _handle_deliver(self, bind_token: str, fields: DeliverSmFields) -> None:
+        events = self._events
+        if events is None:
+            raise RuntimeError("no SmsEvents")
+        if fields.is_receipt:
+            receipt = parse_receipt(fields, connector=self.name)
+            if receipt is None:
+                logger.warning("%s: unreadable delivery receipt %r", self.name, fields.payload[:160])
+                return
+            receipt = self._fold_multipart(receipt)
+            if receipt is not None:
+                await events.delivery_receipt(receipt)
+            return
+        info, body = self._concatenation(fields)
+        first_sequence, data_coding = fields.sequence, fields.data_coding
+        if info is not None and info.total > 1:
+            completed = self._concatenated.add(fields, info, body)
+            if completed is None:
+                return
+            data_coding, first_sequence, body = completed
+        await events.inbound(
+            InboundSms(
+                service_number=fields.destination_addr,
+                customer_number=fields.source_addr,
+                text=decode_short_message(body, data_coding),
+                connector=self.name,
+                # deliver_sm carries no message id for MO; the bind token keeps ids from colliding
+                # across binds and restarts while still catching a resend within one bind.
+                provider_message_id=f"{bind_token}-{first_sequence}",
+            )
+        )
+
+    @staticmethod
+    def _concatenation(fields: DeliverSmFields) -> tuple[ConcatenationInfo | None, bytes]:
+        if fields.esm_class & ESM_CLASS_UDHI:
+            return split_user_data_header(fields.payload)
+        if fields.sar_msg_ref_num is not None and fields.sar_total_segments and fields.sar_segment_seqnum:
+            info = ConcatenationInfo(
+                reference=fields.sar_msg_ref_num,
+                total=fields.sar_total_segments,
+                sequence=fields.sar_segment_seqnum,
+            )
+            return info, fields.payload
+        return None, fields.payload
+
+    def _fold_multipart(self, receipt: DeliveryReceipt) -> DeliveryReceipt | None:
+        """Translate a part's receipt into one about the whole message, reported once when final."""
+        tracker = self._multipart.get(receipt.provider_message_id)
+        if tracker is None:
+            return receipt
+        if tracker.reported_final:
+            return None
+        whole = DeliveryReceipt(
+            connector=receipt.connector,
+            provider_message_id=tracker.primary_id,
+            state=receipt.state,
+            error_code=receipt.error_code,
+        )
+        if receipt.state in ("failed", "expired"):
+            tracker.reported_final = True
+            return whole
+        if receipt.state == "delivered":
+            tracker.delivered.add(receipt.provider_message_id)
+            if tracker.delivered == tracker.part_ids:
+                tracker.reported_final = True
+                for part_id in tracker.part_ids:
+                    self._multipart.pop(part_id, None)
+                return whole
+            return None
+        return whole if receipt.provider_message_id == tracker.primary_id else None

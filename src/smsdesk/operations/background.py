@@ -1,0 +1,46 @@
+"""A background loop: runs a step when woken, or at the latest every ``interval_s``.
+
+A failing step is logged and retried on the next wake, so one bad row never stops the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+
+class BackgroundLoop:
+    def __init__(
+        self, name: str, step: Callable[[], Awaitable[None]], interval_s: float | None, log: logging.Logger
+    ) -> None:
+        self.name = name
+        self.step = step
+        self.interval_s = interval_s
+        self.log = log
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            self._wake.clear()
+            try:
+                await self.step()
+            except Exception:
+                self.log.exception("%s failed; retrying on the next wake", self.name)
