@@ -214,43 +214,31 @@ class SmsSession:
     # ----- agent operations -----------------------------------------------------------------------
 
     def complete(self, ctx: DomainContext, user_id: str, queue: str | None) -> None:
+        """The interaction leaves every agent: it ends, or (with ``queue``) waits there for routing."""
         actor = self.party(user_id)
-        if actor.state is PartyState.CHATTING:
-            self._remove_agent(ctx, actor, PartyState.COMPLETED)
-        else:
-            actor.state = PartyState.COMPLETED
+        self._finish_party(ctx, actor)
         self.effects.insert(0, StatusChanged(user_id))
-        for other in self.live_parties():
-            if other.state is PartyState.INVITED:
-                other.state = PartyState.REVOKED
-                other.deadline_ms = None
-                self.effects.append(StatusChanged(other.user_id))
-            elif queue is None:
-                if other.state is PartyState.CHATTING:
-                    self._remove_agent(ctx, other, PartyState.COMPLETED)
-                else:
-                    other.state = PartyState.COMPLETED
-                self.effects.append(StatusChanged(other.user_id))
+        self._release_everyone_else(ctx, user_id)
         self.record.owner = None
         if queue is None:
             self.record.phase = Phase.DONE
             self.record.customer_present = False
         else:
             self._requeue(queue)
-            if self.chatting_user_ids():
-                self.effects.append(ParticipantsChanged())
 
     def leave(self, ctx: DomainContext, user_id: str, *, and_complete: bool = False) -> None:
         actor = self.party(user_id)
         others = [uid for uid in self.chatting_user_ids() if uid != user_id]
         self._revoke_offers_from(user_id)
         if others:
-            entry = self._remove_agent(ctx, actor, PartyState.COMPLETED)
+            news = [self._remove_agent(ctx, actor, PartyState.COMPLETED)]
             self.effects.insert(0, StatusChanged(user_id))
             if self.record.owner == user_id:
-                self._hand_over_ownership(ctx, others)
+                promoted = self._hand_over_ownership(ctx, others)
+                if promoted is not None:
+                    news.append(promoted)
             self.effects.append(ParticipantsChanged())
-            self.effects.append(MessagesAdded((entry,)))
+            self.effects.append(MessagesAdded(tuple(news)))
             return
         self._remove_agent(ctx, actor, PartyState.COMPLETED if and_complete else PartyState.LEFT_CHAT)
         self.record.customer_present = False
@@ -260,24 +248,36 @@ class SmsSession:
         self.effects.insert(0, StatusChanged(user_id))
 
     def transfer_to_queue(self, ctx: DomainContext, user_id: str, queue: str) -> None:
-        actor = self.party(user_id)
-        entry = self._remove_agent(ctx, actor, PartyState.COMPLETED)
-        self.effects.insert(0, StatusChanged(user_id))
-        self.record.owner = None
-        self._requeue(queue)
-        if self.chatting_user_ids():
-            self.effects.append(ParticipantsChanged())
-            self.effects.append(MessagesAdded((entry,)))
+        """Like Complete with a queue: the interaction leaves every agent and waits for routing."""
+        self.complete(ctx, user_id, queue)
 
     def offer_to_agent(self, ctx: DomainContext, user_id: str, target: str, kind: OfferKind) -> None:
         if target == user_id:
             raise invalid_value("The target of the operation is the requesting agent")
-        if kind is OfferKind.INVITE:
-            existing = self.record.parties.get(target)
-            if existing is not None and existing.state is PartyState.CHATTING and existing.consultant:
-                self._upgrade_consultant(ctx, existing)
-                return
+        existing = self.record.parties.get(target)
+        in_session = existing is not None and existing.state is PartyState.CHATTING
+        if existing is not None and in_session and kind is OfferKind.INVITE and existing.consultant:
+            # "Conference with the consultant": the consultation becomes a conference.
+            joined = self._upgrade_consultant(ctx, existing)
+            self.effects.append(ParticipantsChanged())
+            self.effects.append(MessagesAdded((joined,)))
+            return
+        if existing is not None and in_session and kind is OfferKind.TRANSFER:
+            self._hand_over_to_present_agent(ctx, user_id, existing)
+            return
         self.offer(ctx, target, kind, offered_by=user_id)
+
+    def _hand_over_to_present_agent(self, ctx: DomainContext, user_id: str, target: Party) -> None:
+        """Transfer to an agent already chatting here (the consultant, or a conference member) is
+        immediate: they own the session and the transferring agent leaves."""
+        news: list[Message] = []
+        if target.consultant:
+            news.append(self._upgrade_consultant(ctx, target))
+        self.record.owner = target.user_id
+        news.append(self._remove_agent(ctx, self.party(user_id), PartyState.COMPLETED))
+        self.effects.insert(0, StatusChanged(user_id))
+        self.effects.append(ParticipantsChanged())
+        self.effects.append(MessagesAdded(tuple(news)))
 
     def cancel_consult(self, user_id: str) -> None:
         pending = pending_agent_offer(self.record)
@@ -353,20 +353,34 @@ class SmsSession:
                 party.deadline_ms = None
                 self.effects.append(StatusChanged(party.user_id))
 
-    def _hand_over_ownership(self, ctx: DomainContext, others: list[str]) -> None:
+    def _hand_over_ownership(self, ctx: DomainContext, others: list[str]) -> Message | None:
+        """The earliest remaining full participant owns the session; a lone consultant is promoted
+        (returns the promotion's log entry)."""
         parties = [self.record.parties[uid] for uid in others]
         heir = next((p for p in parties if not p.consultant), parties[0])
-        if heir.consultant:
-            self._upgrade_consultant(ctx, heir)
         self.record.owner = heir.user_id
+        return self._upgrade_consultant(ctx, heir) if heir.consultant else None
 
-    def _upgrade_consultant(self, ctx: DomainContext, party: Party) -> None:
+    def _upgrade_consultant(self, ctx: DomainContext, party: Party) -> Message:
         participant = self._participant(party)
         participant.visibility = Visibility.ALL
         party.consultant = False
-        entry = self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, Visibility.ALL)
-        self.effects.append(ParticipantsChanged())
-        self.effects.append(MessagesAdded((entry,)))
+        return self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, Visibility.ALL)
+
+    def _finish_party(self, ctx: DomainContext, party: Party) -> None:
+        if party.state is PartyState.CHATTING:
+            self._remove_agent(ctx, party, PartyState.COMPLETED)
+        elif party.state is PartyState.INVITED:
+            party.state = PartyState.REVOKED
+            party.deadline_ms = None
+        else:
+            party.state = PartyState.COMPLETED
+
+    def _release_everyone_else(self, ctx: DomainContext, user_id: str) -> None:
+        for other in self.live_parties():
+            if other.user_id != user_id:
+                self._finish_party(ctx, other)
+                self.effects.append(StatusChanged(other.user_id))
 
     def _requeue(self, queue: str) -> None:
         self.record.queue = queue
