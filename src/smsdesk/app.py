@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute
 
 from smsdesk.bayeux import BayeuxEndpoint, BayeuxServer, BayeuxSettings
 from smsdesk.bus.inprocess import InProcessBus
@@ -116,7 +116,7 @@ def create_app(settings: Settings) -> Starlette:
     security = RequestSecurity(authenticator, http_sessions, settings.csrf)
     routes: list[BaseRoute] = GwsApi(node.services, security).routes()
     endpoint = BayeuxEndpoint(node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store))
-    routes.append(Mount("/api/v2/notifications", app=endpoint))
+    routes += endpoint.routes("/api/v2/notifications")
     if node.simulator is not None:
         routes += simulator_routes(node.simulator)
 

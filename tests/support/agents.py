@@ -73,10 +73,15 @@ class Agent:
         raise AssertionError("unreachable")
 
     def take(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """The ``data`` of the next ``count`` notifications, skipping channel-state ones."""
-        self.bayeux.received = [m for m in self.bayeux.received if m["channel"] != "/v2/me/channels"]
-        taken = self.bayeux.take(count, timeout)
-        self.bayeux.received = [m for m in self.bayeux.received if m["channel"] != "/v2/me/channels"]
+        """The ``data`` of the next ``count`` SMS-session notifications (channel-state ones are dropped)."""
+
+        def sms_only(received: list[Message]) -> list[Message]:
+            return [m for m in received if m["channel"] == "/v2/me/smssessions"]
+
+        self.bayeux.wait_for(lambda received: len(sms_only(received)) >= count, timeout)
+        wanted = sms_only(self.bayeux.received)
+        taken, rest = wanted[:count], wanted[count:]
+        self.bayeux.received = rest
         return [m["data"] for m in taken]
 
     def quiet(self) -> list[dict[str, Any]]:

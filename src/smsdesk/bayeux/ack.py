@@ -1,0 +1,42 @@
+"""Server side of the CometD acknowledged-messages extension.
+
+Each ``/meta/connect`` reply carries ``ext.ack = <batch id>`` and the client's next connect sends
+back the last batch id it received. Messages of batches not yet acknowledged are kept and sent again,
+in order, ahead of new ones, by the next connect; so a reply lost with its connection (a dropped
+poll, a connect released by a newer one, a broken websocket) loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class AckState:
+    __slots__ = ("_unacked", "batch", "unacked_count")
+
+    def __init__(self) -> None:
+        self.batch = 0
+        self._unacked: deque[tuple[int, list[bytes]]] = deque()
+        self.unacked_count = 0
+
+    def acknowledge(self, batch: int) -> None:
+        unacked = self._unacked
+        while unacked and unacked[0][0] <= batch:
+            self.unacked_count -= len(unacked.popleft()[1])
+
+    def has_unacked(self) -> bool:
+        return bool(self._unacked)
+
+    def take(self, fresh: list[bytes]) -> tuple[int, list[bytes]]:
+        """What a connect reply must carry: every unacknowledged message then ``fresh``; and the batch
+        id to put in the reply. ``fresh`` joins the unacknowledged set under a new batch id."""
+        if self._unacked:
+            out = [message for _, messages in self._unacked for message in messages]
+            out.extend(fresh)
+        else:
+            out = list(fresh)  # the caller appends its reply to ``out``; ``fresh`` is kept as is
+        if fresh:
+            self.batch += 1
+            self._unacked.append((self.batch, fresh))
+            self.unacked_count += len(fresh)
+        return self.batch, out

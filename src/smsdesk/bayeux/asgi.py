@@ -1,0 +1,327 @@
+"""The ASGI endpoint: the long-polling transport (HTTP POST) and the websocket transport, on one mount.
+
+Any path under the mount is accepted: the CometD JavaScript client appends the message type
+(``/handshake``, ``/connect``...) or a bare ``/`` to the URL, and that suffix carries no meaning
+the message bodies do not already carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import msgspec
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+
+from smsdesk.bayeux.policy import Rejection
+from smsdesk.bayeux.server import BayeuxServer, Message, encode
+from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, ServerSession
+
+log = logging.getLogger("smsdesk.bayeux")
+
+Authenticate = Callable[[dict[str, Any]], Awaitable[object]]
+BROWSER_COOKIE = "BAYEUX_BROWSER"
+_decode = msgspec.json.decode
+_JSON = b"application/json;charset=UTF-8"
+
+
+def _error_body(error: str) -> bytes:
+    return encode([{"successful": False, "error": error}])
+
+
+def parse(body: bytes) -> list[Message] | bytes:
+    """The batch as a list of messages, or the encoded Bayeux error array refusing it."""
+    try:
+        value = _decode(body)
+    except msgspec.DecodeError:
+        return _error_body("400::invalid_json")
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        return _error_body("400::message_invalid")
+    if all(isinstance(m, dict) and isinstance(m.get("channel"), str) for m in value):
+        return cast(list[Message], value)
+    errors: list[Message] = []
+    for m in value:
+        if not isinstance(m, dict):
+            errors.append({"successful": False, "error": "400::message_invalid"})
+            continue
+        error: Message = {"successful": False, "error": "400::batch_rejected"}
+        if isinstance(m.get("channel"), str):
+            error["channel"] = m["channel"]
+        else:
+            error["error"] = "400::channel_missing"
+        if "id" in m:
+            error["id"] = m["id"]
+        errors.append(error)
+    return encode(errors)
+
+
+def _browser(scope: Scope) -> str | None:
+    for key, value in scope["headers"]:
+        if key == b"cookie":
+            for part in bytes(value).decode("latin-1").split(";"):
+                name, _, token = part.strip().partition("=")
+                if name == BROWSER_COOKIE and 0 < len(token) <= 64 and token.isalnum():
+                    return token
+    return None
+
+
+def _frame(parts: list[bytes]) -> bytes:
+    return b"[" + b",".join(parts) + b"]"
+
+
+class BayeuxEndpoint:
+    """A pure ASGI app. ``authenticate(scope)`` runs for every HTTP request and once per websocket;
+    it returns the principal, or a :class:`Rejection` that is sent as-is."""
+
+    def __init__(self, server: BayeuxServer, authenticate: Authenticate) -> None:
+        self.server = server
+        self.authenticate = authenticate
+        self.max_bytes = server.settings.max_request_bytes
+
+    def routes(self, path: str) -> list[BaseRoute]:
+        """Starlette routes serving the endpoint at ``path`` itself and below it: a ``Mount`` alone
+        does not match the bare path (POSTs get redirected, websocket upgrades refused)."""
+        return [Route(path, self), WebSocketRoute(path, self), Mount(path, app=self)]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+
+    # ----- long-polling -----
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await _respond(send, 405, _error_body("405::method_not_allowed"), [(b"allow", b"POST")])
+            return
+        principal = await self.authenticate(cast(dict[str, Any], scope))
+        if isinstance(principal, Rejection):
+            await _reject(send, principal)
+            return
+        body = await self._body(scope, receive)
+        if body is None:
+            await _respond(send, 400, _error_body("400::request_too_large"))
+            return
+        messages = parse(body)
+        if isinstance(messages, bytes):
+            await _respond(send, 400, messages)
+            return
+        browser = _browser(scope)
+        headers: list[tuple[bytes, bytes]] = []
+        parts: list[bytes] = []
+        for reply in self.server.handle(messages, principal, LONG_POLLING, browser):
+            if isinstance(reply, Connect):
+                try:
+                    if reply.hold:
+                        await self._hold(reply, receive)
+                finally:
+                    parts.extend(self.server.finish_connect(reply))
+            else:
+                if browser is None and reply["channel"] == "/meta/handshake" and reply["successful"]:
+                    browser = secrets.token_hex(16)
+                    cookie = f"{BROWSER_COOKIE}={browser}; Path=/; HttpOnly"
+                    headers.append((b"set-cookie", cookie.encode()))
+                parts.append(encode(reply))
+        await _respond(send, 200, _frame(parts), headers)
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
+        for key, value in scope["headers"]:
+            if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            event = await receive()
+            if event["type"] != "http.request":
+                return b""
+            chunk: bytes = event.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not event.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _hold(self, connect: Connect, receive: Receive) -> None:
+        """Wait until the connect must be answered, or until the client goes away: then nothing is
+        drained from the queue, so messages are not written into a closed connection."""
+        woken = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        def watched(task: asyncio.Future[Any]) -> None:
+            if not task.cancelled() and (
+                task.exception() is not None or task.result()["type"] == "http.disconnect"
+            ):
+                connect.wake("gone")
+
+        self.server.hold(connect, wake)
+        # After the body, ASGI receive() returns only when the client disconnects.
+        watcher = asyncio.ensure_future(receive())
+        watcher.add_done_callback(watched)
+        try:
+            await woken
+        finally:
+            watcher.cancel()
+
+    # ----- websocket -----
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        if not self.server.settings.websocket_enabled:
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        principal = await self.authenticate(cast(dict[str, Any], scope))
+        if isinstance(principal, Rejection):
+            if "websocket.http.response" in scope.get("extensions", {}):
+                await send(
+                    {
+                        "type": "websocket.http.response.start",
+                        "status": principal.status,
+                        "headers": _headers(principal),
+                    }
+                )
+                await send({"type": "websocket.http.response.body", "body": principal.body})
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        subprotocol = "cometd" if "cometd" in scope.get("subprotocols", ()) else None
+        await send({"type": "websocket.accept", "subprotocol": subprotocol})
+        connection = _WebSocketConnection(self.server, send)
+        writer = asyncio.create_task(connection.write())
+        try:
+            while True:
+                event = await receive()
+                if event["type"] != "websocket.receive":
+                    break
+                text = event.get("text")
+                data: bytes = text.encode() if text is not None else event.get("bytes") or b""
+                if len(data) > self.max_bytes:
+                    connection.close_code = 1009
+                    break
+                messages = parse(data)
+                if isinstance(messages, bytes):
+                    connection.add([messages[1:-1]])
+                    continue
+                connection.received(self.server.handle(messages, principal, WEBSOCKET, None))
+        finally:
+            await connection.finish(writer)
+
+
+class _WebSocketConnection:
+    """Every frame goes through one writer task, in the order its content left the session queue."""
+
+    def __init__(self, server: BayeuxServer, send: Send) -> None:
+        self.server = server
+        self.send = send
+        self.frames: deque[bytes] = deque()
+        self.event = asyncio.Event()
+        self.held: Connect | None = None
+        self.session: ServerSession | None = None
+        self.close_code: int | None = None
+
+    def push(self) -> None:
+        self.event.set()
+
+    def add(self, parts: list[bytes]) -> None:
+        if parts:
+            self.frames.append(_frame(parts))
+            self.event.set()
+
+    def received(self, replies: list[Message | Connect]) -> None:
+        parts: list[bytes] = []
+        for reply in replies:
+            if not isinstance(reply, Connect):
+                parts.append(encode(reply))
+                continue
+            session = reply.session
+            if self.held is not None:
+                self.held.wake("superseded")
+                parts.extend(self.server.finish_connect(self.held))
+                self.held = None
+            # Without the ack extension messages are pushed as they come; with it they ride on
+            # connect replies only, which carry the batch ids the client acknowledges.
+            session.push = self.push if session.ack is None else None
+            self.session = session
+            if reply.hold:
+                self.held = reply
+                self.server.hold(reply, self.event.set)
+            else:
+                parts.extend(self.server.finish_connect(reply))
+        self.add(parts)
+
+    def _collect(self) -> None:
+        held = self.held
+        if held is not None and held.reason is not None:
+            self.held = None
+            self.add(self.server.finish_connect(held))
+        session = self.session
+        if session is not None and session.push == self.push and session.queue:
+            self.add(self.server.drain(session))
+
+    async def write(self) -> None:
+        while True:
+            await self.event.wait()
+            self.event.clear()
+            self._collect()
+            while self.frames:
+                frame = self.frames.popleft()
+                try:
+                    await self.send({"type": "websocket.send", "text": frame.decode()})
+                except Exception:
+                    return  # the socket is gone; the receive loop ends the connection
+
+    async def finish(self, writer: asyncio.Task[None]) -> None:
+        writer.cancel()
+        held, self.held = self.held, None
+        if held is not None:
+            held.wake("gone")
+            held.reason = "gone"  # even if already woken: nothing may be drained for a dead socket
+            self.server.finish_connect(held)
+        session = self.session
+        if session is not None and session.push == self.push:
+            session.push = None
+        if self.close_code is not None:
+            try:
+                await self.send({"type": "websocket.close", "code": self.close_code})
+            except Exception:
+                log.debug("websocket already closed")
+
+
+def _headers(rejection: Rejection) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-type", rejection.content_type.encode()),
+        (b"content-length", str(len(rejection.body)).encode()),
+    ]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in rejection.headers]
+    return headers
+
+
+async def _reject(send: Send, rejection: Rejection) -> None:
+    await send({"type": "http.response.start", "status": rejection.status, "headers": _headers(rejection)})
+    await send({"type": "http.response.body", "body": rejection.body})
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [
+        (b"content-type", _JSON),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-cache, no-store"),
+    ]
+    if extra:
+        headers += extra
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

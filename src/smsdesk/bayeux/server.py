@@ -1,0 +1,423 @@
+"""The Bayeux protocol: meta channels, client publishes, delivery and idle expiry.
+
+Transports (``asgi.py``) hand it decoded message lists; it answers synchronously with reply dicts,
+except for ``/meta/connect``, which comes back as a :class:`Connect` the transport may hold and then
+turns into bytes with :meth:`BayeuxServer.finish_connect`. Queued messages are kept encoded, so a
+connect reply is a join of byte strings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from smsdesk.bayeux import channels, timesync
+from smsdesk.bayeux.policy import SecurityPolicy, SessionListener
+from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, ServerSession
+from smsdesk.bayeux.settings import BayeuxSettings
+
+log = logging.getLogger("smsdesk.bayeux")
+
+Message = dict[str, Any]
+Reply = Message | Connect
+encode = msgspec.json.encode
+
+UNKNOWN_ADVICE = {"reconnect": "handshake", "interval": 0}
+REFUSED_ADVICE = {"reconnect": "none", "interval": 0}
+
+
+def _reply(message: Message, successful: bool, **fields: Any) -> Message:
+    reply: Message = {"channel": message["channel"], "successful": successful, **fields}
+    if "id" in message:
+        reply["id"] = message["id"]
+    return reply
+
+
+def _failure(message: Message, error: str, **fields: Any) -> Message:
+    return _reply(message, False, error=error, **fields)
+
+
+class BayeuxServer:
+    def __init__(
+        self, settings: BayeuxSettings, policy: SecurityPolicy, listener: SessionListener | None = None
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.listener = listener
+        self._sessions: dict[str, ServerSession] = {}
+        self._browser_holds: dict[str, int] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._types = [WEBSOCKET, LONG_POLLING] if settings.websocket_enabled else [LONG_POLLING]
+        self._timeout_s = settings.timeout_ms / 1000
+        self._handshake_advice = {
+            "reconnect": "retry",
+            "interval": settings.interval_ms,
+            "timeout": settings.timeout_ms,
+        }
+        self._connect_advice = {**self._handshake_advice, "maxInterval": settings.max_interval_ms}
+        self._multiple_clients_advice = {
+            "multiple-clients": True,
+            "reconnect": "retry",
+            "interval": settings.multiple_clients_interval_ms,
+            "timeout": settings.timeout_ms,
+        }
+        # deliver() is called once per recipient with the same pre-encoded payload: remember the
+        # last envelope so a notification is encoded once however many sessions receive it.
+        self._last_delivery: tuple[str, object, bytes] | None = None
+        self._meta: dict[str, Callable[[Message, object, str, str | None, int], Reply]] = {
+            "/meta/handshake": self._handshake,
+            "/meta/connect": self._connect,
+            "/meta/subscribe": self._subscribe,
+            "/meta/unsubscribe": self._unsubscribe,
+            "/meta/disconnect": self._disconnect,
+        }
+
+    # ----- lifecycle -----
+
+    async def start(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="bayeux-sweeper")
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        for session in list(self._sessions.values()):
+            self._remove(session, "closed")
+
+    async def _sweep(self) -> None:
+        interval = self.settings.sweep_interval_ms / 1000
+        max_idle = self.settings.max_interval_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            idle = [
+                s for s in self._sessions.values() if s.connect is None and now - s.last_active > max_idle
+            ]
+            for session in idle:
+                self._remove(session, "expired")
+
+    # ----- sessions -----
+
+    def session(self, client_id: str) -> ServerSession | None:
+        return self._sessions.get(client_id)
+
+    def sessions(self) -> Iterable[ServerSession]:
+        return list(self._sessions.values())
+
+    def _remove(self, session: ServerSession, reason: str) -> None:
+        if self._sessions.pop(session.id, None) is None:
+            return
+        session.removed = reason
+        session.queue.clear()
+        if session.connect is not None:
+            session.connect.wake("removed")
+        if session.push is not None:
+            session.push()
+        if self.listener is not None:
+            try:
+                self.listener.on_removed(session, reason == "expired")
+            except Exception:
+                log.exception("SessionListener.on_removed failed for %s", session.id)
+
+    def _lookup(self, message: Message, principal: object) -> ServerSession | None:
+        """The message's session, if it exists and belongs to the requester. A principal mismatch
+        is answered like an unknown client id, so ids of other users' sessions cannot be probed."""
+        client_id = message.get("clientId")
+        session = self._sessions.get(client_id) if isinstance(client_id, str) else None
+        if session is None:
+            return None
+        if session.principal is not principal and session.principal != principal:
+            return None
+        return session
+
+    def _allowed(self, check: Callable[..., bool], *args: Any) -> bool:
+        try:
+            return check(*args) is True
+        except Exception:
+            log.exception("SecurityPolicy.%s failed; denying", getattr(check, "__name__", "check"))
+            return False
+
+    # ----- delivery -----
+
+    def deliver(
+        self,
+        session: ServerSession,
+        channel: str,
+        data: msgspec.Raw | bytes | dict[str, Any],
+        ext: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue ``data`` on ``channel`` for ``session`` if one of its subscriptions matches.
+
+        ``data`` given as ``msgspec.Raw`` or ``bytes`` is JSON already and is embedded as-is.
+        ``ext`` becomes the delivered message's ``ext``. Returns whether the message was queued.
+        """
+        if session.removed is not None or session.subscriptions.isdisjoint(channels.patterns(channel)):
+            return False
+        return self._enqueue(session, self._envelope(channel, data, ext))
+
+    def _envelope(
+        self, channel: str, data: msgspec.Raw | bytes | dict[str, Any], ext: dict[str, Any] | None
+    ) -> bytes:
+        reusable = ext is None and isinstance(data, msgspec.Raw | bytes)
+        if reusable:
+            last = self._last_delivery
+            if last is not None and last[1] is data and last[0] == channel:
+                return last[2]
+        payload: object = msgspec.Raw(data) if isinstance(data, bytes) else data
+        message: Message = {"channel": channel, "data": payload}
+        if ext is not None:
+            message["ext"] = ext
+        encoded = encode(message)
+        if reusable:
+            self._last_delivery = (channel, data, encoded)
+        return encoded
+
+    def _enqueue(self, session: ServerSession, encoded: bytes) -> bool:
+        if session.pending >= self.settings.max_queue:
+            log.warning("Bayeux client %s overflowed its queue; dropping the session", session.id)
+            self._remove(session, "overflow")
+            return False
+        session.queue.append(encoded)
+        if session.push is not None:
+            session.push()
+        elif session.connect is not None and session.connect.hold:
+            session.connect.wake("message")
+        return True
+
+    # ----- incoming messages -----
+
+    def handle(
+        self, messages: list[Message], principal: object, transport: str, browser: str | None
+    ) -> list[Reply]:
+        """Process a batch in order. Messages must be dicts with a string ``channel``."""
+        ts = timesync.now_ms()
+        replies: list[Reply] = []
+        for message in messages:
+            channel: str = message["channel"]
+            handler = self._meta.get(channel)
+            if handler is not None:
+                reply = handler(message, principal, transport, browser, ts)
+            elif channels.is_meta(channel):
+                reply = _failure(message, "400::unknown_meta_channel")
+            else:
+                reply = self._publish(message, principal)
+            if isinstance(reply, dict):
+                sync = timesync.received(message.get("ext"), ts)
+                if sync is not None:
+                    reply.setdefault("ext", {})["timesync"] = timesync.reply(sync)
+            replies.append(reply)
+        return replies
+
+    def _handshake(
+        self, message: Message, principal: object, transport: str, browser: str | None, ts: int
+    ) -> Reply:
+        offered = message.get("supportedConnectionTypes")
+        if not isinstance(offered, list) or not any(t in self._types for t in offered):
+            return _failure(
+                message,
+                "400::unsupported_connection_types",
+                supportedConnectionTypes=self._types,
+                advice=REFUSED_ADVICE,
+            )
+        version = message.get("version")
+        if version is not None and (not isinstance(version, str) or not version.startswith("1")):
+            return _failure(message, "400::version_unsupported", version="1.0", advice=REFUSED_ADVICE)
+        if not self._allowed(self.policy.can_handshake, principal, message):
+            return _failure(message, "403::handshake_denied", advice=REFUSED_ADVICE)
+        ext = message.get("ext")
+        ack = isinstance(ext, dict) and ext.get("ack") is True
+        session = ServerSession(secrets.token_hex(16), principal, ack, time.monotonic())
+        session.transport = transport
+        self._sessions[session.id] = session
+        if self.listener is not None:
+            try:
+                self.listener.on_handshake(session, message)
+            except Exception:
+                log.exception("SessionListener.on_handshake failed for %s", session.id)
+        reply = _reply(
+            message,
+            True,
+            version="1.0",
+            minimumVersion="1.0",
+            supportedConnectionTypes=self._types,
+            clientId=session.id,
+            advice=self._handshake_advice,
+        )
+        if ack:
+            reply["ext"] = {"ack": True}
+        return reply
+
+    def _connect(
+        self, message: Message, principal: object, transport: str, browser: str | None, ts: int
+    ) -> Reply:
+        session = self._lookup(message, principal)
+        if session is None:
+            return _failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE)
+        ext = message.get("ext")
+        if session.ack is not None and isinstance(ext, dict):
+            batch = ext.get("ack")
+            if isinstance(batch, int) and not isinstance(batch, bool):
+                session.ack.acknowledge(batch)
+        connect = Connect(session, message, transport, browser, timesync.received(ext, ts))
+        previous = session.connect
+        session.connect = connect
+        session.transport = transport
+        if transport == LONG_POLLING:
+            session.push = None
+        if previous is not None:
+            # A client holds one connect at a time; a new one means it gave up on the old one
+            # (CometD issue 511): answer the old one now, empty, and let the new one carry messages.
+            previous.wake("superseded")
+        advice = message.get("advice")
+        timeout = advice.get("timeout") if isinstance(advice, dict) else None
+        if not session.connected or session.has_output() or timeout == 0:
+            return connect
+        if transport == LONG_POLLING and browser is not None:
+            holders = self._browser_holds.get(browser, 0)
+            if previous is not None and previous.hold and previous.browser == browser:
+                holders -= 1
+            if holders > 0:
+                connect.multiple_clients = True
+                return connect
+            self._browser_holds[browser] = self._browser_holds.get(browser, 0) + 1
+        connect.hold = True
+        return connect
+
+    def hold(self, connect: Connect, waker: Callable[[], None]) -> None:
+        """Start holding ``connect``: ``waker`` is called once when it must be answered."""
+        connect.start(waker, self._timeout_s)
+
+    def finish_connect(self, connect: Connect) -> list[bytes]:
+        """The encoded messages answering ``connect`` (queued data first, then the reply)."""
+        session = connect.session
+        connect.stop()
+        if connect.hold:
+            connect.hold = False
+            if connect.transport == LONG_POLLING and connect.browser is not None:
+                left = self._browser_holds.get(connect.browser, 1) - 1
+                if left > 0:
+                    self._browser_holds[connect.browser] = left
+                else:
+                    self._browser_holds.pop(connect.browser, None)
+        if session.connect is connect:
+            session.connect = None
+            session.last_active = time.monotonic()
+        message = connect.message
+        if session.removed == "disconnect":
+            return [encode(_reply(message, True, clientId=session.id, advice=REFUSED_ADVICE))]
+        if session.removed is not None:
+            return [encode(_failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE))]
+        if connect.reason == "gone":
+            return []  # the connection is closed: keep the queue for the client's next connect
+        reply = _reply(message, True, clientId=session.id)
+        out: list[bytes] = []
+        ext: Message = {}
+        if connect.reason != "superseded":
+            fresh = list(session.queue)
+            session.queue.clear()
+            if session.ack is not None:
+                batch, out = session.ack.take(fresh)
+                ext["ack"] = batch
+            else:
+                out = fresh
+        if connect.multiple_clients:
+            reply["advice"] = self._multiple_clients_advice
+        elif not session.connected:
+            reply["advice"] = self._connect_advice
+        session.connected = True
+        if connect.sync is not None:
+            ext["timesync"] = timesync.reply(connect.sync)
+        if ext:
+            reply["ext"] = ext
+        out.append(encode(reply))
+        return out
+
+    def drain(self, session: ServerSession) -> list[bytes]:
+        """Queued messages, for a transport that pushes them outside connect replies."""
+        out = list(session.queue)
+        session.queue.clear()
+        return out
+
+    def _subscription(self, message: Message) -> list[str] | None:
+        value = message.get("subscription")
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and value and all(isinstance(c, str) for c in value):
+            return value
+        return None
+
+    def _subscribe(
+        self, message: Message, principal: object, transport: str, browser: str | None, ts: int
+    ) -> Reply:
+        echo = {"subscription": message.get("subscription")}
+        wanted = self._subscription(message)
+        if wanted is None:
+            return _failure(message, "400::subscription_missing", **echo)
+        session = self._lookup(message, principal)
+        if session is None:
+            return _failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE, **echo)
+        for channel in wanted:
+            if not channels.is_valid(channel):
+                return _failure(message, "400::channel_invalid", clientId=session.id, **echo)
+            if channels.is_meta(channel):
+                return _failure(message, "403::channel_forbidden", clientId=session.id, **echo)
+            if not self._allowed(self.policy.can_subscribe, session, channel):
+                return _failure(message, "403::subscribe_denied", clientId=session.id, **echo)
+        for channel in wanted:
+            if channel not in session.subscriptions:
+                session.subscriptions.add(channel)
+                if self.listener is not None:
+                    try:
+                        self.listener.on_subscribe(session, channel)
+                    except Exception:
+                        log.exception("SessionListener.on_subscribe failed for %s", session.id)
+        return _reply(message, True, clientId=session.id, **echo)
+
+    def _unsubscribe(
+        self, message: Message, principal: object, transport: str, browser: str | None, ts: int
+    ) -> Reply:
+        echo = {"subscription": message.get("subscription")}
+        wanted = self._subscription(message)
+        if wanted is None:
+            return _failure(message, "400::subscription_missing", **echo)
+        session = self._lookup(message, principal)
+        if session is None:
+            return _failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE, **echo)
+        session.subscriptions.difference_update(wanted)
+        return _reply(message, True, clientId=session.id, **echo)
+
+    def _disconnect(
+        self, message: Message, principal: object, transport: str, browser: str | None, ts: int
+    ) -> Reply:
+        session = self._lookup(message, principal)
+        if session is None:
+            return _failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE)
+        self._remove(session, "disconnect")
+        return _reply(message, True, clientId=session.id)
+
+    def _publish(self, message: Message, principal: object) -> Message:
+        channel: str = message["channel"]
+        if not channels.is_valid(channel) or channels.is_wild(channel):
+            return _failure(message, "400::channel_invalid")
+        session = self._lookup(message, principal)
+        if session is None:
+            return _failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE)
+        if not self._allowed(self.policy.can_publish, session, channel, message):
+            return _failure(message, "403::publish_denied")
+        if not channels.is_service(channel):
+            encoded = encode({"channel": channel, "data": message.get("data")})
+            wanted = channels.patterns(channel)
+            for target in list(self._sessions.values()):
+                if not target.subscriptions.isdisjoint(wanted):
+                    self._enqueue(target, encoded)
+        return _reply(message, True)

@@ -1,0 +1,123 @@
+"""A client's server-side state, and the ``/meta/connect`` it may be holding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from smsdesk.bayeux.ack import AckState
+
+LONG_POLLING = "long-polling"
+WEBSOCKET = "websocket"
+
+
+class ServerSession:
+    """One handshaken client. Identity-hashed, so the application may keep sessions in sets.
+
+    ``subscriptions`` is read-only for the application: change it through the protocol.
+    ``attributes`` is free for the application to use.
+    """
+
+    __slots__ = (
+        "ack",
+        "attributes",
+        "connect",
+        "connected",
+        "id",
+        "last_active",
+        "principal",
+        "push",
+        "queue",
+        "removed",
+        "subscriptions",
+        "transport",
+    )
+
+    def __init__(self, client_id: str, principal: object, ack: bool, now: float) -> None:
+        self.id = client_id
+        self.principal = principal
+        self.subscriptions: set[str] = set()
+        self.queue: deque[bytes] = deque()
+        """Encoded messages not yet sent."""
+        self.ack: AckState | None = AckState() if ack else None
+        self.connect: Connect | None = None
+        """The client's current ``/meta/connect``, until it is answered."""
+        self.connected = False
+        """Whether a connect was answered yet: the first one after a handshake returns at once."""
+        self.last_active = now
+        """Monotonic time the last connect was answered (or of the handshake); drives expiry."""
+        self.push: Callable[[], None] | None = None
+        """Set by a websocket without the ack extension: messages are pushed as they come."""
+        self.transport: str | None = None
+        self.removed: str | None = None
+        """Why the session is gone (``disconnect``, ``expired``, ``overflow``, ``closed``), or None."""
+        self.attributes: dict[str, Any] = {}
+
+    @property
+    def pending(self) -> int:
+        """Messages held for this client: queued plus sent-but-unacknowledged."""
+        return len(self.queue) + (self.ack.unacked_count if self.ack is not None else 0)
+
+    def has_output(self) -> bool:
+        return bool(self.queue) or (self.ack is not None and self.ack.has_unacked())
+
+    def __repr__(self) -> str:
+        return f"ServerSession({self.id!r}, subscriptions={sorted(self.subscriptions)!r})"
+
+
+class Connect:
+    """A ``/meta/connect`` being answered; the transport holds it until ``reason`` is set."""
+
+    __slots__ = (
+        "_timer",
+        "_waker",
+        "browser",
+        "hold",
+        "message",
+        "multiple_clients",
+        "reason",
+        "session",
+        "sync",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        session: ServerSession,
+        message: dict[str, Any],
+        transport: str,
+        browser: str | None,
+        sync: tuple[int, int, int, int] | None,
+    ) -> None:
+        self.session = session
+        self.message = message
+        self.transport = transport
+        self.browser = browser
+        self.sync = sync
+        self.hold = False
+        self.multiple_clients = False
+        self.reason: str | None = None
+        """Why the hold ended: ``message``, ``timeout``, ``superseded``, ``gone``, ``removed``..."""
+        self._waker: Callable[[], None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def wake(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+            if self._waker is not None:
+                self._waker()
+
+    def start(self, waker: Callable[[], None], timeout_s: float) -> None:
+        self._waker = waker
+        if self.reason is not None:
+            waker()
+        else:
+            self._timer = asyncio.get_running_loop().call_later(timeout_s, self.wake, "timeout")
+
+    def stop(self) -> None:
+        self._waker = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

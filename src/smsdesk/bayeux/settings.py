@@ -1,0 +1,41 @@
+"""Every limit the Bayeux server enforces, named in one place with the reason for its default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BayeuxSettings:
+    timeout_ms: int = 25_000
+    """How long a ``/meta/connect`` is held when nothing is queued. Below the 30 s idle cut of most
+    proxies and load balancers, so a held poll is answered before something in between drops it."""
+
+    interval_ms: int = 0
+    """Advice to the client: how long to wait after a connect reply before the next connect. Zero
+    keeps notification latency at one round trip."""
+
+    max_interval_ms: int = 10_000
+    """A client with no ``/meta/connect`` for this long (counted from when its last one returned) is
+    expired. Long enough to ride out a network blip or a slow reconnect, short enough that a closed
+    browser tab stops costing memory and queued messages within seconds."""
+
+    max_queue: int = 10_000
+    """Messages queued for one client (including those sent but not yet acknowledged). On overflow
+    the session is dropped, its held connect is answered ``402::session_unknown`` with handshake
+    advice, and the client must handshake again and re-read its state: a client that far behind is
+    better served by a fresh start than by an unbounded backlog that would exhaust server memory."""
+
+    max_request_bytes: int = 1_048_576
+    """Largest accepted body of one HTTP POST or one websocket frame. Bayeux control messages are
+    tiny; the limit bounds memory spent on a hostile or broken client."""
+
+    multiple_clients_interval_ms: int = 2_000
+    """When several tabs of one browser (same ``BAYEUX_BROWSER`` cookie) long-poll at once, only one
+    may hold a connect (browsers allow few connections per host); the others poll at this interval."""
+
+    websocket_enabled: bool = True
+    """Offer and accept the websocket transport."""
+
+    sweep_interval_ms: int = 1_000
+    """How often idle sessions are looked for. Expiry is therefore late by at most this much."""
