@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from smsdesk.domain.capabilities import capabilities_for
@@ -15,7 +15,7 @@ SYSTEM_NOT_READY_ID = "900D55CC-2BB0-431F-8BF9-D3525B383BE6"
 
 def gws_timestamp(epoch_ms: int) -> str:
     """``yyyy-MM-dd HH:mm:ss.SSS±hhmm`` in the server's local time zone, as GWS writes it."""
-    local = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc).astimezone()
+    local = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).astimezone()
     return local.strftime("%Y-%m-%d %H:%M:%S.") + f"{epoch_ms % 1000:03d}" + local.strftime("%z")
 
 

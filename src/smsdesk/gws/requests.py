@@ -18,11 +18,11 @@ JsonObject = dict[str, Any]
 
 
 class _Header(msgspec.Struct):
-    operationName: str | None = None  # noqa: N815 (wire name)
+    operationName: str | None = None
 
 
 class Operation(msgspec.Struct, frozen=True):
-    operationName: str  # noqa: N815
+    operationName: str
 
 
 # --- /api/v2/me and channels -------------------------------------------------------------------
@@ -50,7 +50,7 @@ class NotReady(Operation, frozen=True):
 
 class Accept(Operation, frozen=True):
     nickname: str | None = None
-    saveLAR: bool = False  # noqa: N815
+    saveLAR: bool = False
 
 
 class Reject(Operation, frozen=True):
@@ -58,8 +58,8 @@ class Reject(Operation, frozen=True):
 
 
 class Complete(Operation, frozen=True):
-    queueName: str | None = None  # noqa: N815
-    saveLAR: bool = False  # noqa: N815
+    queueName: str | None = None
+    saveLAR: bool = False
 
 
 class Leave(Operation, frozen=True):
@@ -71,22 +71,22 @@ class LeaveAndComplete(Operation, frozen=True):
 
 
 class Transfer(Operation, frozen=True):
-    targetUri: str | None = None  # noqa: N815
-    targetPath: str | None = None  # noqa: N815
-    queueName: str | None = None  # noqa: N815
+    targetUri: str | None = None
+    targetPath: str | None = None
+    queueName: str | None = None
     text: str | None = None
-    messageType: str | None = None  # noqa: N815
-    treatAs: str | None = None  # noqa: N815
+    messageType: str | None = None
+    treatAs: str | None = None
 
 
 class Invite(Operation, frozen=True):
-    targetUri: str | None = None  # noqa: N815
-    targetPath: str | None = None  # noqa: N815
+    targetUri: str | None = None
+    targetPath: str | None = None
 
 
 class Consult(Operation, frozen=True):
-    targetUri: str | None = None  # noqa: N815
-    targetPath: str | None = None  # noqa: N815
+    targetUri: str | None = None
+    targetPath: str | None = None
 
 
 class CancelConsult(Operation, frozen=True):
@@ -99,15 +99,15 @@ class SetInFocus(Operation, frozen=True):
 
 class SetDisposition(Operation, frozen=True):
     disposition: str
-    dispositionKey: str | None = None  # noqa: N815
+    dispositionKey: str | None = None
 
 
 class AttachUserData(Operation, frozen=True):
-    userData: JsonObject  # noqa: N815
+    userData: JsonObject
 
 
 class UpdateUserData(Operation, frozen=True):
-    userData: JsonObject  # noqa: N815
+    userData: JsonObject
 
 
 class DeleteUserData(Operation, frozen=True):
@@ -124,11 +124,11 @@ class SendUrl(Operation, frozen=True):
 
 
 class SendCustomNotice(Operation, frozen=True):
-    noticeText: str  # noqa: N815
+    noticeText: str
 
 
 class SendCustomNoticeToAgents(Operation, frozen=True):
-    noticeText: str  # noqa: N815
+    noticeText: str
 
 
 class SendToAgents(Operation, frozen=True):
