@@ -108,6 +108,7 @@ def migrate(database: DatabaseOption = None, config: ConfigOption = None) -> Non
 def _services(settings: Settings) -> Services:
     from smsdesk.app import open_store, operation_settings
     from smsdesk.gws.representation import Urls
+    from smsdesk.operations.services import Services
 
     store = open_store(settings)
     store.migrate()
