@@ -79,13 +79,20 @@ def build_node(settings: Settings) -> Node:
     services = Services(store, Urls(settings.base_url), operation_settings(settings))
     bus = InProcessBus()
     services.commit_listeners.append(bus)
-    fanout = Fanout(store)
+    fanout = Fanout(
+        store,
+        retention_s=settings.notification_retention_s,
+        prune_interval_s=settings.notification_prune_interval_s,
+    )
     bus.subscribe(fanout.poke)
     bayeux = BayeuxServer(
         BayeuxSettings(
             timeout_ms=settings.bayeux_timeout_ms,
             max_interval_ms=settings.bayeux_max_interval_ms,
             max_queue=settings.bayeux_max_queue,
+            max_request_bytes=settings.bayeux_max_request_bytes,
+            multiple_clients_interval_ms=settings.bayeux_multiple_clients_interval_ms,
+            sweep_interval_ms=settings.bayeux_sweep_interval_ms,
         ),
         GwsSecurityPolicy(),
         fanout,
@@ -114,9 +121,10 @@ def create_app(settings: Settings) -> Starlette:
     authenticator = Authenticator(node.store, trust_s=settings.credential_trust_s)
     http_sessions = HttpSessions()
     security = RequestSecurity(authenticator, http_sessions, settings.csrf)
-    routes: list[BaseRoute] = GwsApi(node.services, security).routes()
     endpoint = BayeuxEndpoint(node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store))
-    routes += endpoint.routes("/api/v2/notifications")
+    # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
+    routes: list[BaseRoute] = endpoint.routes("/api/v2/notifications")
+    routes += GwsApi(node.services, security).routes()
     if node.simulator is not None:
         routes += simulator_routes(node.simulator)
 

@@ -63,6 +63,9 @@ def serve(
     ] = None,
     config: ConfigOption = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every HTTP request (off: long-polls would flood the log).")
+    ] = False,
 ) -> None:
     """Start the server (migrating the database first)."""
     if port is None and os.environ.get("PORT"):
@@ -85,6 +88,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         lifespan="on",
+        access_log=access_log,
         timeout_graceful_shutdown=3,
     )
 

@@ -76,9 +76,20 @@ def validate_user_data(data: Mapping[str, object], limits: UserDataLimits) -> Us
     return dict(data)  # type: ignore[arg-type]
 
 
+def _size_bound(data: UserData) -> int:
+    """An upper bound of the encoded size: every character may take up to 6 bytes once escaped."""
+    total = 2
+    for key, value in data.items():
+        total += 6 * len(key) + 6
+        total += _size_bound(value) if isinstance(value, dict) else 6 * len(str(value)) + 2
+    return total
+
+
 def _check_result(result: UserData, limits: UserDataLimits) -> None:
     if len(result) > limits.max_keys:
         raise invalid_value(f"userData would hold {len(result)} keys; the limit is {limits.max_keys}")
+    if _size_bound(result) <= limits.max_total_bytes:
+        return  # the exact (costlier) measure cannot exceed the limit
     size = len(json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode())
     if size > limits.max_total_bytes:
         raise invalid_value(f"userData would be {size} bytes; the limit is {limits.max_total_bytes}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ SYSTEM_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
 SYSTEM_NOT_READY_ID = "900D55CC-2BB0-431F-8BF9-D3525B383BE6"
 
 
+@lru_cache(maxsize=8192)
 def gws_timestamp(epoch_ms: int) -> str:
     """``yyyy-MM-dd HH:mm:ss.SSS±hhmm`` in the server's local time zone, as GWS writes it."""
     local = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).astimezone()

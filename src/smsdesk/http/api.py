@@ -82,7 +82,23 @@ class GwsApi:
 
     def routes(self) -> list[BaseRoute]:
         e = self._endpoint
-        routes: list[BaseRoute] = [
+        # Clients copy the documented URLs: with and without /me, and the misspelled "smsessions".
+        # The canonical form comes first because routes are matched in order.
+        session_routes: list[BaseRoute] = []
+        for prefix in (
+            "/api/v2/me/smssessions",
+            "/api/v2/smssessions",
+            "/api/v2/me/smsessions",
+            "/api/v2/smsessions",
+        ):
+            session_routes += [
+                Route(prefix + "/{session_id}", e(self.post_session), methods=["POST"]),
+                Route(prefix, e(self.list_sessions), methods=["GET"]),
+                Route(prefix + "/{session_id}", e(self.get_session), methods=["GET"]),
+                Route(prefix + "/{session_id}/messages", e(self.get_messages), methods=["GET"]),
+            ]
+        return [
+            *session_routes,
             Route("/api/v2/diagnostics/version", self.version, methods=["GET"]),
             Route("/api/v2/me", e(self.get_me), methods=["GET"]),
             Route("/api/v2/me", e(self.post_me), methods=["POST"]),
@@ -91,20 +107,6 @@ class GwsApi:
             Route("/api/v2/users", e(self.get_users), methods=["GET"]),
             Route("/api/v2/users/{user_id}", e(self.get_user), methods=["GET"]),
         ]
-        # Clients copy the documented URLs: with and without /me, and the misspelled "smsessions".
-        for prefix in (
-            "/api/v2/me/smssessions",
-            "/api/v2/smssessions",
-            "/api/v2/me/smsessions",
-            "/api/v2/smsessions",
-        ):
-            routes += [
-                Route(prefix, e(self.list_sessions), methods=["GET"]),
-                Route(prefix + "/{session_id}", e(self.get_session), methods=["GET"]),
-                Route(prefix + "/{session_id}", e(self.post_session), methods=["POST"]),
-                Route(prefix + "/{session_id}/messages", e(self.get_messages), methods=["GET"]),
-            ]
-        return routes
 
     async def version(self, request: Request) -> Response:
         return ok({"version": GWS_VERSION, "product": "smsdesk", "productVersion": smsdesk.__version__})

@@ -74,34 +74,131 @@ class SqliteStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._lock = asyncio.Lock()
+        self._batch: list[asyncio.Future[None]] | None = None
+        self._committed_position = self._max_position()
 
     def migrate(self) -> list[str]:
-        return [f"{m.version:04d}_{m.name}" for m in apply_sqlite(self._db)]
+        applied = [f"{m.version:04d}_{m.name}" for m in apply_sqlite(self._db)]
+        self._committed_position = self._max_position()
+        return applied
 
     def close(self) -> None:
         self._db.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTransaction]:
+        """One operation's transaction, committed together with the others of this loop iteration.
+
+        Group commit: every operation runs in its own SAVEPOINT inside a shared transaction, so a
+        failing one is undone alone; the shared COMMIT runs once the loop has run every operation
+        that was ready, and each operation resumes (and answers its client) only after it. Writing
+        the WAL once for many operations is what makes a commit cheap (docs/architecture.md §6).
+        """
         async with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if self._batch is None:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._batch = []
+                asyncio.get_running_loop().call_soon(self._commit_batch)
+            self._db.execute("SAVEPOINT operation")
             try:
                 yield SqliteTransaction(self._db)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("ROLLBACK TO operation")
+                self._db.execute("RELEASE operation")
                 raise
+            self._db.execute("RELEASE operation")
+            committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._batch.append(committed)
+        await committed
+
+    def _commit_batch(self) -> None:
+        batch = self._batch
+        if batch is None:
+            return
+        if self._lock.locked():  # an operation is mid-way: never commit half of it
+            asyncio.get_running_loop().call_soon(self._commit_batch)
+            return
+        self._batch = None
+        try:
             self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            for waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        self._committed_position = self._max_position()
+        for waiter in batch:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _max_position(self) -> int:
+        try:
+            return int(self._db.execute("SELECT COALESCE(MAX(position), 0) FROM outbox").fetchone()[0])
+        except sqlite3.OperationalError:  # before the first migration
+            return 0
 
     async def notifications_after(self, position: int, limit: int) -> list[StoredNotification]:
         rows = self._db.execute(
-            "SELECT position, user_id, channel, payload FROM outbox WHERE position > ? ORDER BY position LIMIT ?",
-            (position, limit),
+            "SELECT position, user_id, channel, payload FROM outbox WHERE position > ? AND position <= ? "
+            "ORDER BY position LIMIT ?",
+            (position, self._committed_position, limit),
         ).fetchall()
         return [StoredNotification(int(p), str(u), str(c), bytes(b)) for p, u, c, b in rows]
 
     async def last_position(self) -> int:
-        row = self._db.execute("SELECT COALESCE(MAX(position), 0) FROM outbox").fetchone()
-        return int(row[0])
+        return self._committed_position
+
+    async def notifications_of_user_after(
+        self, user_id: str, position: int, upto: int | None, limit: int
+    ) -> list[StoredNotification]:
+        """One agent's rows with ``position < p <= upto`` (no upper bound when ``upto`` is None), in
+        order: what a reconnecting client missed (index ``outbox_user_position``)."""
+        rows = self._db.execute(
+            "SELECT position, user_id, channel, payload FROM outbox "
+            "WHERE user_id = ? AND position > ? AND position <= ? ORDER BY position LIMIT ?",
+            (
+                user_id,
+                position,
+                min(upto, self._committed_position) if upto is not None else self._committed_position,
+                limit,
+            ),
+        ).fetchall()
+        return [StoredNotification(int(p), str(u), str(c), bytes(b)) for p, u, c, b in rows]
+
+    async def oldest_position(self) -> int:
+        """The oldest position still stored: every row from here on is there, nothing before it is
+        (pruning removes a prefix and keeps the newest row). 1 when nothing was ever written."""
+        row = self._db.execute("SELECT MIN(position) FROM outbox").fetchone()
+        return int(row[0]) if row[0] is not None else 1
+
+    async def prune_notifications(self, created_before_ms: int, upto: int, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest rows, stopping at the first one created at or after
+        ``created_before_ms`` or past ``upto``, and never the newest row (it keeps ``last_position``
+        and ``oldest_position`` meaningful). Only a prefix goes, so ``oldest_position() - 1`` is
+        exactly the highest pruned position. Returns how many rows were deleted."""
+        async with self._lock:
+            rows = self._db.execute(
+                "SELECT position, created_ms FROM outbox WHERE position <= ? "
+                "AND position < (SELECT MAX(position) FROM outbox) ORDER BY position LIMIT ?",
+                (upto, limit),
+            ).fetchall()
+            boundary = None
+            for position, created in rows:
+                if int(created) >= created_before_ms:
+                    break
+                boundary = int(position)
+            if boundary is None:
+                return 0
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute("DELETE FROM outbox WHERE position <= ?", (boundary,))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return int(cursor.rowcount)
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
