@@ -11,7 +11,7 @@ import smpp34
 from connector_support import RecordingEvents, free_loopback_port
 from smsc_peer import LoopbackSmsc, SeverableTcpProxy, SilentAfterBindSmsc
 
-from smsdesk.connectors.encoding import gsm7_encode
+from smsdesk.domain.sms_encoding import gsm7_encode
 from smsdesk.connectors.smpp import (
     ConcatenatedMoBuffer,
     ConcatenationInfo,

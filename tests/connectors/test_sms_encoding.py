@@ -18,7 +18,7 @@ import smpplib.gsm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smsdesk.connectors.encoding import (
+from smsdesk.domain.sms_encoding import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     analyse,

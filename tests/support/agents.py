@@ -72,21 +72,31 @@ class Agent:
                 return session
         raise AssertionError("unreachable")
 
-    def take(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """The ``data`` of the next ``count`` SMS-session notifications (channel-state ones are dropped)."""
+    def take(self, count: int, timeout: float = 10.0, delivery: bool = False) -> list[dict[str, Any]]:
+        """The ``data`` of the next ``count`` SMS-session notifications. Channel-state ones are dropped,
+        and so are delivery-status ones (an extension) unless ``delivery`` asks for exactly those."""
 
-        def sms_only(received: list[Message]) -> list[Message]:
-            return [m for m in received if m["channel"] == "/v2/me/smssessions"]
+        def wanted(message: Message) -> bool:
+            if message["channel"] != "/v2/me/smssessions":
+                return False
+            return (message["data"].get("messageType") == "MessageDeliveryUpdated") == delivery
 
-        self.bayeux.wait_for(lambda received: len(sms_only(received)) >= count, timeout)
-        wanted = sms_only(self.bayeux.received)
-        taken, rest = wanted[:count], wanted[count:]
-        self.bayeux.received = rest
+        self.bayeux.wait_for(lambda received: len([m for m in received if wanted(m)]) >= count, timeout)
+        taken = [m for m in self.bayeux.received if wanted(m)][:count]
+        taken_ids = {id(m) for m in taken}
+        self.bayeux.received = [
+            m for m in self.bayeux.received if id(m) not in taken_ids and m["channel"] != "/v2/me/channels"
+        ]
         return [m["data"] for m in taken]
 
     def quiet(self) -> list[dict[str, Any]]:
-        """Whatever SMS-session notifications are already queued (asserting 'nothing more' reads this)."""
-        return [m["data"] for m in self.bayeux.drain() if m["channel"] == "/v2/me/smssessions"]
+        """Whatever SMS-session notifications are already queued, delivery status aside (asserting
+        'nothing more' reads this)."""
+        return [
+            m["data"]
+            for m in self.bayeux.drain()
+            if m["channel"] == "/v2/me/smssessions" and m["data"].get("messageType") != "MessageDeliveryUpdated"
+        ]
 
     def close(self) -> None:
         self.bayeux.disconnect()

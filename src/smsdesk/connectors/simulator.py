@@ -7,12 +7,14 @@ Outbound: ``send`` drops the message into the destination handset's inbox, which
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from smsdesk.operations.sms_ports import InboundSms, OutboundSms, SendAccepted, SmsEvents
+from smsdesk.domain.sms_encoding import analyse
+from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OutboundSms, SendAccepted, SmsEvents
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,10 @@ class HandsetMessage:
 class SimulatorConnector:
     name = "simulator"
 
-    def __init__(self, max_per_handset: int = 1_000) -> None:
+    def __init__(self, max_per_handset: int = 1_000, receipt_delay_s: float = 0.05) -> None:
         self.max_per_handset = max_per_handset
+        self.receipt_delay_s = receipt_delay_s
+        self._tasks: set[asyncio.Task[None]] = set()
         self._events: SmsEvents | None = None
         self._inboxes: dict[str, list[HandsetMessage]] = defaultdict(list)
         self._ids = itertools.count(1)
@@ -53,7 +57,22 @@ class SimulatorConnector:
         inbox = self._inboxes[sms.customer_number]
         inbox.append(HandsetMessage(message_id, sms.service_number, sms.customer_number, sms.text, _now_ms()))
         del inbox[: -self.max_per_handset]
-        return SendAccepted(provider_message_id=message_id)
+        # Like a carrier, report delivery a moment after accepting (never before the send is recorded).
+        loop = asyncio.get_running_loop()
+        loop.call_later(
+            self.receipt_delay_s, lambda: self._tasks.add(loop.create_task(self._delivered(message_id)))
+        )
+        analysis = analyse(sms.text)
+        return SendAccepted(
+            provider_message_id=message_id, segments=analysis.segments, encoding=analysis.encoding
+        )
+
+    async def _delivered(self, message_id: str) -> None:
+        try:
+            if self._events is not None:
+                await self._events.delivery_receipt(DeliveryReceipt(self.name, message_id, "delivered"))
+        finally:
+            self._tasks = {task for task in self._tasks if not task.done()}
 
     async def deliver_from_handset(
         self, sender: str, recipient: str, text: str, message_id: str | None

@@ -34,7 +34,7 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
-from smsdesk.connectors.encoding import gsm7_decode, gsm7_encode, split_into_parts
+from smsdesk.domain.sms_encoding import gsm7_decode, gsm7_encode, split_into_parts
 from smsdesk.operations.sms_ports import (
     DeliveryReceipt,
     DeliveryState,

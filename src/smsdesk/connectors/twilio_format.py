@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from smsdesk.connectors.encoding import analyse
+from smsdesk.domain.sms_encoding import analyse
 from smsdesk.operations.sms_ports import (
     DeliveryReceipt,
     DeliveryState,

@@ -8,7 +8,12 @@ notifications and SMS in one transaction.
 from __future__ import annotations
 
 from smsdesk.domain import userdata
-from smsdesk.domain.capabilities import capabilities_for, capability_for_operation, pending_agent_offer
+from smsdesk.domain.capabilities import (
+    CUSTOMER_SENDS,
+    capabilities_for,
+    capability_for_operation,
+    pending_agent_offer,
+)
 from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state, invalid_value
 from smsdesk.domain.model import (
     LIVE_STATES,
@@ -34,6 +39,7 @@ from smsdesk.domain.model import (
 )
 
 DEFAULT_DISPOSITION_KEY = "DispositionCode"
+SYSTEM_PARTICIPANT = Participant("0000000000000000", "External", "smsdesk", visibility=Visibility.AGENTS)
 
 # Message types that reach the customer's handset when visible to all.
 _CUSTOMER_VISIBLE_TYPES = frozenset({MessageType.TEXT, MessageType.PUSH_URL, MessageType.CUSTOM_NOTICE})
@@ -95,6 +101,11 @@ class SmsSession:
             self.record.customer_reachable = reachable
             self.effects.append(PropertiesChanged())
 
+    def notice(self, ctx: DomainContext, text: str) -> None:
+        """A system notice for the agents (never sent to the customer)."""
+        entry = self._log(ctx, MessageType.NOTICE, SYSTEM_PARTICIPANT, Visibility.AGENTS, text=text)
+        self.effects.append(MessagesAdded((entry,)))
+
     # ----- capabilities ---------------------------------------------------------------------------
 
     def capabilities(self, user_id: str) -> list[str]:
@@ -103,6 +114,18 @@ class SmsSession:
     def require(self, user_id: str, operation_name: str) -> None:
         capability = capability_for_operation(operation_name)
         if capability not in self.capabilities(user_id):
+            party = self.record.parties.get(user_id)
+            if (
+                capability in CUSTOMER_SENDS
+                and not self.record.customer_reachable
+                and party is not None
+                and party.state is PartyState.CHATTING
+                and not party.consultant
+            ):
+                raise DomainError(
+                    ErrorKind.FORBIDDEN,
+                    "The customer opted out of SMS from this number (STOP): nothing can be sent until they text START",
+                )
             party = self.record.parties.get(user_id)
             state = party.state.value if party else "none"
             raise invalid_state(f"Operation {operation_name} is not valid for the current state ({state})")

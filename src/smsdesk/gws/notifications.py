@@ -44,3 +44,20 @@ def channel_state_change(channels: list[dict[str, Any]], reference_id: int | Non
     if reference_id is not None:
         data["referenceId"] = reference_id
     return data
+
+
+DELIVERY_UPDATED = "MessageDeliveryUpdated"
+
+
+def message_delivery_updated(
+    entries: list[dict[str, Any]], session_uri: str, session_path: str
+) -> dict[str, Any]:
+    """**Extension**: delivery status of messages already in the log, ``entries`` = ``[{index, delivery}]``.
+    A messageType GWS clients do not know, so they ignore it."""
+    return {
+        "messageType": DELIVERY_UPDATED,
+        "notificationType": "DeliveryStatus",
+        "messages": entries,
+        "smssessionUri": session_uri,
+        "smssessionPath": session_path,
+    }

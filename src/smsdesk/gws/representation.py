@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from smsdesk.domain.capabilities import capabilities_for
@@ -98,4 +98,18 @@ def channel_json(channel: str, state: str) -> dict[str, Any]:
             "displayName": "Ready" if ready else "Not Ready",
             "state": "Ready" if ready else "NotReady",
         },
+    }
+
+
+def delivery_json(
+    status: str, *, encoding: str, segments: int, attempts: int, error_code: str | None, reason: str | None
+) -> dict[str, Any]:
+    """**Extension**: the delivery of an agent's message to the handset (GWS clients ignore it)."""
+    return {
+        "status": status,
+        "encoding": encoding,
+        "segments": segments,
+        "attempts": attempts,
+        "errorCode": error_code,
+        "reason": reason,
     }

@@ -16,12 +16,14 @@ from starlette.routing import BaseRoute, Route
 import smsdesk
 from smsdesk.domain.agents import ChannelState
 from smsdesk.domain.errors import DomainError
+from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.gws.representation import Urls, channel_json, message_json, session_json
 from smsdesk.http.responses import as_gws_error, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, queries, smssessions
+from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import User
 from smsdesk.operations.services import Services
 
@@ -100,6 +102,7 @@ class GwsApi:
         return [
             *session_routes,
             Route("/api/v2/diagnostics/version", self.version, methods=["GET"]),
+            Route("/api/v2/sms/preview", e(self.preview_sms), methods=["GET"]),
             Route("/api/v2/me", e(self.get_me), methods=["GET"]),
             Route("/api/v2/me", e(self.post_me), methods=["POST"]),
             Route("/api/v2/me/channels", e(self.get_channels), methods=["GET"]),
@@ -195,10 +198,32 @@ class GwsApi:
     async def get_messages(self, request: Request, caller: Caller) -> Response:
         start = _int_param(request, "startIndex", 1)
         count = _int_param(request, "count", 0)
-        messages = await queries.session_messages(
+        messages, outbound = await queries.session_messages(
             self.services, caller.user, request.path_params["session_id"], start, count
         )
-        return ok({"messages": [message_json(m, self.urls) for m in messages]})
+        rendered = []
+        for message in messages:
+            body = message_json(message, self.urls)
+            sms = outbound.get(message.index)
+            if sms is not None:
+                body["delivery"] = delivery_of(sms)
+            rendered.append(body)
+        return ok({"messages": rendered})
+
+    async def preview_sms(self, request: Request, caller: Caller) -> Response:
+        """**Extension**: how a text would travel as SMS (encoding and segments) before it is sent."""
+        text = request.query_params.get("text")
+        if text is None:
+            raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: text")
+        analysis = analyse(text)
+        return ok(
+            {
+                "encoding": analysis.encoding,
+                "segments": analysis.segments,
+                "characters": len(text),
+                "units": analysis.units,
+            }
+        )
 
     async def post_session(self, request: Request, caller: Caller) -> Response:
         operation = rq.decode_operation(await request.body(), rq.SMS_SESSION_OPERATIONS)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from smsdesk.domain.consent import OPTED_IN_NOTICE, OPTED_OUT_NOTICE, ConsentChange
+from smsdesk.domain.model import DomainContext
 from smsdesk.domain.session import SmsSession
+from smsdesk.operations.delivery import record_delivery
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.services import Services, new_session_id
 from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OptOutSignal
@@ -22,7 +25,8 @@ class SmsIntake:
 
     async def inbound(self, sms: InboundSms) -> None:
         """Join the customer's open session, or open a new one in the number's queue. Idempotent on
-        the provider's message id, so a carrier's retry never adds a second message."""
+        the provider's message id, so a carrier's retry never adds a second message. A STOP or START
+        keyword also changes the customer's consent for this service number."""
         services = self.services
         async with services.work() as work:
             tx = work.tx
@@ -36,6 +40,23 @@ class SmsIntake:
                 log.info("ignored a duplicate of %s message %s", sms.connector, sms.provider_message_id)
                 return
             ctx = services.domain_context()
+            opted_out = await tx.opted_out(number.number, sms.customer_number)
+            change = services.settings.consent_keywords.classify(sms.text, opted_out)
+            if change is not None:
+                opted_out = change is ConsentChange.OPT_OUT
+                await tx.set_consent(
+                    number.number,
+                    sms.customer_number,
+                    opted_out=opted_out,
+                    reason=sms.text.strip(),
+                    now_ms=ctx.now_ms,
+                )
+                log.info(
+                    "%s %s %s",
+                    sms.customer_number,
+                    "opted out of" if opted_out else "opted in to",
+                    number.number,
+                )
             record = await tx.open_session_for(number.tenant_id, number.number, sms.customer_number)
             if record is not None:
                 session = SmsSession(record)
@@ -64,17 +85,69 @@ class SmsIntake:
                     sms.customer_number,
                     number.queue,
                 )
+            self._apply_consent(session, ctx, opted_out, change is not None, sms.text.strip())
             await publish_session_change(services, work, session)
 
+    @staticmethod
+    def _apply_consent(
+        session: SmsSession, ctx: DomainContext, opted_out: bool, changed: bool, reason: str
+    ) -> None:
+        was_reachable = session.record.customer_reachable
+        session.set_customer_reachable(not opted_out)
+        if changed or was_reachable == opted_out:
+            template = OPTED_OUT_NOTICE if opted_out else OPTED_IN_NOTICE
+            session.notice(ctx, template.format(reason=reason))
+
     async def delivery_receipt(self, receipt: DeliveryReceipt) -> None:
-        log.info(
-            "delivery receipt from %s for %s: %s",
-            receipt.connector,
-            receipt.provider_message_id,
-            receipt.state,
-        )
+        async with self.services.work() as work:
+            record = await work.tx.outbound_by_provider_id(receipt.connector, receipt.provider_message_id)
+            if record is None:
+                log.warning(
+                    "delivery receipt from %s for unknown message %s (%s)",
+                    receipt.connector,
+                    receipt.provider_message_id,
+                    receipt.state,
+                )
+                return
+            if record.status in _FINAL_DELIVERY and receipt.state == "accepted":
+                return  # a late "sent"/"queued" callback must not undo a final state
+            await record_delivery(
+                self.services,
+                work,
+                record,
+                status=receipt.state,
+                error_code=receipt.error_code,
+                error=f"carrier error {receipt.error_code}" if receipt.error_code else None,
+            )
+        log.info("SMS %s to %s: %s", record.id, record.customer_number, receipt.state)
 
     async def opt_out(self, signal: OptOutSignal) -> None:
+        """The provider says the customer blocked (or unblocked) the number: same state as a keyword."""
+        async with self.services.work() as work:
+            number = await work.tx.service_number(signal.service_number)
+            if number is None:
+                log.warning("opt-out signal for %s: not a configured service number", signal.service_number)
+                return
+            ctx = self.services.domain_context()
+            was = await work.tx.opted_out(number.number, signal.customer_number)
+            await work.tx.set_consent(
+                number.number,
+                signal.customer_number,
+                opted_out=signal.opted_out,
+                reason=signal.reason or signal.connector,
+                now_ms=ctx.now_ms,
+            )
+            record = await work.tx.open_session_for(number.tenant_id, number.number, signal.customer_number)
+            if record is not None:
+                session = SmsSession(record)
+                self._apply_consent(
+                    session,
+                    ctx,
+                    signal.opted_out,
+                    was != signal.opted_out,
+                    signal.reason or "reported by the carrier",
+                )
+                await publish_session_change(self.services, work, session)
         log.info(
             "%s reports %s %s for %s",
             signal.connector,
@@ -82,3 +155,6 @@ class SmsIntake:
             "opted out" if signal.opted_out else "opted in",
             signal.service_number,
         )
+
+
+_FINAL_DELIVERY = frozenset({"delivered", "failed", "expired"})

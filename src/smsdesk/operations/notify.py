@@ -23,8 +23,9 @@ from smsdesk.domain.model import (
     StatusChanged,
 )
 from smsdesk.domain.session import SmsSession
+from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import notifications as payloads
-from smsdesk.gws.representation import Urls, message_json, session_json
+from smsdesk.gws.representation import Urls, delivery_json, message_json, session_json
 from smsdesk.operations.ports import Notification
 from smsdesk.operations.services import Services, Work
 
@@ -87,6 +88,9 @@ async def publish_session_change(
     if session.new_messages:
         await tx.append_messages(record.id, session.new_messages)
     emitter = _Emitter(work, session, services.urls, requester, reference_id)
+    outgoing = {
+        e.message_index: analyse(e.text) for e in session.effects if isinstance(e, CustomerSmsRequested)
+    }
     parties = record.parties
     chatting = [uid for uid, p in parties.items() if p.state is PartyState.CHATTING]
     for effect in session.effects:
@@ -103,6 +107,17 @@ async def publish_session_change(
                 emitter.state_change(user_id, "PropertiesUpdated")
         elif isinstance(effect, MessagesAdded):
             entries = [message_json(m, services.urls) for m in effect.messages]
+            for entry in entries:
+                sms = outgoing.get(entry["index"])
+                if sms is not None:
+                    entry["delivery"] = delivery_json(
+                        "pending",
+                        encoding=sms.encoding,
+                        segments=sms.segments,
+                        attempts=0,
+                        error_code=None,
+                        reason=None,
+                    )
             for user_id in chatting:
                 if user_id != effect.exclude:
                     emitter.message_log(user_id, entries)
@@ -116,6 +131,7 @@ async def publish_session_change(
                 payloads.session_error(effect.error_message, emitter.view(effect.user_id), ref),
             )
         elif isinstance(effect, CustomerSmsRequested):
+            sms = outgoing[effect.message_index]
             await tx.enqueue_outbound(
                 record.tenant_id,
                 record.id,
@@ -124,6 +140,8 @@ async def publish_session_change(
                 record.customer_number,
                 effect.text,
                 session.new_messages[-1].timestamp_ms if session.new_messages else 0,
+                sms.encoding,
+                sms.segments,
             )
             work.sms_enqueued = True
         elif isinstance(effect, RoutingRequested):

@@ -11,6 +11,8 @@ import logging
 
 from smsdesk.gws.representation import now_ms
 from smsdesk.operations.background import BackgroundLoop
+from smsdesk.operations.delivery import record_delivery
+from smsdesk.operations.ports import OutboundRecord
 from smsdesk.operations.services import Services
 from smsdesk.operations.sms_ports import OutboundSms, SmsConnector, SmsSendError
 
@@ -37,50 +39,75 @@ class SmsDispatcher:
         await self.send_due()
 
     async def send_due(self) -> int:
-        settings = self.services.settings
         async with self.services.store.transaction() as tx:
             due = await tx.due_outbound(now_ms(), 100)
         for record in due:
-            async with self.services.store.transaction() as tx:
-                number = await tx.service_number(record.service_number)
-            connector = self.connectors.get(number.connector if number else self.default_connector)
-            attempts = record.attempts + 1
-            status, provider_id, error, next_attempt = "accepted", None, None, 0
-            try:
-                if connector is None:
-                    raise SmsSendError("no connector configured for this service number", transient=False)
-                accepted = await connector.send(
-                    OutboundSms(record.id, record.service_number, record.customer_number, record.text)
-                )
-                provider_id = accepted.provider_message_id
-            except Exception as exc:  # a connector bug must not be retried forever, nor lose the message
-                if not isinstance(exc, SmsSendError):
-                    log.exception("connector %s raised while sending SMS %s", number, record.id)
-                    exc = SmsSendError(f"connector error: {exc}", transient=True)
-                error = exc.reason if exc.error_code is None else f"{exc.reason} ({exc.error_code})"
-                if exc.transient and attempts < settings.sms_max_attempts:
-                    status = "pending"
-                    delay = min(
-                        settings.sms_retry_initial_ms * 2 ** (attempts - 1), settings.sms_retry_max_ms
-                    )
-                    next_attempt = now_ms() + delay
-                    log.warning(
-                        "SMS %s to %s not sent (%s); retry in %d ms",
-                        record.id,
-                        record.customer_number,
-                        error,
-                        delay,
-                    )
-                else:
-                    status = "failed"
-                    log.error("SMS %s to %s failed: %s", record.id, record.customer_number, error)
-            async with self.services.store.transaction() as tx:
-                await tx.update_outbound(
-                    record.id,
-                    status=status,
-                    attempts=attempts,
-                    next_attempt_ms=next_attempt,
-                    provider_message_id=provider_id,
-                    error=error,
-                )
+            await self._send_one(record)
         return len(due)
+
+    async def _send_one(self, record: OutboundRecord) -> None:
+        settings = self.services.settings
+        async with self.services.work() as work:
+            number = await work.tx.service_number(record.service_number)
+            opted_out = await work.tx.opted_out(record.service_number, record.customer_number)
+            if opted_out:
+                # Consent is checked again at the last moment: a STOP may have arrived after the agent sent.
+                await record_delivery(
+                    self.services, work, record, status="failed", error="the customer opted out (STOP)"
+                )
+                log.info("SMS %s to %s not sent: the customer opted out", record.id, record.customer_number)
+                return
+        connector_name = number.connector if number else self.default_connector
+        connector = self.connectors.get(connector_name)
+        attempts = record.attempts + 1
+        status, provider_id, error, error_code, next_attempt = "accepted", None, None, None, 0
+        try:
+            if connector is None:
+                raise SmsSendError(f"no connector named {connector_name!r} is configured", transient=False)
+            accepted = await connector.send(
+                OutboundSms(record.id, record.service_number, record.customer_number, record.text)
+            )
+            provider_id = accepted.provider_message_id
+            log.info(
+                "SMS %s to %s accepted by %s as %s",
+                record.id,
+                record.customer_number,
+                connector_name,
+                provider_id,
+            )
+        except Exception as exc:  # a connector bug must not lose the message nor be retried forever
+            failure = (
+                exc
+                if isinstance(exc, SmsSendError)
+                else SmsSendError(f"connector error: {exc}", transient=True)
+            )
+            if not isinstance(exc, SmsSendError):
+                log.exception("connector %s raised while sending SMS %s", connector_name, record.id)
+            error, error_code = failure.reason, failure.error_code
+            if failure.transient and attempts < settings.sms_max_attempts:
+                status = "pending"
+                delay = min(settings.sms_retry_initial_ms * 2 ** (attempts - 1), settings.sms_retry_max_ms)
+                next_attempt = now_ms() + delay
+                log.warning(
+                    "SMS %s to %s not sent (%s); retry in %d ms",
+                    record.id,
+                    record.customer_number,
+                    error,
+                    delay,
+                )
+            else:
+                status = "failed"
+                log.error("SMS %s to %s failed: %s", record.id, record.customer_number, error)
+        async with self.services.work() as work:
+            await record_delivery(
+                self.services,
+                work,
+                record,
+                status=status,
+                attempts=attempts,
+                next_attempt_ms=next_attempt,
+                provider_message_id=provider_id,
+                connector=connector_name,
+                error=error,
+                error_code=error_code,
+            )

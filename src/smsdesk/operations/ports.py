@@ -73,6 +73,10 @@ class OutboundRecord:
     next_attempt_ms: int
     provider_message_id: str | None
     error: str | None
+    encoding: str = "GSM-7"
+    segments: int = 1
+    error_code: str | None = None
+    connector: str | None = None
 
 
 class Transaction(Protocol):
@@ -131,6 +135,8 @@ class Transaction(Protocol):
         customer_number: str,
         text: str,
         now_ms: int,
+        encoding: str,
+        segments: int,
     ) -> int: ...
     async def due_outbound(self, now_ms: int, limit: int) -> list[OutboundRecord]: ...
     async def update_outbound(
@@ -142,6 +148,17 @@ class Transaction(Protocol):
         next_attempt_ms: int,
         provider_message_id: str | None,
         error: str | None,
+        error_code: str | None = None,
+        connector: str | None = None,
+    ) -> None: ...
+    async def outbound(self, outbound_id: int) -> OutboundRecord | None: ...
+    async def outbound_by_provider_id(
+        self, connector: str, provider_message_id: str
+    ) -> OutboundRecord | None: ...
+    async def outbound_of_session(self, session_id: str) -> list[OutboundRecord]: ...
+    async def opted_out(self, service_number: str, customer_number: str) -> bool: ...
+    async def set_consent(
+        self, service_number: str, customer_number: str, *, opted_out: bool, reason: str, now_ms: int
     ) -> None: ...
 
 
@@ -151,6 +168,14 @@ class Store(Protocol):
     async def notifications_after(self, position: int, limit: int) -> list[StoredNotification]: ...
 
     async def last_position(self) -> int: ...
+
+    async def notifications_of_user_after(
+        self, user_id: str, position: int, upto: int | None, limit: int
+    ) -> list[StoredNotification]: ...
+
+    async def oldest_position(self) -> int: ...
+
+    async def prune_notifications(self, created_before_ms: int, upto: int, limit: int) -> int: ...
 
 
 class CommitListener(Protocol):

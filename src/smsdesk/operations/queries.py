@@ -5,7 +5,7 @@ from __future__ import annotations
 from smsdesk.domain.errors import invalid_value
 from smsdesk.domain.model import LIVE_STATES, Message, SessionRecord
 from smsdesk.operations import access
-from smsdesk.operations.ports import AgentChannel, User
+from smsdesk.operations.ports import AgentChannel, OutboundRecord, User
 from smsdesk.operations.services import Services
 
 
@@ -23,12 +23,15 @@ async def my_session(services: Services, user: User, session_id: str) -> Session
 
 async def session_messages(
     services: Services, user: User, session_id: str, start_index: int, count: int
-) -> list[Message]:
+) -> tuple[list[Message], dict[int, OutboundRecord]]:
+    """The log entries, and the outbound SMS behind the agents' customer-visible ones (by index)."""
     if start_index < 0 or count < 0:
         raise invalid_value("startIndex and count must be zero or positive integers")
     async with services.store.transaction() as tx:
         await access.session_for_agent(tx, user, session_id)
-        return await tx.messages(session_id, max(start_index, 1), count)
+        messages = await tx.messages(session_id, max(start_index, 1), count)
+        outbound = {record.message_index: record for record in await tx.outbound_of_session(session_id)}
+    return messages, outbound
 
 
 async def my_channels(services: Services, user: User) -> list[AgentChannel]:

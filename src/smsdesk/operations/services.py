@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from smsdesk.domain.consent import ConsentKeywords
 from smsdesk.domain.model import DomainContext
 from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gws.representation import Urls, now_ms
@@ -24,6 +25,7 @@ class OperationSettings:
     sms_retry_initial_ms: int = 1_000
     sms_retry_max_ms: int = 60_000
     sms_max_attempts: int = 8
+    consent_keywords: ConsentKeywords = field(default_factory=ConsentKeywords)
 
 
 def new_session_id() -> str:

@@ -20,7 +20,7 @@ import msgspec
 from smsdesk.domain.agents import SMS_CHANNEL, ChannelState
 from smsdesk.domain.model import Message, Phase, SessionRecord
 from smsdesk.domain.routing import AgentAvailability
-from smsdesk.gws.representation import now_ms
+from smsdesk.gws.representation import now_ms as _now_ms
 from smsdesk.operations.ports import (
     AgentChannel,
     Notification,
@@ -36,6 +36,10 @@ _decode_session = msgspec.json.Decoder(SessionRecord).decode
 _decode_message = msgspec.json.Decoder(Message).decode
 
 _USER_COLUMNS = "id, tenant_id, user_name, first_name, last_name, roles, enabled, password_hash"
+_OUTBOUND_COLUMNS = (
+    "id, tenant_id, session_id, message_index, service_number, customer_number, text, status, attempts, "
+    "next_attempt_ms, provider_message_id, error, encoding, segments, error_code, connector"
+)
 
 
 def _user(row: sqlite3.Row | tuple[object, ...] | None) -> User | None:
@@ -425,7 +429,7 @@ class SqliteTransaction:
     # ----- outbox -----
 
     async def append_notifications(self, notifications: Sequence[Notification]) -> int:
-        created = now_ms()
+        created = _now_ms()
         self.db.executemany(
             "INSERT INTO outbox (tenant_id, user_id, channel, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
             [(n.tenant_id, n.user_id, n.channel, n.payload, created) for n in notifications],
@@ -451,18 +455,32 @@ class SqliteTransaction:
         customer_number: str,
         text: str,
         now_ms: int,
+        encoding: str,
+        segments: int,
     ) -> int:
         cursor = self.db.execute(
             "INSERT INTO sms_outbound (tenant_id, session_id, message_index, service_number, customer_number, text, "
-            "status, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (tenant_id, session_id, message_index, service_number, customer_number, text, now_ms, now_ms),
+            "status, next_attempt_ms, created_ms, updated_ms, encoding, segments) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+            (
+                tenant_id,
+                session_id,
+                message_index,
+                service_number,
+                customer_number,
+                text,
+                now_ms,
+                now_ms,
+                now_ms,
+                encoding,
+                segments,
+            ),
         )
         return int(cursor.lastrowid or 0)
 
     async def due_outbound(self, now_ms: int, limit: int) -> list[OutboundRecord]:
         rows = self.db.execute(
-            "SELECT id, tenant_id, session_id, message_index, service_number, customer_number, text, status, "
-            "attempts, next_attempt_ms, provider_message_id, error FROM sms_outbound "
+            f"SELECT {_OUTBOUND_COLUMNS} FROM sms_outbound "
             "WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id LIMIT ?",
             (now_ms, limit),
         ).fetchall()
@@ -477,9 +495,62 @@ class SqliteTransaction:
         next_attempt_ms: int,
         provider_message_id: str | None,
         error: str | None,
+        error_code: str | None = None,
+        connector: str | None = None,
     ) -> None:
         self.db.execute(
-            "UPDATE sms_outbound SET status = ?, attempts = ?, next_attempt_ms = ?, provider_message_id = ?, "
-            "error = ? WHERE id = ?",
-            (status, attempts, next_attempt_ms, provider_message_id, error, outbound_id),
+            "UPDATE sms_outbound SET status = ?, attempts = ?, next_attempt_ms = ?, "
+            "provider_message_id = COALESCE(?, provider_message_id), error = ?, error_code = ?, "
+            "connector = COALESCE(?, connector), updated_ms = ? WHERE id = ?",
+            (
+                status,
+                attempts,
+                next_attempt_ms,
+                provider_message_id,
+                error,
+                error_code,
+                connector,
+                _now_ms(),
+                outbound_id,
+            ),
+        )
+
+    async def outbound(self, outbound_id: int) -> OutboundRecord | None:
+        row = self.db.execute(
+            f"SELECT {_OUTBOUND_COLUMNS} FROM sms_outbound WHERE id = ?", (outbound_id,)
+        ).fetchone()
+        return OutboundRecord(*row) if row else None
+
+    async def outbound_by_provider_id(
+        self, connector: str, provider_message_id: str
+    ) -> OutboundRecord | None:
+        row = self.db.execute(
+            f"SELECT {_OUTBOUND_COLUMNS} FROM sms_outbound WHERE provider_message_id = ? AND connector = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (provider_message_id, connector),
+        ).fetchone()
+        return OutboundRecord(*row) if row else None
+
+    async def outbound_of_session(self, session_id: str) -> list[OutboundRecord]:
+        rows = self.db.execute(
+            f"SELECT {_OUTBOUND_COLUMNS} FROM sms_outbound WHERE session_id = ? ORDER BY message_index",
+            (session_id,),
+        ).fetchall()
+        return [OutboundRecord(*row) for row in rows]
+
+    async def opted_out(self, service_number: str, customer_number: str) -> bool:
+        row = self.db.execute(
+            "SELECT opted_out FROM sms_consent WHERE service_number = ? AND customer_number = ?",
+            (service_number, customer_number),
+        ).fetchone()
+        return bool(row[0]) if row else False
+
+    async def set_consent(
+        self, service_number: str, customer_number: str, *, opted_out: bool, reason: str, now_ms: int
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO sms_consent (service_number, customer_number, opted_out, reason, updated_ms) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (service_number, customer_number) DO UPDATE SET "
+            "opted_out = excluded.opted_out, reason = excluded.reason, updated_ms = excluded.updated_ms",
+            (service_number, customer_number, int(opted_out), reason, now_ms),
         )
