@@ -11,7 +11,6 @@ import smpp34
 from connector_support import RecordingEvents, free_loopback_port
 from smsc_peer import LoopbackSmsc, SeverableTcpProxy, SilentAfterBindSmsc
 
-from smsdesk.domain.sms_encoding import gsm7_encode
 from smsdesk.connectors.smpp import (
     ConcatenatedMoBuffer,
     ConcatenationInfo,
@@ -23,6 +22,7 @@ from smsdesk.connectors.smpp import (
     parse_receipt,
     split_user_data_header,
 )
+from smsdesk.domain.sms_encoding import gsm7_encode
 from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OutboundSms, SendAccepted, SmsSendError
 
 # SMPP 3.4 values (§5.3.2.12 and §5.1.3), spelled out rather than taken from either library.

@@ -95,7 +95,8 @@ class Agent:
         return [
             m["data"]
             for m in self.bayeux.drain()
-            if m["channel"] == "/v2/me/smssessions" and m["data"].get("messageType") != "MessageDeliveryUpdated"
+            if m["channel"] == "/v2/me/smssessions"
+            and m["data"].get("messageType") != "MessageDeliveryUpdated"
         ]
 
     def close(self) -> None:
