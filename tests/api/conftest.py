@@ -28,3 +28,7 @@ def cc(server: RunningServer) -> Iterator[ContactCenter]:
     center = create_contact_center(server)
     yield center
     center.close()
+
+
+TEST_ENV["SMSDESK_SMS_RETRY_INITIAL_MS"] = "100"
+TEST_ENV["SMSDESK_SMS_MAX_ATTEMPTS"] = "4"

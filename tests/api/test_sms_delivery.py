@@ -118,3 +118,72 @@ def test_a_new_session_from_an_opted_out_customer_starts_without_customer_sends(
     agent.op(second["id"], "Accept")
     status, _participants, _history = agent.take(3)
     assert "SendMessage" not in status["smssession"]["capabilities"]
+
+
+def _handset(cc: ContactCenter, number: str, failure: str) -> None:
+    import httpx
+
+    response = httpx.post(
+        cc.server.base_url + "/simulator/handsets", json={"number": number, "failure": failure}
+    )
+    assert response.json() == {"statusCode": 0}
+
+
+def test_transient_failures_are_retried_until_the_message_goes(
+    cc: ContactCenter, chat: tuple[Agent, str, str]
+) -> None:
+    agent, session_id, customer = chat
+    _handset(cc, customer, "transient")
+    agent.op(session_id, "SendMessage", text="are you there?")
+    (entry,) = agent.take(1)[0]["messages"]
+    (retrying,) = agent.take(1, delivery=True)
+    delivery = retrying["messages"][0]["delivery"]
+    assert (delivery["status"], delivery["reason"]) == ("pending", "simulated carrier timeout")
+    _handset(cc, customer, "none")
+    statuses: list[str] = []
+    while "delivered" not in statuses:
+        statuses += [u["messages"][0]["delivery"]["status"] for u in agent.take(1, delivery=True)]
+    final = next(
+        m
+        for m in agent.get(f"/api/v2/me/smssessions/{session_id}/messages")["messages"]
+        if m["index"] == entry["index"]
+    )
+    assert final["delivery"]["status"] == "delivered" and final["delivery"]["attempts"] >= 2
+    assert [m["text"] for m in cc.handset(customer)] == ["are you there?"]
+
+
+def test_a_message_that_cannot_go_is_marked_failed_with_the_reason(
+    cc: ContactCenter, chat: tuple[Agent, str, str]
+) -> None:
+    agent, session_id, customer = chat
+    _handset(cc, customer, "permanent")
+    agent.op(session_id, "SendMessage", text="hello?")
+    agent.take(1)
+    (failed,) = agent.take(1, delivery=True)
+    delivery = failed["messages"][0]["delivery"]
+    assert (delivery["status"], delivery["errorCode"]) == ("failed", "30003")
+    assert delivery["reason"] == "simulated unreachable handset"
+
+
+def test_retries_give_up_after_the_named_limit(cc: ContactCenter, chat: tuple[Agent, str, str]) -> None:
+    agent, session_id, customer = chat
+    _handset(cc, customer, "transient")
+    agent.op(session_id, "SendMessage", text="hello?")
+    agent.take(1)
+    updates = [agent.take(1, delivery=True)[0]["messages"][0]["delivery"] for _ in range(2)]
+    while updates[-1]["status"] != "failed":
+        updates.append(agent.take(1, delivery=True)[0]["messages"][0]["delivery"])
+    assert updates[-1]["attempts"] == 4 and updates[-1]["reason"] == "simulated carrier timeout"
+
+
+def test_a_carrier_block_is_an_opt_out(cc: ContactCenter, chat: tuple[Agent, str, str]) -> None:
+    agent, session_id, customer = chat
+    _handset(cc, customer, "blocked")
+    agent.op(session_id, "SendMessage", text="hello?")
+    agent.take(1)
+    properties, notice = agent.take(2)
+    assert "SendMessage" not in properties["smssession"]["capabilities"]
+    assert notice["messages"][0]["type"] == "Notice"
+    (failed,) = agent.take(1, delivery=True)
+    assert failed["messages"][0]["delivery"]["errorCode"] == "21610"
+    assert agent.op(session_id, "SendMessage", text="again", expect=403)["statusCode"] == 3

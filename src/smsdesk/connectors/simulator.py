@@ -12,9 +12,20 @@ import itertools
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Literal
 
 from smsdesk.domain.sms_encoding import analyse
-from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OutboundSms, SendAccepted, SmsEvents
+from smsdesk.operations.sms_ports import (
+    DeliveryReceipt,
+    InboundSms,
+    OptOutSignal,
+    OutboundSms,
+    SendAccepted,
+    SmsEvents,
+    SmsSendError,
+)
+
+HandsetFailure = Literal["none", "transient", "permanent", "blocked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,7 @@ class SimulatorConnector:
         self.max_per_handset = max_per_handset
         self.receipt_delay_s = receipt_delay_s
         self._tasks: set[asyncio.Task[None]] = set()
+        self._failures: dict[str, HandsetFailure] = {}
         self._events: SmsEvents | None = None
         self._inboxes: dict[str, list[HandsetMessage]] = defaultdict(list)
         self._ids = itertools.count(1)
@@ -52,7 +64,29 @@ class SimulatorConnector:
     async def stop(self) -> None:
         self._events = None
 
+    def set_failure(self, number: str, failure: HandsetFailure) -> None:
+        """Make sends to a handset fail, to rehearse carrier trouble: ``transient`` (retried),
+        ``permanent`` (refused, error 30003 "unreachable handset"), ``blocked`` (the customer
+        blocked the number: error 21610 and an opt-out signal), or ``none``."""
+        if failure == "none":
+            self._failures.pop(number, None)
+        else:
+            self._failures[number] = failure
+
     async def send(self, sms: OutboundSms) -> SendAccepted:
+        failure = self._failures.get(sms.customer_number)
+        if failure == "transient":
+            raise SmsSendError("simulated carrier timeout", transient=True)
+        if failure == "permanent":
+            raise SmsSendError("simulated unreachable handset", transient=False, error_code="30003")
+        if failure == "blocked":
+            if self._events is not None:
+                await self._events.opt_out(
+                    OptOutSignal(
+                        sms.service_number, sms.customer_number, True, self.name, "blocked by the customer"
+                    )
+                )
+            raise SmsSendError("the customer blocked this number", transient=False, error_code="21610")
         message_id = f"SIM{next(self._ids):08d}"
         inbox = self._inboxes[sms.customer_number]
         inbox.append(HandsetMessage(message_id, sms.service_number, sms.customer_number, sms.text, _now_ms()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import msgspec
 from starlette.requests import Request
@@ -26,6 +26,10 @@ class Handsets(Protocol):
 
     def handset(self, number: str) -> Sequence[HandsetMessage]: ...
 
+    def set_failure(
+        self, number: str, failure: Literal["none", "transient", "permanent", "blocked"]
+    ) -> None: ...
+
 
 class SimulatedSms(msgspec.Struct, frozen=True):
     text: str
@@ -35,6 +39,14 @@ class SimulatedSms(msgspec.Struct, frozen=True):
 
 
 _decode = msgspec.json.Decoder(SimulatedSms).decode
+
+
+class HandsetSetting(msgspec.Struct, frozen=True):
+    number: str
+    failure: Literal["none", "transient", "permanent", "blocked"] = "none"
+
+
+_decode_setting = msgspec.json.Decoder(HandsetSetting).decode
 
 
 def simulator_routes(handsets: Handsets) -> list[BaseRoute]:
@@ -57,7 +69,18 @@ def simulator_routes(handsets: Handsets) -> list[BaseRoute]:
             return status_response(StatusCode.MISSING_PARAMETER, "Missing required parameter: number")
         return ok({"messages": [m.as_json() for m in handsets.handset(number)]})
 
+    async def configure_handset(request: Request) -> Response:
+        try:
+            setting = _decode_setting(await request.body())
+        except msgspec.DecodeError as exc:
+            return status_response(
+                StatusCode.VALIDATION_ERROR, f"Invalid handset setting: {exc}".replace("`", "'")
+            )
+        handsets.set_failure(setting.number, setting.failure)
+        return ok()
+
     return [
+        Route("/simulator/handsets", configure_handset, methods=["POST"]),
         Route("/simulator/sms", send_from_handset, methods=["POST"]),
         Route("/simulator/sms", read_handset, methods=["GET"]),
     ]
