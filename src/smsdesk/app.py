@@ -3,8 +3,10 @@ owns their lifetime (the ASGI lifespan)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -15,18 +17,22 @@ from starlette.routing import BaseRoute
 
 from smsdesk.bayeux import BayeuxEndpoint, BayeuxServer, BayeuxSettings
 from smsdesk.bus.inprocess import InProcessBus
-from smsdesk.config import Settings
+from smsdesk.config import ServiceNumberSetting, Settings
+from smsdesk.connectors.factory import ConnectorConfigError, build_connectors
 from smsdesk.connectors.simulator import SimulatorConnector
+from smsdesk.connectors.twilio_format import TwilioConnector
 from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
 from smsdesk.http.guard import Guard
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
-from smsdesk.operations.admin import DEMO_PASSWORD, seed_demo
+from smsdesk.http.webhooks import WebhookConnector, webhook_routes
+from smsdesk.operations.admin import DEFAULT_TENANT, DEMO_PASSWORD, seed_demo
 from smsdesk.operations.identity import Authenticator, HttpSessions
 from smsdesk.operations.intake import SmsIntake
 from smsdesk.operations.outbound import SmsDispatcher
+from smsdesk.operations.ports import ServiceNumber
 from smsdesk.operations.routing import Router
 from smsdesk.operations.services import OperationSettings, Services
 from smsdesk.operations.sms_ports import SmsConnector
@@ -43,6 +49,9 @@ def operation_settings(settings: Settings) -> OperationSettings:
         offer_timeout_ms=settings.offer_timeout_ms,
         max_sessions_per_agent=settings.max_sessions_per_agent,
         max_text_length=settings.max_text_length,
+        sms_retry_initial_ms=settings.sms_retry_initial_ms,
+        sms_retry_max_ms=settings.sms_retry_max_ms,
+        sms_max_attempts=settings.sms_max_attempts,
         user_data_limits=UserDataLimits(
             max_keys=settings.user_data_max_keys,
             max_key_length=settings.user_data_max_key_length,
@@ -97,10 +106,16 @@ def build_node(settings: Settings) -> Node:
         GwsSecurityPolicy(),
         fanout,
     )
-    simulator = SimulatorConnector() if settings.simulator_enabled else None
-    connectors: dict[str, SmsConnector] = {}
-    if simulator is not None:
-        connectors[simulator.name] = simulator
+    try:
+        connectors = build_connectors(settings.connectors)
+    except ConnectorConfigError as error:
+        # SystemExit with a message: the operator reads what to fix, not a traceback.
+        raise SystemExit(f"error: {error}") from None
+    if settings.simulator_enabled and "simulator" not in connectors:
+        connectors["simulator"] = SimulatorConnector()
+    built_simulator = connectors.get("simulator")
+    simulator = built_simulator if isinstance(built_simulator, SimulatorConnector) else None
+    check_service_numbers(settings, connectors)
     intake = SmsIntake(services)
     return Node(
         settings=settings,
@@ -116,8 +131,104 @@ def build_node(settings: Settings) -> Node:
     )
 
 
+class ServiceNumberConfigError(Exception):
+    """The ``[[service_numbers]]`` cannot be applied to this database; the message says why."""
+
+
+def check_service_numbers(settings: Settings, connectors: Collection[str]) -> None:
+    """What can be checked without the database: every number names a configured connector."""
+    problems = [
+        f"service number {entry.number}: no connector named {entry.connector!r} "
+        f"(configured: {', '.join(sorted(connectors)) or 'none'})"
+        for entry in settings.service_numbers
+        if entry.connector not in connectors
+    ]
+    if problems:
+        raise SystemExit("error: invalid service_numbers:\n  " + "\n  ".join(problems))
+
+
+async def ensure_service_numbers(
+    services: Services,
+    entries: Collection[ServiceNumberSetting],
+    *,
+    apply: bool,
+    assume_tenants: Collection[str] = (),
+) -> None:
+    """Create the configured service numbers (and their queues) that are missing; all or none.
+
+    The contact center (tenant) must exist already: creating it here would turn a typo into an
+    empty contact center that silently swallows customers' SMS. A number the database already
+    routes differently is refused too, since there is no update path yet and the database would
+    otherwise win unseen. ``apply=False`` only checks (``assume_tenants`` are about to be created).
+    """
+    problems: list[str] = []
+    missing: list[ServiceNumber] = []
+    async with services.work() as work:
+        tx = work.tx
+        for entry in entries:
+            tenant_id = await tx.tenant_by_name(entry.tenant)
+            if tenant_id is None and entry.tenant in assume_tenants:
+                tenant_id = entry.tenant
+            if tenant_id is None:
+                problems.append(
+                    f"service number {entry.number}: contact center (tenant) {entry.tenant!r} does not "
+                    "exist; create it with `smsdesk users add NAME --tenant "
+                    f"{entry.tenant} --queue {entry.queue}`"
+                )
+                continue
+            wanted = ServiceNumber(tenant_id, entry.number, entry.queue, entry.connector)
+            existing = await tx.service_number(entry.number)
+            if existing is not None and existing != wanted:
+                problems.append(
+                    f"service number {entry.number}: the database already routes it to queue "
+                    f"{existing.queue!r} of {existing.tenant_id!r} through connector {existing.connector!r}; "
+                    f"the settings say queue {entry.queue!r} of {tenant_id!r} through {entry.connector!r}"
+                )
+                continue
+            if existing is None:
+                missing.append(wanted)
+        # Write only when every entry is fine, so a refused start leaves the database as it was.
+        if apply and not problems:
+            for number in missing:
+                await tx.ensure_queue(number.tenant_id, number.queue, [])
+                await tx.ensure_service_number(number)
+    if problems:
+        raise ServiceNumberConfigError("invalid service_numbers:\n  " + "\n  ".join(problems))
+
+
+def preflight_service_numbers(settings: Settings) -> None:
+    """Check the configured numbers against the database before serving, to fail with a message.
+
+    A failure inside the ASGI lifespan would be printed by uvicorn as a traceback, so the check
+    runs here, on its own connection in a worker thread (``create_app`` may be called with an
+    event loop already running). The lifespan then applies the numbers for real.
+    """
+    if not settings.service_numbers:
+        return
+
+    async def check() -> None:
+        store = open_store(settings)
+        try:
+            services = Services(store, Urls(settings.base_url), operation_settings(settings))
+            await ensure_service_numbers(
+                services,
+                settings.service_numbers,
+                apply=False,
+                assume_tenants=(DEFAULT_TENANT,) if settings.demo else (),
+            )
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsdesk-preflight") as pool:
+        try:
+            pool.submit(asyncio.run, check()).result()
+        except ServiceNumberConfigError as error:
+            raise SystemExit(f"error: {error}") from None
+
+
 def create_app(settings: Settings) -> Starlette:
     node = build_node(settings)
+    preflight_service_numbers(settings)
     authenticator = Authenticator(node.store, trust_s=settings.credential_trust_s)
     http_sessions = HttpSessions()
     security = RequestSecurity(authenticator, http_sessions, settings.csrf)
@@ -127,6 +238,13 @@ def create_app(settings: Settings) -> Starlette:
     routes += GwsApi(node.services, security).routes()
     if node.simulator is not None:
         routes += simulator_routes(node.simulator)
+    # Only connectors that receive HTTP webhooks; any other name answers 404.
+    webhook_connectors: dict[str, WebhookConnector] = {
+        name: connector
+        for name, connector in node.connectors.items()
+        if isinstance(connector, TwilioConnector)
+    }
+    routes += webhook_routes(webhook_connectors)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -138,6 +256,8 @@ def create_app(settings: Settings) -> Starlette:
                 DEMO_PASSWORD,
                 f" (created {', '.join(seeded.created_users)})" if seeded.created_users else "",
             )
+        # After the demo seed, which may create the tenant the numbers belong to.
+        await ensure_service_numbers(node.services, settings.service_numbers, apply=True)
         for connector in node.connectors.values():
             await connector.start(node.intake)
         await node.bayeux.start()

@@ -64,7 +64,8 @@ def serve(
     config: ConfigOption = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
     access_log: Annotated[
-        bool, typer.Option("--access-log", help="Log every HTTP request (off: long-polls would flood the log).")
+        bool,
+        typer.Option("--access-log", help="Log every HTTP request (off: long-polls would flood the log)."),
     ] = False,
 ) -> None:
     """Start the server (migrating the database first)."""

@@ -12,6 +12,17 @@ from typing import Any, Literal
 CsrfMode = Literal["off", "cookie", "always"]
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceNumberSetting:
+    """One ``[[service_numbers]]`` entry: SMS to ``number`` go to ``queue`` of contact center
+    ``tenant`` and replies leave through the connector named ``connector``."""
+
+    number: str
+    queue: str
+    connector: str
+    tenant: str = "default"
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -37,8 +48,21 @@ class Settings:
     bayeux_timeout_ms: int = 25_000
     bayeux_max_interval_ms: int = 10_000
     bayeux_max_queue: int = 10_000
+    bayeux_max_request_bytes: int = 1_048_576  # one Bayeux POST body or websocket frame
+    bayeux_multiple_clients_interval_ms: int = 2_000
+    bayeux_sweep_interval_ms: int = 1_000  # idle-expiry check period
+    # How long notifications stay in the outbox for replay to reconnecting clients (resume tokens
+    # older than this get a NotificationGap), and how often older ones are deleted.
+    notification_retention_s: float = 600.0
+    notification_prune_interval_s: float = 30.0
     routing_sweep_ms: int = 500
+    sms_retry_initial_ms: int = 1_000  # first retry of a transient send failure; doubles each time
+    sms_retry_max_ms: int = 60_000
+    sms_max_attempts: int = 8  # then the message is marked failed with the last reason
     connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Applied idempotently at every start (README "Real SMS"); numbers added with `smsdesk numbers
+    # add` keep working alongside.
+    service_numbers: tuple[ServiceNumberSetting, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -75,11 +99,64 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
         values.update(data)
         if "cors_origins" in values:
             values["cors_origins"] = tuple(values["cors_origins"])
+        if "connectors" in values and not (
+            isinstance(values["connectors"], dict)
+            and all(isinstance(section, dict) for section in values["connectors"].values())
+        ):
+            raise ValueError(f"{path}: connectors must be [connectors.<name>] tables")
+        if "service_numbers" in values:
+            values["service_numbers"] = _service_numbers(values["service_numbers"], path)
     for f in fields(Settings):
         env = os.environ.get(f"SMSDESK_{f.name.upper()}")
-        if env is not None and f.name != "connectors":
+        # Tables (connectors, service numbers) only come from the file; secrets via *_env there.
+        if env is not None and f.name not in ("connectors", "service_numbers"):
             values[f.name] = _coerce(f.name, env, getattr(settings, f.name))
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values.get("csrf", settings.csrf) not in ("off", "cookie", "always"):
         raise ValueError("csrf must be one of: off, cookie, always")
     return replace(settings, **values)
+
+
+def _service_numbers(raw: object, path: str) -> tuple[ServiceNumberSetting, ...]:
+    """The ``[[service_numbers]]`` array, checked: every problem is named, with its entry's position."""
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: service_numbers must be an array of tables ([[service_numbers]])")
+    known = {f.name for f in fields(ServiceNumberSetting)}
+    required = ("number", "queue", "connector")
+    problems: list[str] = []
+    entries: list[ServiceNumberSetting] = []
+    seen: set[str] = set()
+    for position, entry in enumerate(raw, start=1):
+        where = f"service_numbers entry {position}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: expected a table")
+            continue
+        unknown = sorted(set(entry) - known)
+        missing = [name for name in required if name not in entry]
+        not_text = [
+            name for name in known & set(entry) if not isinstance(entry[name], str) or not entry[name]
+        ]
+        if unknown:
+            problems.append(f"{where}: unknown setting(s) {', '.join(unknown)}")
+        if missing:
+            problems.append(f"{where}: missing {', '.join(missing)}")
+        if not_text:
+            problems.append(f"{where}: {', '.join(sorted(not_text))} must be non-empty strings")
+        if unknown or missing or not_text:
+            continue
+        number = entry["number"].strip()
+        if number in seen:
+            problems.append(f"{where}: number {number} is listed twice")
+            continue
+        seen.add(number)
+        entries.append(
+            ServiceNumberSetting(
+                number=number,
+                queue=entry["queue"],
+                connector=entry["connector"],
+                tenant=entry.get("tenant", "default"),
+            )
+        )
+    if problems:
+        raise ValueError(f"{path}: invalid service_numbers:\n  " + "\n  ".join(problems))
+    return tuple(entries)

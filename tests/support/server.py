@@ -19,8 +19,16 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, database: Path, env: dict[str, str] | None = None, demo: bool = True) -> None:
+    def __init__(
+        self,
+        database: Path,
+        env: dict[str, str] | None = None,
+        demo: bool = True,
+        config: Path | None = None,
+    ) -> None:
         self.database = database
+        # A TOML settings file (``--config``); may be written after construction, once ``port`` is known.
+        self.config = config
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
@@ -45,6 +53,8 @@ class RunningServer:
         ]
         if self.demo:
             command.append("--demo")
+        if self.config is not None:
+            command += ["--config", str(self.config)]
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -72,6 +82,14 @@ class RunningServer:
                 self.process.wait(10)
         self.process = None
         self.log.close()
+
+    def restart(self, kill: bool = True, pause_s: float = 0.0) -> RunningServer:
+        """Stop (``kill``: SIGKILL, no shutdown at all) and start again on the same port and database,
+        so clients reconnect to the same URL as they would to a restarted node."""
+        self.stop(kill=kill)
+        if pause_s:
+            time.sleep(pause_s)
+        return self.start()
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from smsdesk.domain.capabilities import CANONICAL_ORDER, OPERATION_ALIASES
+from smsdesk.domain.capabilities import CANONICAL_ORDER, CUSTOMER_SENDS, OPERATION_ALIASES
 from smsdesk.domain.errors import DomainError, ErrorKind
 from smsdesk.domain.model import (
     FINAL_STATES,
@@ -248,7 +248,15 @@ class SessionMachine(RuleBasedStateMachine):
                 try:
                     self.session.require(agent, operation)
                 except DomainError as error:
-                    assert error.kind is ErrorKind.INVALID_STATE
+                    # A customer send to a customer who opted out is forbidden (with its reason);
+                    # anything else outside the capabilities is invalid for the state.
+                    opted_out_send = (
+                        OPERATION_ALIASES.get(operation, operation) in CUSTOMER_SENDS
+                        and not self.session.record.customer_reachable
+                    )
+                    expected = ErrorKind.FORBIDDEN if opted_out_send else ErrorKind.INVALID_STATE
+                    if error.kind is not expected:
+                        assert opted_out_send and error.kind is ErrorKind.INVALID_STATE
                     assert not permitted, f"{agent} refused {operation} although it is a capability"
                 else:
                     assert permitted, f"{agent} allowed {operation} without the capability"

@@ -20,8 +20,10 @@ class SecurityPolicy(Protocol):
 
 
 class SessionListener(Protocol):
-    def on_handshake(self, session: ServerSession, message: dict[str, Any]) -> None:
-        """After a successful handshake, before its reply is sent; ``message['ext']`` is available."""
+    def on_handshake(self, session: ServerSession, message: dict[str, Any]) -> dict[str, Any] | None:
+        """After a successful handshake, before its reply is sent; ``message['ext']`` is available.
+        May return entries to add to the reply's ``ext`` (an application extension telling the
+        client where it starts, for example); ``None`` adds nothing."""
 
     def on_subscribe(self, session: ServerSession, channel: str) -> None:
         """After ``channel`` was added to the session's subscriptions, before the reply is sent, so a

@@ -70,7 +70,7 @@ class BayeuxServer:
         }
         # deliver() is called once per recipient with the same pre-encoded payload: remember the
         # last envelope so a notification is encoded once however many sessions receive it.
-        self._last_delivery: tuple[str, object, bytes] | None = None
+        self._last_delivery: tuple[str, object, object, bytes] | None = None
         self._meta: dict[str, Callable[[Message, object, str, str | None, int], Reply]] = {
             "/meta/handshake": self._handshake,
             "/meta/connect": self._connect,
@@ -114,6 +114,11 @@ class BayeuxServer:
     def sessions(self) -> Iterable[ServerSession]:
         return list(self._sessions.values())
 
+    def remove(self, session: ServerSession, reason: str = "removed") -> None:
+        """Drop ``session`` as if it had expired: its next message is answered
+        ``402::session_unknown`` with handshake advice, so the client starts over."""
+        self._remove(session, reason)
+
     def _remove(self, session: ServerSession, reason: str) -> None:
         if self._sessions.pop(session.id, None) is None:
             return
@@ -154,32 +159,38 @@ class BayeuxServer:
         session: ServerSession,
         channel: str,
         data: msgspec.Raw | bytes | dict[str, Any],
-        ext: dict[str, Any] | None = None,
+        ext: msgspec.Raw | dict[str, Any] | None = None,
     ) -> bool:
         """Queue ``data`` on ``channel`` for ``session`` if one of its subscriptions matches.
 
         ``data`` given as ``msgspec.Raw`` or ``bytes`` is JSON already and is embedded as-is.
-        ``ext`` becomes the delivered message's ``ext``. Returns whether the message was queued.
+        ``ext`` becomes the delivered message's ``ext`` (``msgspec.Raw``: JSON already). Returns
+        whether the message was queued. Delivering the very same ``data`` and ``ext`` objects to
+        several sessions in a row encodes the envelope once: the caller must not mutate them.
         """
         if session.removed is not None or session.subscriptions.isdisjoint(channels.patterns(channel)):
             return False
         return self._enqueue(session, self._envelope(channel, data, ext))
 
     def _envelope(
-        self, channel: str, data: msgspec.Raw | bytes | dict[str, Any], ext: dict[str, Any] | None
+        self,
+        channel: str,
+        data: msgspec.Raw | bytes | dict[str, Any],
+        ext: msgspec.Raw | dict[str, Any] | None,
     ) -> bytes:
-        reusable = ext is None and isinstance(data, msgspec.Raw | bytes)
+        # Identity, not equality: comparing would cost about what encoding costs.
+        reusable = isinstance(data, msgspec.Raw | bytes) and (ext is None or isinstance(ext, msgspec.Raw))
         if reusable:
             last = self._last_delivery
-            if last is not None and last[1] is data and last[0] == channel:
-                return last[2]
+            if last is not None and last[1] is data and last[2] is ext and last[0] == channel:
+                return last[3]
         payload: object = msgspec.Raw(data) if isinstance(data, bytes) else data
         message: Message = {"channel": channel, "data": payload}
         if ext is not None:
             message["ext"] = ext
         encoded = encode(message)
         if reusable:
-            self._last_delivery = (channel, data, encoded)
+            self._last_delivery = (channel, data, ext, encoded)
         return encoded
 
     def _enqueue(self, session: ServerSession, encoded: bytes) -> bool:
@@ -239,9 +250,10 @@ class BayeuxServer:
         session = ServerSession(secrets.token_hex(16), principal, ack, time.monotonic())
         session.transport = transport
         self._sessions[session.id] = session
+        extra: dict[str, Any] | None = None
         if self.listener is not None:
             try:
-                self.listener.on_handshake(session, message)
+                extra = self.listener.on_handshake(session, message)
             except Exception:
                 log.exception("SessionListener.on_handshake failed for %s", session.id)
         reply = _reply(
@@ -253,8 +265,11 @@ class BayeuxServer:
             clientId=session.id,
             advice=self._handshake_advice,
         )
-        if ack:
-            reply["ext"] = {"ack": True}
+        reply_ext: Message = {"ack": True} if ack else {}
+        if extra:
+            reply_ext.update(extra)
+        if reply_ext:
+            reply["ext"] = reply_ext
         return reply
 
     def _connect(

@@ -1,52 +1,157 @@
 """Fan-out: read committed notifications from the outbox in order and hand each to the Bayeux
 sessions of its agent. The bus only says "there is something after position N"; the outbox is the
-truth, so a missed poke delays a notification until the next one, and never loses it."""
+truth, so a missed poke delays a notification until the next one, and never loses it.
+
+Every delivered notification carries its outbox position (``ext.smsdesk.position``). A client that
+re-handshakes with ``ext.smsdesk.resume = <last position it saw>`` gets, when it subscribes, what it
+missed, replayed from the outbox in order and exactly once, ahead of anything live; or, when those
+rows were pruned already, a ``NotificationGap`` message telling it to re-read its state
+(docs/gws-compatibility.md, "Resuming notifications").
+
+Ordering and exactly-once rest on one number per Bayeux session, its **watermark**: every row of
+the agent up to it has been dealt with for that session (delivered, or not subscribed to). Live
+fan-out delivers a row only to sessions that are ``live`` and below it; a replay holds its session
+out of live delivery (``live`` false), catches up from the table and only switches back once the
+live cursor is not ahead of it. Nothing awaits between that check and the switch, so no row can be
+both replayed and fanned out, nor fall between the two.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from smsdesk.bayeux import BayeuxServer, ServerSession
+from smsdesk.bayeux import BayeuxServer, ServerSession, channels
 from smsdesk.operations.background import BackgroundLoop
-from smsdesk.operations.ports import Store, User
+from smsdesk.operations.ports import Store, StoredNotification, User
 
 log = logging.getLogger("smsdesk.fanout")
 
+EXT = "smsdesk"
+"""Our key in Bayeux ``ext`` objects (GWS clients ignore unknown ``ext`` entries)."""
+
+GAP_CHANNELS = ("/v2/me/smssessions", "/v2/me/channels")
+"""Where a gap is announced: the client sees it on whichever of its topics it subscribed to."""
+
+_STATE = "smsdesk.delivery"
+
+
+def position_ext(position: int) -> msgspec.Raw:
+    """``{"smsdesk":{"position":N}}``, encoded once per row and shared by all its recipients."""
+    return msgspec.Raw(b'{"smsdesk":{"position":%d}}' % position)
+
+
+def resume_token(message: dict[str, Any]) -> int | None:
+    """``ext.smsdesk.resume`` of a handshake, if it is a non-negative integer."""
+    ext = message.get("ext")
+    ours = ext.get(EXT) if isinstance(ext, dict) else None
+    value = ours.get("resume") if isinstance(ours, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+@dataclass(eq=False)
+class _Delivery:
+    """What fan-out and replay know about one Bayeux session of an agent."""
+
+    session: ServerSession
+    user_id: str
+    watermark: int
+    """Every row of the agent at or below this position has been dealt with for this session."""
+    resume: int | None
+    """The client's resume token; None for a client that asked for none (no replay, as GWS)."""
+    live: bool
+    """Whether live fan-out delivers to the session; false while a replay or backfill runs."""
+    started: bool = False
+    """Whether the first replay was started (on the first subscription)."""
+    checked: bool = False
+    """Whether the resume token was checked against the retention window (once per session)."""
+    backfills: list[tuple[str, frozenset[str], int]] = field(default_factory=list)
+    """Subscriptions made after the replay had passed ``resume``: (channel, the session's other
+    subscriptions then, watermark then). Rows of that channel between ``resume`` and that watermark
+    that no other subscription matched were never sent, and are sent by the backfill."""
+    task: asyncio.Task[None] | None = None
+
 
 class Fanout:
-    """Also the Bayeux session listener: it keeps the index agent → that agent's Bayeux sessions."""
+    """Also the Bayeux session listener: it keeps the index agent → that agent's Bayeux sessions,
+    reads resume tokens, and runs replays."""
 
-    def __init__(self, store: Store, batch_size: int = 1_000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        batch_size: int = 1_000,
+        retention_s: float = 600.0,
+        prune_interval_s: float = 30.0,
+    ) -> None:
         self.store = store
         self.batch_size = batch_size
+        self.retention_s = retention_s
         self.server: BayeuxServer | None = None
         self.cursor = 0
-        self._sessions_by_user: dict[str, set[ServerSession]] = {}
+        self._sessions_by_user: dict[str, set[_Delivery]] = {}
         self._loop = BackgroundLoop("smsdesk-fanout", self.drain, None, log)
+        self._pruner = BackgroundLoop("smsdesk-outbox-prune", self.prune, prune_interval_s, log)
 
     # ----- SessionListener -----
 
-    def on_handshake(self, session: ServerSession, message: dict[str, Any]) -> None:
+    def on_handshake(self, session: ServerSession, message: dict[str, Any]) -> dict[str, Any] | None:
         principal = session.principal
-        if isinstance(principal, User):
-            self._sessions_by_user.setdefault(principal.id, set()).add(session)
+        if not isinstance(principal, User):
+            return None
+        resume = resume_token(message)
+        # Without a token the session is live at once, from the current cursor: a subscription made
+        # later catches every row fanned out after it (the subscribe/publish race, R8). With one,
+        # nothing goes out live until the replay on subscribe has caught up.
+        state = _Delivery(
+            session,
+            principal.id,
+            watermark=self.cursor if resume is None else resume,
+            resume=resume,
+            live=resume is None,
+        )
+        session.attributes[_STATE] = state
+        self._sessions_by_user.setdefault(principal.id, set()).add(state)
+        return {EXT: {"position": self.cursor}}
 
     def on_subscribe(self, session: ServerSession, channel: str) -> None:
-        """Nothing to do: subscriptions are matched by the Bayeux server at delivery."""
+        state: _Delivery | None = session.attributes.get(_STATE)
+        if state is None or state.resume is None:
+            return  # no resume token: subscriptions are matched by the Bayeux server at delivery
+        if not state.started:
+            # The replay task runs after this batch of messages is handled, so every channel
+            # subscribed in the same request is covered by it, in one commit-ordered stream.
+            state.started = True
+        elif state.watermark > state.resume:
+            state.backfills.append((channel, frozenset(session.subscriptions - {channel}), state.watermark))
+            state.live = False  # hold live rows of the new channel until its older ones are sent
+        else:
+            return
+        if state.task is None:
+            state.task = asyncio.get_running_loop().create_task(
+                self._replay(state), name=f"smsdesk-replay-{session.id}"
+            )
 
     def on_removed(self, session: ServerSession, expired: bool) -> None:
-        principal = session.principal
-        if isinstance(principal, User):
-            sessions = self._sessions_by_user.get(principal.id)
-            if sessions is not None:
-                sessions.discard(session)
-                if not sessions:
-                    del self._sessions_by_user[principal.id]
+        state: _Delivery | None = session.attributes.pop(_STATE, None)
+        if state is None:
+            return
+        if state.task is not None:
+            state.task.cancel()
+            state.task = None
+        states = self._sessions_by_user.get(state.user_id)
+        if states is not None:
+            states.discard(state)
+            if not states:
+                del self._sessions_by_user[state.user_id]
 
-    # ----- delivery -----
+    # ----- live delivery -----
 
     def poke(self, position: int) -> None:
         if position > self.cursor:
@@ -56,21 +161,151 @@ class Fanout:
         self.server = server
         self.cursor = await self.store.last_position()
         self._loop.start()
+        self._pruner.start()
 
     async def stop(self) -> None:
+        await self._pruner.stop()
         await self._loop.stop()
+        for states in list(self._sessions_by_user.values()):
+            for state in list(states):
+                if state.task is not None:
+                    state.task.cancel()
+                    state.task = None
 
     async def drain(self) -> None:
         server = self.server
         assert server is not None
         while True:
             rows = await self.store.notifications_after(self.cursor, self.batch_size)
+            # Synchronous from here to the end of the batch: never awaits a client, so a slow or
+            # dead one only fills its own queue (and is dropped at bayeux_max_queue).
             for row in rows:
-                sessions = self._sessions_by_user.get(row.user_id)
-                if sessions:
+                states = self._sessions_by_user.get(row.user_id)
+                if states:
                     data = msgspec.Raw(row.payload)
-                    for session in tuple(sessions):
-                        server.deliver(session, row.channel, data)
+                    ext = position_ext(row.position)
+                    for state in tuple(states):
+                        if state.live and row.position > state.watermark:
+                            server.deliver(state.session, row.channel, data, ext)
+                            state.watermark = row.position
                 self.cursor = row.position
             if len(rows) < self.batch_size:
                 return
+
+    # ----- replay -----
+
+    async def _replay(self, state: _Delivery) -> None:
+        try:
+            if not state.checked:
+                state.checked = True
+                await self._check_gap(state)
+            while True:
+                while state.backfills:
+                    await self._backfill(state)
+                cursor = self.cursor  # every row up to it is committed, so the read below sees it
+                rows = await self.store.notifications_of_user_after(
+                    state.user_id, state.watermark, None, self.batch_size
+                )
+                if state.backfills:
+                    continue  # a subscription came during the read: its older rows go first
+                if not self._send(state, rows):
+                    return
+                if len(rows) == self.batch_size:
+                    continue
+                state.watermark = max(state.watermark, cursor)
+                if self.cursor <= state.watermark and not state.backfills:
+                    state.live = True  # no await since the check: live fan-out takes over exactly here
+                    state.task = None
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The client must not believe it is caught up: drop its session, so it re-handshakes
+            # (with its resume token) and the replay starts over.
+            log.exception("replay failed for Bayeux session %s; dropping it", state.session.id)
+            state.task = None
+            if self.server is not None:
+                self.server.remove(state.session, "failed")
+
+    async def _check_gap(self, state: _Delivery) -> None:
+        """Signal a gap if the client's resume token can no longer be served: rows after it were
+        pruned, or it is beyond anything this database holds (a restored or different database,
+        or commits lost to a power failure under synchronous=NORMAL)."""
+        resume = state.resume
+        assert resume is not None
+        cursor = self.cursor
+        oldest = await self.store.oldest_position()
+        last = await self.store.last_position()
+        if oldest - 1 <= resume <= last:
+            return
+        self._gap(state, "retention" if resume < oldest - 1 else "unknown_position", oldest, cursor)
+
+    def _gap(self, state: _Delivery, reason: str, oldest: int, upto: int) -> None:
+        """Tell the client notifications after its token up to ``upto`` are lost to it, and carry on
+        from ``upto``: the client re-reads its state (GET /api/v2/me?subresources=*), which reflects
+        at least everything up to ``upto``."""
+        server = self.server
+        assert server is not None and state.resume is not None
+        data = {
+            "messageType": "NotificationGap",
+            "reason": reason,
+            "resumeFrom": state.resume,
+            "oldestAvailable": oldest,
+        }
+        ext = position_ext(upto)
+        for channel in GAP_CHANNELS:
+            server.deliver(state.session, channel, data, ext)
+        log.info("notification gap for %s (%s): %d → %d", state.session.id, reason, state.resume, upto)
+        state.resume = upto
+        state.watermark = upto  # also down, for a token beyond this database's positions
+        state.backfills.clear()
+
+    def _send(self, state: _Delivery, rows: list[StoredNotification]) -> bool:
+        """Replay ``rows`` above the watermark. Returns False if the session is gone."""
+        server = self.server
+        assert server is not None
+        session = state.session
+        limit = server.settings.max_queue - len(GAP_CHANNELS)
+        for row in rows:
+            if session.removed is not None:
+                return False
+            if session.pending >= limit:
+                # A replay longer than the client's queue would drop the session, and the client
+                # would come back with the same token forever: send a gap instead.
+                self._gap(state, "overflow", row.position, max(self.cursor, rows[-1].position))
+                return True
+            if row.position > state.watermark:
+                server.deliver(session, row.channel, msgspec.Raw(row.payload), position_ext(row.position))
+                state.watermark = row.position
+        return session.removed is None
+
+    async def _backfill(self, state: _Delivery) -> None:
+        server = self.server
+        assert server is not None and state.resume is not None
+        channel, others, upto = state.backfills[0]
+        after = state.resume
+        while True:
+            rows = await self.store.notifications_of_user_after(state.user_id, after, upto, self.batch_size)
+            if not state.backfills or state.backfills[0][2] != upto:
+                return  # a gap reset the backfills during the read
+            for row in rows:
+                patterns = channels.patterns(row.channel)
+                if channel in patterns and others.isdisjoint(patterns):
+                    server.deliver(
+                        state.session, row.channel, msgspec.Raw(row.payload), position_ext(row.position)
+                    )
+                after = row.position
+            if len(rows) < self.batch_size:
+                break
+        state.backfills.pop(0)
+
+    # ----- retention -----
+
+    async def prune(self) -> None:
+        """Delete rows older than the retention window, a bounded batch per transaction so a commit
+        never waits long behind it. Only rows fan-out has passed are candidates."""
+        before = int((time.time() - self.retention_s) * 1000)
+        for _ in range(100):  # at most 500k rows per run; the rest waits for the next one
+            if await self.store.prune_notifications(before, self.cursor, 5_000) < 5_000:
+                return
+            await asyncio.sleep(0)  # let operations commit between batches

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.agents import ContactCenter, create_contact_center
+from support.server import RunningServer
+
+# Long-polls held 1 s keep the tests quick; offers and routing as in tests/api.
+ENV = {
+    "SMSDESK_OFFER_TIMEOUT_MS": "2000",
+    "SMSDESK_BAYEUX_TIMEOUT_MS": "1000",
+    "SMSDESK_ROUTING_SWEEP_MS": "200",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server per test module: the kill tests own theirs, so they never disturb the others."""
+    running = RunningServer(Path(tmp_path_factory.mktemp("reliability")) / "smsdesk.db", ENV).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def cc(server: RunningServer) -> Iterator[ContactCenter]:
+    center = create_contact_center(server)
+    yield center
+    # A test may have restarted the server under the agents' Bayeux sessions.
+    with contextlib.suppress(Exception):
+        center.close()

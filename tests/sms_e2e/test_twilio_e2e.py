@@ -1,0 +1,211 @@
+"""Real SMS through the Twilio-format connector, end to end: a server configured by a settings file,
+webhooks signed by the ``twilio`` package's own ``RequestValidator``, and a fake Twilio Messages API
+on loopback that records what the server sends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from e2e_support import (
+    FakeTwilioApi,
+    accept_and_reply,
+    configured_server,
+    messages,
+    poll_until,
+    ready_agent,
+    service_number,
+    wait_delivery,
+)
+from twilio.request_validator import RequestValidator
+
+from support.agents import Agent, ContactCenter
+from support.server import RunningServer
+
+pytestmark = pytest.mark.slow
+
+ACCOUNT_SID = "AC" + "e2e0" * 8
+AUTH_TOKEN = "e2e-auth-token-0123456789abcdef0"
+TOKEN_VARIABLE = "SMSDESK_E2E_TWILIO_TOKEN"
+
+
+@dataclass
+class TwilioWorld:
+    server: RunningServer
+    cc: ContactCenter
+    api: FakeTwilioApi
+    number: str
+    agent: Agent
+
+    @property
+    def webhook_base(self) -> str:
+        return f"{self.server.base_url}/connectors/twilio"
+
+    def post(
+        self, kind: str, form: dict[str, str], signature: str | None = "sign", url: str | None = None
+    ) -> httpx.Response:
+        """POST a webhook as Twilio does; ``signature="sign"`` signs it for the URL it goes to."""
+        target = url or f"{self.webhook_base}/{kind}"
+        headers = {}
+        if signature == "sign":
+            signature = RequestValidator(AUTH_TOKEN).compute_signature(target, form)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        return httpx.post(target, data=form, headers=headers, timeout=10)
+
+    def inbound_form(self, customer: str, text: str, sid: str) -> dict[str, str]:
+        return {
+            "ToCountry": "US",
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "Body": text,
+            "To": self.number,
+            "NumSegments": "1",
+            "MessageSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": customer,
+            "ApiVersion": "2010-04-01",
+            "OptOutType": "",
+        }
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwilioWorld]:
+    api = FakeTwilioApi().start()
+    numbers: list[str] = []
+
+    def config(server: RunningServer, cc: ContactCenter) -> str:
+        numbers.append(service_number(server.port))
+        return f"""
+[connectors.twilio]
+type = "twilio"
+account_sid = "{ACCOUNT_SID}"
+auth_token_env = "{TOKEN_VARIABLE}"
+public_webhook_base_url = "{server.base_url}/connectors/twilio"
+api_base_url = "{api.base_url}"
+request_timeout_seconds = 5
+
+[[service_numbers]]
+number = "{numbers[0]}"
+queue = "{cc.queue}"
+tenant = "{cc.tenant}"
+connector = "twilio"
+"""
+
+    directory = Path(tmp_path_factory.mktemp("twilio-e2e"))
+    try:
+        with configured_server(directory, config, env={TOKEN_VARIABLE: AUTH_TOKEN}) as (server, cc):
+            yield TwilioWorld(server, cc, api, numbers[0], ready_agent(cc))
+    finally:
+        api.stop()
+
+
+def complete(world: TwilioWorld, session_id: str) -> None:
+    world.agent.op(session_id, "Complete")
+    world.agent.quiet()
+
+
+def test_inbound_to_agent_reply_to_twilio_and_delivery_status_back(world: TwilioWorld) -> None:
+    agent, customer = world.agent, world.cc.customer_number()
+    sent_before = len(world.api.requests)
+
+    reply = world.post("inbound", world.inbound_form(customer, "Where is my parcel?", "SM" + "a1" * 16))
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith("text/xml") and "<Response>" in reply.text
+
+    session_id, index = accept_and_reply(agent, "It left the depot this morning.")
+    assert [m["text"] for m in messages(agent, session_id) if m["type"] == "Text"] == [
+        "Where is my parcel?",
+        "It left the depot this morning.",
+    ]
+
+    # The message reached the (fake) Messages API, from the service number, to the customer.
+    sent = wait_for_requests(world, sent_before + 1)
+    assert {key: sent[key] for key in ("To", "From", "Body")} == {
+        "To": customer,
+        "From": world.number,
+        "Body": "It left the depot this morning.",
+    }
+    assert sent["StatusCallback"] == f"{world.webhook_base}/status"
+    assert world.api.paths[-1] == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    assert world.api.authorizations[-1].startswith("Basic ")
+    message_sid = world.api.sids[-1]
+
+    # Twilio's status callback: delivered.
+    status_form = {
+        "SmsSid": message_sid,
+        "SmsStatus": "delivered",
+        "MessageStatus": "delivered",
+        "To": customer,
+        "MessageSid": message_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": world.number,
+        "ApiVersion": "2010-04-01",
+    }
+    assert world.post("status", status_form).status_code == 200
+
+    update = wait_delivery(agent, index, "delivered")
+    assert update["notificationType"] == "DeliveryStatus"
+    assert update["smssessionPath"] == f"/smssessions/{session_id}"
+    assert update["smssessionUri"].endswith(f"/smssessions/{session_id}")
+    [entry] = [m for m in messages(agent, session_id) if m["index"] == index]
+    assert entry["delivery"]["status"] == "delivered"
+    assert entry["delivery"]["errorCode"] is None
+    assert (entry["delivery"]["encoding"], entry["delivery"]["segments"]) == ("GSM-7", 1)
+    complete(world, session_id)
+
+
+def wait_for_requests(world: TwilioWorld, count: int) -> dict[str, str]:
+    poll_until(lambda: len(world.api.requests) >= count, what="the Messages API request")
+    return world.api.requests[count - 1]
+
+
+def test_unsigned_and_tampered_webhooks_are_refused_and_create_nothing(world: TwilioWorld) -> None:
+    agent, customer = world.agent, world.cc.customer_number()
+    form = world.inbound_form(customer, "first", "SM" + "b2" * 16)
+
+    assert world.post("inbound", form, signature=None).status_code == 403
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{world.webhook_base}/inbound", form)
+    tampered = {**form, "Body": "refund me"}
+    assert world.post("inbound", tampered, signature=signature).status_code == 403
+    # Signed for another URL (what a proxy that rewrites the path would cause): refused too.
+    elsewhere = RequestValidator(AUTH_TOKEN).compute_signature(f"{world.webhook_base}/status", form)
+    assert world.post("inbound", form, signature=elsewhere).status_code == 403
+    assert (
+        world.post("status", {"MessageSid": "SMx", "MessageStatus": "delivered"}, signature=None).status_code
+        == 403
+    )
+
+    # Had any of those been taken, this SMS would join that session rather than open a new one.
+    assert world.post("inbound", world.inbound_form(customer, "second", "SM" + "b3" * 16)).status_code == 200
+    session_id = agent.wait_invited()["id"]
+    agent.op(session_id, "Accept", nickname="Alice")
+    assert [m["text"] for m in messages(agent, session_id) if m["type"] == "Text"] == ["second"]
+    complete(world, session_id)
+
+
+def test_duplicate_inbound_is_one_message(world: TwilioWorld) -> None:
+    agent, customer = world.agent, world.cc.customer_number()
+    form = world.inbound_form(customer, "only once please", "SM" + "c4" * 16)
+    assert world.post("inbound", form).status_code == 200
+    assert world.post("inbound", form).status_code == 200  # Twilio's retry: same MessageSid
+    session_id = agent.wait_invited()["id"]
+    agent.op(session_id, "Accept", nickname="Alice")
+    assert [m["text"] for m in messages(agent, session_id) if m["type"] == "Text"] == ["only once please"]
+    complete(world, session_id)
+
+
+def test_unknown_connector_and_unknown_number(world: TwilioWorld) -> None:
+    form = world.inbound_form(world.cc.customer_number(), "hello", "SM" + "d5" * 16)
+    assert (
+        world.post("inbound", form, url=f"{world.server.base_url}/connectors/nope/inbound").status_code == 404
+    )
+    assert world.post("inbound", {**form, "To": "+19990000000"}).status_code == 404
+    # A webhook must be a form: anything else is refused before the signature is even read.
+    response = httpx.post(f"{world.webhook_base}/inbound", json=form, timeout=10)
+    assert response.status_code == 415
