@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 
 from support.agents import PASSWORD, ContactCenter
 from support.server import RunningServer
@@ -101,3 +104,26 @@ def test_users_lists_colleagues_of_the_same_contact_center_only(cc: ContactCente
     users = agent.get("/api/v2/users", fields="*")["users"]
     assert sorted(u["userName"] for u in users) == sorted(cc.agent_names)
     assert len(agent.get("/api/v2/users")["uris"]) == len(cc.agent_names)
+
+
+@pytest.mark.slow
+def test_csrf_always_mode_requires_the_token_even_with_basic(tmp_path: Path) -> None:
+    """GWS with enableCsrfProtection: every mutating request carries the token and the cookie."""
+    server = RunningServer(tmp_path / "csrf.db", {"SMSDESK_CSRF": "always"}).start()
+    try:
+        with httpx.Client(base_url=server.base_url, auth=("agent1", "password")) as client:
+            body = {"operationName": "StartContactCenterSession", "channels": ["smssession"]}
+            refused = client.post("/api/v2/me", json=body)
+            assert refused.status_code == 403 and refused.json()["statusCode"] == 3
+            token = client.get("/api/v2/me").headers["X-CSRF-TOKEN"]
+            assert (
+                client.post("/api/v2/me", json=body, headers={"X-CSRF-TOKEN": token}).json()["statusCode"]
+                == 0
+            )
+            # The Bayeux endpoint is exempt (authenticated, no token).
+            handshake = [
+                {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}
+            ]
+            assert client.post("/api/v2/notifications", json=handshake).json()[0]["successful"] is True
+    finally:
+        server.stop()
