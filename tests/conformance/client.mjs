@@ -29,18 +29,24 @@ cometd.configure({url: url, logLevel: process.env.COMETD_LOG || "warn"});
 const received = [];
 const connectAcks = [];
 let handshakeExt = null;
+// The first successful handshake and connect replies as received, so the test can show how servers
+// differ in the fields the client does not act on (advice details, version fields, ext).
+let handshakeReply = null;
+let connectReply = null;
 let finished = false;
 let handshakes = 0;
 
 cometd.addListener("/meta/handshake", (m) => {
     if (m.successful) {
         handshakeExt = m.ext || null;
+        if (handshakeReply === null) handshakeReply = m;
         handshakes += 1;
         // A session the server dropped answers 402 with handshake advice: the client must come back.
         if (handshakes > 1) report({event: "rehandshake", clientId: m.clientId});
     }
 });
 cometd.addListener("/meta/connect", (m) => {
+    if (m.successful && connectReply === null) connectReply = m;
     if (m.successful && m.ext && typeof m.ext.ack === "number") connectAcks.push(m.ext.ack);
 });
 
@@ -54,6 +60,8 @@ function finish() {
             received,
             handshakeExt,
             connectAcks,
+            handshakeReply,
+            connectReply,
             timesyncOffsetIsNumber: typeof timesync.getTimeOffset() === "number",
         });
         process.exit(0);

@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 
 from support.agents import ContactCenter, create_contact_center
-from support.server import RunningServer
+from support.server import QUICK_TIMEOUTS, RunningServer
 
-# Long-polls held 1 s keep the tests quick; offers and routing as in tests/api.
-ENV = {
-    "SMSDESK_OFFER_TIMEOUT_MS": "2000",
-    "SMSDESK_BAYEUX_TIMEOUT_MS": "1000",
-    "SMSDESK_ROUTING_SWEEP_MS": "200",
-}
+ENV = QUICK_TIMEOUTS
 
 
 @pytest.fixture(scope="module")

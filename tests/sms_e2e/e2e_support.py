@@ -18,14 +18,10 @@ from urllib.parse import parse_qsl
 from smsdesk.app import open_store
 from smsdesk.config import Settings
 from support.agents import Agent, ContactCenter, create_contact_center
-from support.server import RunningServer, free_port
+from support.server import QUICK_TIMEOUTS, RunningServer, free_port
 
-# Short timeouts keep the tests quick (as in tests/api): long-polls are held 1 s.
-TEST_ENV = {
-    "SMSDESK_OFFER_TIMEOUT_MS": "5000",
-    "SMSDESK_BAYEUX_TIMEOUT_MS": "1000",
-    "SMSDESK_ROUTING_SWEEP_MS": "200",
-}
+# As in tests/api, but offers wait longer: a real connector's round trip comes first.
+TEST_ENV = {**QUICK_TIMEOUTS, "SMSDESK_OFFER_TIMEOUT_MS": "5000"}
 _numbers = iter(range(100, 10_000))
 
 
