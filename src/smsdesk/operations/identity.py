@@ -120,9 +120,10 @@ class HttpSessions:
         return self._sessions.get(session_id) if session_id else None
 
     def create(self, user_id: str, tenant_id: str) -> HttpSession:
-        if len(self._sessions) >= self.max_sessions:
-            oldest = min(self._sessions.values(), key=lambda s: s.created)
-            del self._sessions[oldest.id]
+        # Clients that never send the cookie back (curl -u) get a session per request, so eviction
+        # must be O(1): dicts keep insertion order, the first key is the oldest session.
+        while len(self._sessions) >= self.max_sessions:
+            del self._sessions[next(iter(self._sessions))]
         session = HttpSession(
             secrets.token_urlsafe(24), user_id, tenant_id, secrets.token_hex(16), time.time()
         )
