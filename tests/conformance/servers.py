@@ -48,11 +48,23 @@ def differences() -> list[str]:
     for (scenario, server), facts in sorted(OBSERVED.items()):
         if server != REFERENCE or (scenario, SMSDESK) not in OBSERVED:
             continue
-        ours = OBSERVED[(scenario, SMSDESK)]
+        ours, facts = flatten(OBSERVED[(scenario, SMSDESK)]), flatten(facts)
         for key in sorted(set(ours) | set(facts)):
             if ours.get(key) != facts.get(key):
                 lines.append(f"{scenario} {key}: smsdesk={ours.get(key)!r} reference={facts.get(key)!r}")
     return lines
+
+
+def flatten(facts: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as dotted keys, so a difference names the one field that differs."""
+    flat: dict[str, Any] = {}
+    for key, value in facts.items():
+        if isinstance(value, dict) and (value or prefix):
+            # Inside a reply an empty ext is no ext; at the top a fact's {} differs from None.
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
 
 
 class Target(Protocol):
@@ -95,7 +107,7 @@ class SmsdeskTarget:
         def overflow() -> list[bool]:
             session = self.harness.server.session(client_id)
             assert session is not None
-            return [self.harness.server.deliver(session, "/conformance/x", n) for n in range(3)]
+            return [self.harness.server.deliver(session, "/conformance/x", {"n": n}) for n in range(3)]
 
         assert self.harness.call(overflow) == [True, True, False]
 

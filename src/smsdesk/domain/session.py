@@ -56,6 +56,11 @@ class SmsSession:
         self.record = record
         self.effects: list[Effect] = []
         self.new_messages: list[Message] = []
+        self._loaded_party_states = {uid: party.state for uid, party in record.parties.items()}
+
+    def parties_changed(self) -> bool:
+        """Whether any agent joined the session or changed state since it was loaded."""
+        return {uid: party.state for uid, party in self.record.parties.items()} != self._loaded_party_states
 
     # ----- creation and customer side -------------------------------------------------------------
 
@@ -86,6 +91,7 @@ class SmsSession:
             user_data=dict(user_data),
         )
         session = cls(record)
+        session._loaded_party_states = {"": PartyState.INVITED}  # new: its (empty) party list must be written
         session._log(ctx, MessageType.PARTICIPANT_JOINED, customer, Visibility.ALL)
         session._log(ctx, MessageType.TEXT, customer, Visibility.ALL, text=text)
         session.effects.append(RoutingRequested(queue))

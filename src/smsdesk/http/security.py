@@ -27,7 +27,10 @@ class Caller:
 
     def decorate(self, response: Response, method: str) -> None:
         if self.new_session:
-            response.set_cookie(COOKIE, self.http_session.id, httponly=True, samesite="lax", path="/")
+            # Written directly: the id is URL-safe base64, and SimpleCookie costs ~60 µs per response.
+            response.headers.append(
+                "set-cookie", f"{COOKIE}={self.http_session.id}; HttpOnly; Path=/; SameSite=lax"
+            )
         if method == "GET":
             response.headers["X-CSRF-HEADER"] = CSRF_HEADER
             response.headers[CSRF_HEADER] = self.http_session.csrf_token

@@ -84,7 +84,7 @@ async def publish_session_change(
     """Persist the session and its new log entries, then write its effects as notifications and SMS."""
     record = session.record
     tx = work.tx
-    await tx.save_session(record, session.next_deadline_ms())
+    await tx.save_session(record, session.next_deadline_ms(), session.parties_changed())
     if session.new_messages:
         await tx.append_messages(record.id, session.new_messages)
     emitter = _Emitter(work, session, services.urls, requester, reference_id)

@@ -355,7 +355,9 @@ class SqliteTransaction:
         ).fetchone()
         return _decode_session(row[0]) if row else None
 
-    async def save_session(self, record: SessionRecord, next_deadline_ms: int | None) -> None:
+    async def save_session(
+        self, record: SessionRecord, next_deadline_ms: int | None, parties_changed: bool = True
+    ) -> None:
         self.db.execute(
             """
             INSERT INTO sms_sessions (id, tenant_id, service_number, customer_number, queue, phase, customer_open,
@@ -377,6 +379,8 @@ class SqliteTransaction:
                 _encode(record),
             ),
         )
+        if not parties_changed:
+            return
         self.db.executemany(
             "INSERT INTO session_parties (session_id, user_id, tenant_id, state) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (user_id, session_id) DO UPDATE SET state = excluded.state",
