@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from support.agents import ContactCenter, create_contact_center
 from support.server import QUICK_TIMEOUTS, RunningServer
 
 
@@ -14,10 +13,3 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = RunningServer(Path(tmp_path_factory.mktemp("server")) / "smsdesk.db", QUICK_TIMEOUTS).start()
     yield running
     running.stop()
-
-
-@pytest.fixture
-def cc(server: RunningServer) -> Iterator[ContactCenter]:
-    center = create_contact_center(server)
-    yield center
-    center.close()

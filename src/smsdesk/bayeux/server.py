@@ -371,9 +371,11 @@ class BayeuxServer:
             return value
         return None
 
-    def _subscribe(
-        self, message: Message, principal: object, transport: str, browser: str | None, ts: int
-    ) -> Reply:
+    def _subscription_target(
+        self, message: Message, principal: object
+    ) -> tuple[ServerSession, list[str], dict[str, Any]] | Reply:
+        """What /meta/subscribe and /meta/unsubscribe share: the channels asked for and the session,
+        or the failure reply when either is missing."""
         echo = {"subscription": message.get("subscription")}
         wanted = self._subscription(message)
         if wanted is None:
@@ -381,6 +383,15 @@ class BayeuxServer:
         session = self._lookup(message, principal)
         if session is None:
             return _failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE, **echo)
+        return session, wanted, echo
+
+    def _subscribe(
+        self, message: Message, principal: object, transport: str, browser: str | None, ts: int
+    ) -> Reply:
+        target = self._subscription_target(message, principal)
+        if not isinstance(target, tuple):
+            return target
+        session, wanted, echo = target
         for channel in wanted:
             if not channels.is_valid(channel):
                 return _failure(message, "400::channel_invalid", clientId=session.id, **echo)
@@ -401,13 +412,10 @@ class BayeuxServer:
     def _unsubscribe(
         self, message: Message, principal: object, transport: str, browser: str | None, ts: int
     ) -> Reply:
-        echo = {"subscription": message.get("subscription")}
-        wanted = self._subscription(message)
-        if wanted is None:
-            return _failure(message, "400::subscription_missing", **echo)
-        session = self._lookup(message, principal)
-        if session is None:
-            return _failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE, **echo)
+        target = self._subscription_target(message, principal)
+        if not isinstance(target, tuple):
+            return target
+        session, wanted, echo = target
         session.subscriptions.difference_update(wanted)
         return _reply(message, True, clientId=session.id, **echo)
 
