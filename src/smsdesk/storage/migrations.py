@@ -1,4 +1,8 @@
-"""Numbered SQL migrations (``migrations/NNNN_name.sql``), applied in order, each in a transaction."""
+"""Numbered SQL migrations, applied in order, each in a transaction.
+
+Each backend has its own folder (``migrations/sqlite/``, ``migrations/postgres/``) holding the same
+numbers and names: one schema history per backend, kept equal by a test that compares the tables and
+columns both reach."""
 
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ class Migration:
     sql: str
 
 
-def available() -> list[Migration]:
-    folder = resources.files("smsdesk.storage").joinpath("migrations")
+BACKENDS = ("sqlite", "postgres")
+
+
+def available(backend: str = "sqlite") -> list[Migration]:
+    folder = resources.files("smsdesk.storage").joinpath("migrations", backend)
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
