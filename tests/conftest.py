@@ -1,14 +1,51 @@
 """Fixtures shared by the end-to-end tiers. Each tier's conftest provides ``server`` (with the
-scope that suits it); ``cc`` gives every test a fresh contact center on that server."""
+scope that suits it); ``cc`` gives every test a fresh contact center on that server.
+
+Every test of the tiers that run smsdesk on a database (``DATABASE_TIERS``) runs once per backend:
+the session-scoped ``backend`` parameter sets the database that servers started by the test use
+(SQLite files, or databases in a throwaway PostgreSQL cluster). ``SMSDESK_TEST_BACKENDS=sqlite``
+narrows the run, e.g. for a quick loop.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import support.server
 from support.agents import ContactCenter, create_contact_center
-from support.server import RunningServer
+from support.server import BACKENDS, RunningServer
+
+DATABASE_TIERS = frozenset({"api", "reliability", "sms_e2e", "cli"})
+
+
+def _backends() -> tuple[str, ...]:
+    wanted = os.environ.get("SMSDESK_TEST_BACKENDS")
+    if not wanted:
+        return BACKENDS
+    chosen = tuple(name.strip() for name in wanted.split(",") if name.strip())
+    unknown = set(chosen) - set(BACKENDS)
+    if unknown:
+        raise pytest.UsageError(f"SMSDESK_TEST_BACKENDS: unknown backend(s) {sorted(unknown)}")
+    return chosen
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if (
+        "backend" in metafunc.fixturenames
+        and Path(str(metafunc.definition.path)).parent.name in DATABASE_TIERS
+    ):
+        metafunc.parametrize("backend", _backends(), indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = getattr(request, "param", "sqlite")
+    support.server.backend = name
+    return name
 
 
 @pytest.fixture

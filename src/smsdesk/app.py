@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -29,7 +30,8 @@ from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
 from smsdesk.http.webhooks import WebhookConnector, webhook_routes
 from smsdesk.operations.admin import DEFAULT_TENANT, DEMO_PASSWORD, seed_demo
-from smsdesk.operations.identity import Authenticator, HttpSessions
+from smsdesk.operations.background import BackgroundLoop
+from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSessions
 from smsdesk.operations.intake import SmsIntake
 from smsdesk.operations.outbound import SmsDispatcher
 from smsdesk.operations.ports import ServiceNumber
@@ -39,7 +41,12 @@ from smsdesk.operations.sms_ports import SmsConnector
 from smsdesk.realtime.auth import bayeux_authenticator
 from smsdesk.realtime.fanout import Fanout
 from smsdesk.realtime.policy import GwsSecurityPolicy
+from smsdesk.realtime.shared_clients import SharedBayeuxClients
 from smsdesk.storage.sqlite import SqliteStore, sqlite_path
+
+if TYPE_CHECKING:
+    from smsdesk.storage.postgres import PostgresStore
+    from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
 
 log = logging.getLogger("smsdesk")
 
@@ -60,10 +67,28 @@ def operation_settings(settings: Settings) -> OperationSettings:
     )
 
 
-def open_store(settings: Settings) -> SqliteStore:
-    if not settings.database_url.startswith("sqlite") and "://" in settings.database_url:
-        raise SystemExit(f"unsupported database URL {settings.database_url!r}: use sqlite:///path/to/file.db")
-    return SqliteStore(sqlite_path(settings.database_url))
+AnyStore: TypeAlias = "SqliteStore | PostgresStore"
+
+
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(settings: Settings) -> AnyStore:
+    """The store the database URL names: ``sqlite:///path`` (the default) or ``postgresql://...``."""
+    url = settings.database_url
+    if is_postgres(url):
+        try:
+            from smsdesk.storage.postgres import PostgresStore
+        except ImportError:
+            raise SystemExit("PostgreSQL needs the asyncpg driver: pip install 'smsdesk[postgres]'") from None
+        return PostgresStore(url, pool_size=settings.database_pool_size)
+    if not url.startswith("sqlite") and "://" in url:
+        raise SystemExit(
+            f"unsupported database URL {url!r}: use sqlite:///path/to/file.db or "
+            "postgresql://user:password@host:port/database"
+        )
+    return SqliteStore(sqlite_path(url))
 
 
 @dataclass
@@ -71,7 +96,7 @@ class Node:
     """Everything one server process runs; exposed on ``app.state.node`` for tests and tools."""
 
     settings: Settings
-    store: SqliteStore
+    store: AnyStore
     services: Services
     bayeux: BayeuxServer
     fanout: Fanout
@@ -80,6 +105,8 @@ class Node:
     intake: SmsIntake
     connectors: dict[str, SmsConnector]
     simulator: SimulatorConnector | None
+    shared_clients: SharedBayeuxClients | None = None
+    """Set on PostgreSQL: Bayeux clients are kept in the database, and any node serves them."""
 
 
 def build_node(settings: Settings) -> Node:
@@ -92,6 +119,7 @@ def build_node(settings: Settings) -> Node:
         store,
         retention_s=settings.notification_retention_s,
         prune_interval_s=settings.notification_prune_interval_s,
+        catch_up_s=settings.cluster_catch_up_ms / 1000 if is_postgres(settings.database_url) else None,
     )
     bus.subscribe(fanout.poke)
     bayeux = BayeuxServer(
@@ -106,6 +134,11 @@ def build_node(settings: Settings) -> Node:
         GwsSecurityPolicy(),
         fanout,
     )
+    shared_clients = None
+    if not isinstance(store, SqliteStore):
+        expire_after_s = (settings.bayeux_timeout_ms + settings.bayeux_max_interval_ms) / 1000 + 20
+        shared_clients = SharedBayeuxClients(store, fanout, expire_after_s)
+        bayeux.shared = shared_clients
     try:
         connectors = build_connectors(settings.connectors)
     except ConnectorConfigError as error:
@@ -128,6 +161,7 @@ def build_node(settings: Settings) -> Node:
         intake=intake,
         connectors=connectors,
         simulator=simulator,
+        shared_clients=shared_clients,
     )
 
 
@@ -226,11 +260,87 @@ def preflight_service_numbers(settings: Settings) -> None:
             raise SystemExit(f"error: {error}") from None
 
 
+class Cluster:
+    """Who runs the background work, and how this node hears of other nodes' commits.
+
+    On SQLite there is one node: it runs everything. On PostgreSQL every node listens for the
+    others' commits and routing/SMS requests (LISTEN/NOTIFY), and the one holding the leadership
+    lock runs routing, offer expiry, SMS sending and pruning (``storage/postgres_cluster.py``).
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        start_work: Callable[[], Awaitable[None]],
+        stop_work: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.node = node
+        self.start_work = start_work
+        self.stop_work = stop_work
+        self.listener: PostgresListener | None = None
+        self.leadership: PostgresLeadership | None = None
+
+    async def start(self) -> None:
+        store = self.node.store
+        if not isinstance(store, SqliteStore):
+            from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
+
+            listener = PostgresListener(
+                store, self.node.fanout.poke, self._work_requested, self.node.fanout.catch_up
+            )
+            self.listener = listener
+            # Work asked for on this node must reach whichever node leads.
+            self.node.services.on_routing_needed.append(lambda tenant: self._signal(f"route:{tenant}"))
+            self.node.services.on_sms_enqueued.append(lambda: self._signal("sms"))
+            await listener.start()
+            self.leadership = PostgresLeadership(store, self.start_work, self.stop_work)
+            await self.leadership.start()
+        else:
+            await self.start_work()
+
+    def _work_requested(self, kind: str) -> None:
+        if self.leadership is None or not self.leadership.leader:
+            return
+        if kind == "sms":
+            self.node.dispatcher.wake()
+        elif kind.startswith("route:"):
+            self.node.router.wake(kind.removeprefix("route:"))
+
+    def _signal(self, kind: str) -> None:
+        listener = self.listener
+        if listener is None or (self.leadership is not None and self.leadership.leader):
+            return  # the leader's own hooks already woke its loops
+        task = asyncio.get_running_loop().create_task(listener.notify_work(kind))
+        task.add_done_callback(_log_failure)
+
+    async def stop(self) -> None:
+        if self.leadership is not None:
+            await self.leadership.stop()
+        else:
+            await self.stop_work()
+        if self.listener is not None:
+            await self.listener.stop()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not signal the cluster: %s", task.exception())
+
+
 def create_app(settings: Settings) -> Starlette:
     node = build_node(settings)
     preflight_service_numbers(settings)
     authenticator = Authenticator(node.store, trust_s=settings.credential_trust_s)
-    http_sessions = HttpSessions()
+    http_sessions = HttpSessions(
+        node.store,
+        HttpSessionLimits(
+            idle_s=settings.http_session_idle_s,
+            lifetime_s=settings.http_session_lifetime_s,
+            max_per_user=settings.http_session_max_per_user,
+            check_s=settings.http_session_check_s,
+        ),
+    )
+    session_pruner = BackgroundLoop("smsdesk-http-session-prune", http_sessions.prune, 300.0, log)
     security = RequestSecurity(authenticator, http_sessions, settings.csrf)
     endpoint = BayeuxEndpoint(node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store))
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
@@ -246,6 +356,26 @@ def create_app(settings: Settings) -> Starlette:
     }
     routes += webhook_routes(webhook_connectors)
 
+    async def start_background_work() -> None:
+        async with node.store.transaction() as tx:
+            tenants = sorted({u.tenant_id for u in await tx.users()})
+        node.router.start(tenants)
+        node.dispatcher.start()
+        node.fanout.start_pruning()
+        session_pruner.start()
+        if node.shared_clients is not None:
+            node.shared_clients.start_expiry()
+
+    async def stop_background_work() -> None:
+        if node.shared_clients is not None:
+            await node.shared_clients.stop_expiry()
+        await session_pruner.stop()
+        await node.fanout.stop_pruning()
+        await node.dispatcher.stop()
+        await node.router.stop()
+
+    cluster = Cluster(node, start_background_work, stop_background_work)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.demo:
@@ -256,27 +386,28 @@ def create_app(settings: Settings) -> Starlette:
                 DEMO_PASSWORD,
                 f" (created {', '.join(seeded.created_users)})" if seeded.created_users else "",
             )
+        await http_sessions.start()
         # After the demo seed, which may create the tenant the numbers belong to.
         await ensure_service_numbers(node.services, settings.service_numbers, apply=True)
         for connector in node.connectors.values():
             await connector.start(node.intake)
         await node.bayeux.start()
         await node.fanout.start(node.bayeux)
-        async with node.store.transaction() as tx:
-            tenants = sorted({u.tenant_id for u in await tx.users()})
-        node.router.start(tenants)
-        node.dispatcher.start()
+        if node.shared_clients is not None:
+            node.shared_clients.start()
+        await cluster.start()
         log.info("smsdesk listening; resources are published under %s", settings.base_url)
         try:
             yield
         finally:
-            await node.dispatcher.stop()
-            await node.router.stop()
+            await cluster.stop()
+            if node.shared_clients is not None:
+                await node.shared_clients.stop()
             await node.fanout.stop()
             await node.bayeux.close()
             for connector in node.connectors.values():
                 await connector.stop()
-            node.store.close()
+            await node.store.aclose()
 
     middleware = [Middleware(Guard, max_body_bytes=settings.max_body_bytes)]
     if settings.cors_origins:

@@ -28,6 +28,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     database_url: str = "sqlite:///var/smsdesk.db"
+    # PostgreSQL only: connections each process keeps open (every transaction holds one meanwhile).
+    database_pool_size: int = 10
+    # PostgreSQL only: how often each node reads the outbox even without a poke from another node.
+    cluster_catch_up_ms: int = 1_000
     # The base of the absolute ``uri``s in resources; defaults to http://host:port.
     public_url: str = ""
     demo: bool = False
@@ -45,6 +49,12 @@ class Settings:
     user_data_max_key_length: int = 256
     user_data_max_bytes: int = 65_536
     credential_trust_s: float = 30.0
+    # JSESSIONID sessions: ended after this long unused, or this long after sign-in whatever happens;
+    # a user's least recently used ones end beyond the cap; a node re-reads a session this often.
+    http_session_idle_s: float = 1_800.0
+    http_session_lifetime_s: float = 43_200.0
+    http_session_max_per_user: int = 20
+    http_session_check_s: float = 5.0
     bayeux_timeout_ms: int = 25_000
     bayeux_max_interval_ms: int = 10_000
     bayeux_max_queue: int = 10_000

@@ -11,7 +11,7 @@ ENV = QUICK_TIMEOUTS
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[RunningServer]:
     """One server per test module: the kill tests own theirs, so they never disturb the others."""
     running = RunningServer(Path(tmp_path_factory.mktemp("reliability")) / "smsdesk.db", ENV).start()
     yield running

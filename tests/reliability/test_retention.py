@@ -16,7 +16,7 @@ from .listener import Listener, chatting, position
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[RunningServer]:
     env = {**ENV, "SMSDESK_NOTIFICATION_RETENTION_S": "1", "SMSDESK_NOTIFICATION_PRUNE_INTERVAL_S": "0.2"}
     running = RunningServer(Path(tmp_path_factory.mktemp("retention")) / "smsdesk.db", env).start()
     yield running

@@ -67,7 +67,7 @@ class SmppWorld:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmppWorld]:
+def world(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[SmppWorld]:
     smsc = SmscThread()
     numbers: list[str] = []
 

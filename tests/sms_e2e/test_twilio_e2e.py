@@ -75,7 +75,7 @@ class TwilioWorld:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwilioWorld]:
+def world(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[TwilioWorld]:
     api = FakeTwilioApi().start()
     numbers: list[str] = []
 

@@ -11,6 +11,22 @@ from pathlib import Path
 
 import httpx
 
+BACKENDS = ("sqlite", "postgres")
+backend = os.environ.get("SMSDESK_TEST_BACKEND", "sqlite")
+"""The database every server started from now on uses; the root conftest sets it per test, from
+the ``backend`` parameter (``sqlite`` and ``postgres`` for the end-to-end tiers)."""
+
+
+def database_url_for(database: Path) -> str:
+    """The URL of the test database named by ``database`` on the current backend: the SQLite file
+    itself, or a PostgreSQL database of its own in the throwaway cluster, derived from the path so a
+    restarted server finds the same data."""
+    if backend == "postgres":
+        from support.postgres import cluster
+
+        return cluster().database_for(str(database))
+    return f"sqlite:///{database}"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -35,10 +51,7 @@ class RunningServer:
         self.demo = demo
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = database.with_suffix(".log")
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.database}"
+        self.database_url = database_url_for(database)
 
     def start(self) -> RunningServer:
         command = [

@@ -1,23 +1,98 @@
-"""Server-side HTTP sessions: bounded, oldest evicted first."""
+"""JSESSIONID sessions: signed cookies any node can check, stored once they come back."""
 
 from __future__ import annotations
 
-from smsdesk.operations.identity import HttpSessions
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smsdesk.operations.identity import HttpSessionLimits, HttpSessions
+from smsdesk.operations.ports import User
+from smsdesk.storage.sqlite import SqliteStore
+
+ALICE = User("u-alice", "t", "alice", "", "", ("agent",), True, "hash-1")
+BOB = User("u-bob", "t", "bob", "", "", ("agent",), True, "hash-2")
 
 
-def test_sessions_are_bounded_and_the_oldest_go_first() -> None:
-    sessions = HttpSessions(max_sessions=3)
-    created = [sessions.create(f"user{i}", "t") for i in range(5)]
-    assert [sessions.lookup(s.id) for s in created[:2]] == [None, None]
-    assert all(sessions.lookup(s.id) is s for s in created[2:])
-    assert sessions.get(created[4].id, "user4") is created[4]
-    assert sessions.get(created[4].id, "someone-else") is None
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(str(tmp_path / "identity.db"))
+    store.migrate()
+    yield store
+    store.close()
 
 
-def test_invalidate() -> None:
-    sessions = HttpSessions()
-    first, second = sessions.create("u", "t"), sessions.create("u", "t")
-    sessions.invalidate(first.id)
-    assert sessions.lookup(first.id) is None and sessions.lookup(second.id) is second
-    sessions.invalidate_user("u")
-    assert sessions.lookup(second.id) is None
+def sessions_on(store: SqliteStore, **limits: float) -> HttpSessions:
+    sessions = HttpSessions(store, HttpSessionLimits(**{"check_s": 0.0, **limits}))  # type: ignore[arg-type]
+    asyncio.run(sessions.start())
+    return sessions
+
+
+def test_a_cookie_issued_by_one_node_is_honoured_by_another_and_after_a_restart(store: SqliteStore) -> None:
+    issued = sessions_on(store).create(ALICE)
+    other_node = sessions_on(store)  # same database, same cluster key
+    claim = other_node.claim(issued.id)
+    assert claim is not None
+    resolved = asyncio.run(other_node.resolve(claim, ALICE))
+    assert resolved is not None and resolved.csrf_token == issued.csrf_token and resolved.user_id == ALICE.id
+
+
+def test_a_cookie_is_refused_for_another_user_after_a_password_change_or_when_tampered(
+    store: SqliteStore,
+) -> None:
+    sessions = sessions_on(store)
+    issued = sessions.create(ALICE)
+    claim = sessions.claim(issued.id)
+    assert claim is not None
+    assert asyncio.run(sessions.resolve(claim, BOB)) is None
+    changed = User(ALICE.id, ALICE.tenant_id, ALICE.user_name, "", "", ALICE.roles, True, "hash-new")
+    assert asyncio.run(sessions.resolve(claim, changed)) is None
+    head, _, mac = issued.id.partition(".")
+    assert sessions.claim("garbage") is None
+    forged = sessions.claim(f"{head}.{'A' * len(mac)}")
+    assert forged is not None and asyncio.run(sessions.resolve(forged, ALICE)) is None
+
+
+def test_an_ended_session_stays_ended_everywhere(store: SqliteStore) -> None:
+    sessions, other_node = sessions_on(store), sessions_on(store)
+    issued = sessions.create(ALICE)
+    claim = sessions.claim(issued.id)
+    assert claim is not None and asyncio.run(other_node.resolve(claim, ALICE)) is not None
+    asyncio.run(sessions.invalidate(issued))
+    assert asyncio.run(other_node.resolve(claim, ALICE)) is None
+    assert asyncio.run(sessions.resolve(claim, ALICE)) is None
+
+
+def test_idle_and_lifetime_expiry(store: SqliteStore) -> None:
+    sessions = sessions_on(store, idle_s=0.2, lifetime_s=0.5)
+    issued = sessions.create(ALICE)
+    claim = sessions.claim(issued.id)
+    assert claim is not None and asyncio.run(sessions.resolve(claim, ALICE)) is not None
+    time.sleep(0.3)
+    assert asyncio.run(sessions.resolve(claim, ALICE)) is None  # idle
+    time.sleep(0.3)
+    assert sessions.claim(issued.id) is None  # past its lifetime: refused without a lookup
+
+
+def test_a_users_least_recently_used_sessions_end_beyond_the_cap_and_nobody_elses(store: SqliteStore) -> None:
+    sessions = sessions_on(store, max_per_user=2)
+    bobs = sessions.create(BOB)
+    bob_claim = sessions.claim(bobs.id)
+    assert bob_claim is not None and asyncio.run(sessions.resolve(bob_claim, BOB)) is not None
+    alices = []
+    for _ in range(3):
+        issued = sessions.create(ALICE)
+        claim = sessions.claim(issued.id)
+        assert claim is not None and asyncio.run(sessions.resolve(claim, ALICE)) is not None
+        alices.append(claim)
+        time.sleep(0.01)
+    assert asyncio.run(sessions.resolve(alices[0], ALICE)) is None
+    assert all(asyncio.run(sessions.resolve(claim, ALICE)) is not None for claim in alices[1:])
+    assert asyncio.run(sessions.resolve(bob_claim, BOB)) is not None
+    # Cookies never sent back are never stored, so they push nobody out.
+    for _ in range(50):
+        sessions.create(ALICE)
+    assert asyncio.run(sessions.resolve(alices[2], ALICE)) is not None

@@ -7,7 +7,7 @@ messages with :meth:`BayeuxServer.deliver`.
 """
 
 from smsdesk.bayeux.asgi import BayeuxEndpoint
-from smsdesk.bayeux.policy import Rejection, SecurityPolicy, SessionListener
+from smsdesk.bayeux.policy import Rejection, SecurityPolicy, SessionListener, SharedClients
 from smsdesk.bayeux.server import BayeuxServer
 from smsdesk.bayeux.session import ServerSession
 from smsdesk.bayeux.settings import BayeuxSettings
@@ -20,4 +20,5 @@ __all__ = [
     "SecurityPolicy",
     "ServerSession",
     "SessionListener",
+    "SharedClients",
 ]

@@ -4,6 +4,10 @@ Each ``/meta/connect`` reply carries ``ext.ack = <batch id>`` and the client's n
 back the last batch id it received. Messages of batches not yet acknowledged are kept and sent again,
 in order, ahead of new ones, by the next connect; so a reply lost with its connection (a dropped
 poll, a connect released by a newer one, a broken websocket) loses nothing.
+
+When the application numbers its messages (``deliver(..., sequence=N)``), a batch's id is the number
+of its last message, so an acknowledged batch id says how far the client got in the application's
+own order: another server can carry on from it (a cluster), with nothing of this state.
 """
 
 from __future__ import annotations
@@ -27,16 +31,23 @@ class AckState:
     def has_unacked(self) -> bool:
         return bool(self._unacked)
 
-    def take(self, fresh: list[bytes]) -> tuple[int, list[bytes]]:
+    def reset(self, batch: int) -> None:
+        """Forget every unacknowledged batch and carry on after ``batch`` (the state came from elsewhere)."""
+        self._unacked.clear()
+        self.unacked_count = 0
+        self.batch = batch
+
+    def take(self, fresh: list[bytes], sequence: int = 0) -> tuple[int, list[bytes]]:
         """What a connect reply must carry: every unacknowledged message then ``fresh``; and the batch
-        id to put in the reply. ``fresh`` joins the unacknowledged set under a new batch id."""
+        id to put in the reply. ``fresh`` joins the unacknowledged set under a new batch id: the
+        ``sequence`` of its last message when that is ahead of the last id, else the next number."""
         if self._unacked:
             out = [message for _, messages in self._unacked for message in messages]
             out.extend(fresh)
         else:
             out = list(fresh)  # the caller appends its reply to ``out``; ``fresh`` is kept as is
         if fresh:
-            self.batch += 1
+            self.batch = sequence if sequence > self.batch else self.batch + 1
             self._unacked.append((self.batch, fresh))
             self.unacked_count += len(fresh)
         return self.batch, out

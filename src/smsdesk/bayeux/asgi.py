@@ -117,13 +117,20 @@ class BayeuxEndpoint:
         browser = _browser(scope)
         headers: list[tuple[bytes, bytes]] = []
         parts: list[bytes] = []
-        for reply in self.server.handle(messages, principal, LONG_POLLING, browser):
+        shared = self.server.shared
+        if shared is not None:
+            await shared.before(self.server, messages, principal)
+        replies = self.server.handle(messages, principal, LONG_POLLING, browser)
+        if shared is not None:
+            await shared.after(self.server, messages, replies, principal)
+        for reply in replies:
             if isinstance(reply, Connect):
                 try:
                     if reply.hold:
                         await self._hold(reply, receive)
                 finally:
-                    parts.extend(self.server.finish_connect(reply))
+                    answer = self.server.finish_connect(reply)
+                parts.extend(await _recorded(self.server, reply, answer))
             else:
                 if browser is None and reply["channel"] == "/meta/handshake" and reply["successful"]:
                     browser = secrets.token_hex(16)
@@ -214,13 +221,29 @@ class BayeuxEndpoint:
                 if isinstance(messages, bytes):
                     connection.add([messages[1:-1]])
                     continue
-                connection.received(self.server.handle(messages, principal, WEBSOCKET, None))
+                shared = self.server.shared
+                if shared is not None:
+                    await shared.before(self.server, messages, principal)
+                replies = self.server.handle(messages, principal, WEBSOCKET, None)
+                if shared is not None:
+                    await shared.after(self.server, messages, replies, principal)
+                await connection.received(replies)
         finally:
             await connection.finish(writer)
 
 
+async def _recorded(server: BayeuxServer, connect: Connect, answer: list[bytes]) -> list[bytes]:
+    """``answer`` once a cluster has recorded what it carries; an empty reply if it may be stale."""
+    shared = server.shared
+    if shared is None or not answer or await shared.sent(connect):
+        return answer
+    return [server.empty_connect_reply(connect)]
+
+
 class _WebSocketConnection:
-    """Every frame goes through one writer task, in the order its content left the session queue."""
+    """Every frame goes through one writer task, in the order its content left the session queue.
+    Frames are made under a lock: in a cluster, making one awaits the database, and a push must not
+    overtake a connect reply that took older messages from the queue."""
 
     def __init__(self, server: BayeuxServer, send: Send) -> None:
         self.server = server
@@ -230,6 +253,7 @@ class _WebSocketConnection:
         self.held: Connect | None = None
         self.session: ServerSession | None = None
         self.close_code: int | None = None
+        self._making = asyncio.Lock()
 
     def push(self) -> None:
         self.event.set()
@@ -239,42 +263,49 @@ class _WebSocketConnection:
             self.frames.append(_frame(parts))
             self.event.set()
 
-    def received(self, replies: list[Message | Connect]) -> None:
-        parts: list[bytes] = []
-        for reply in replies:
-            if not isinstance(reply, Connect):
-                parts.append(encode(reply))
-                continue
-            session = reply.session
-            if self.held is not None:
-                self.held.wake("superseded")
-                parts.extend(self.server.finish_connect(self.held))
-                self.held = None
-            # Without the ack extension messages are pushed as they come; with it they ride on
-            # connect replies only, which carry the batch ids the client acknowledges.
-            session.push = self.push if session.ack is None else None
-            self.session = session
-            if reply.hold:
-                self.held = reply
-                self.server.hold(reply, self.event.set)
-            else:
-                parts.extend(self.server.finish_connect(reply))
-        self.add(parts)
+    async def _answer(self, connect: Connect) -> list[bytes]:
+        return await _recorded(self.server, connect, self.server.finish_connect(connect))
 
-    def _collect(self) -> None:
-        held = self.held
-        if held is not None and held.reason is not None:
-            self.held = None
-            self.add(self.server.finish_connect(held))
-        session = self.session
-        if session is not None and session.push == self.push and session.queue:
-            self.add(self.server.drain(session))
+    async def received(self, replies: list[Message | Connect]) -> None:
+        async with self._making:
+            parts: list[bytes] = []
+            for reply in replies:
+                if not isinstance(reply, Connect):
+                    parts.append(encode(reply))
+                    continue
+                session = reply.session
+                if self.held is not None:
+                    self.held.wake("superseded")
+                    held, self.held = self.held, None
+                    parts.extend(await self._answer(held))
+                # Without the ack extension messages are pushed as they come; with it they ride on
+                # connect replies only, which carry the batch ids the client acknowledges.
+                session.push = self.push if session.ack is None else None
+                self.session = session
+                if reply.hold:
+                    self.held = reply
+                    self.server.hold(reply, self.event.set)
+                else:
+                    parts.extend(await self._answer(reply))
+            self.add(parts)
+
+    async def _collect(self) -> None:
+        async with self._making:
+            held = self.held
+            if held is not None and held.reason is not None:
+                self.held = None
+                self.add(await self._answer(held))
+            session = self.session
+            if session is not None and session.push == self.push and session.queue:
+                self.add(self.server.drain(session))
+                if self.server.shared is not None:
+                    self.server.shared.pushed(session)
 
     async def write(self) -> None:
         while True:
             await self.event.wait()
             self.event.clear()
-            self._collect()
+            await self._collect()
             while self.frames:
                 frame = self.frames.popleft()
                 try:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from smsdesk.bayeux.session import ServerSession
+    from smsdesk.bayeux.server import BayeuxServer
+    from smsdesk.bayeux.session import Connect, ServerSession
 
 
 class SecurityPolicy(Protocol):
@@ -32,6 +33,32 @@ class SessionListener(Protocol):
     def on_removed(self, session: ServerSession, expired: bool) -> None:
         """The session is gone: ``expired`` is true for idle expiry only. ``session.removed`` says
         why (``disconnect``, ``expired``, ``overflow``, ``closed``)."""
+
+
+class SharedClients(Protocol):
+    """Where a cluster keeps its clients, so that any node serves any client's messages.
+
+    Without it (one server) a client lives in the memory of the server that handshook it. With it,
+    the transports ask, around every batch, that this node's copy of each named client be made
+    current, that what the batch changed be recorded, and that a connect reply carrying messages be
+    recorded before it is sent.
+    """
+
+    async def before(self, server: BayeuxServer, messages: list[dict[str, Any]], principal: object) -> None:
+        """Make this node's copies of the clients the messages name current (adopt or resync)."""
+
+    async def after(
+        self, server: BayeuxServer, messages: list[dict[str, Any]], replies: list[Any], principal: object
+    ) -> None:
+        """Record what handshakes, subscriptions and disconnects in the batch changed; runs before
+        any reply is sent."""
+
+    async def sent(self, connect: Connect) -> bool:
+        """A connect reply is about to go (``connect.sequence``: its last fresh message, if any).
+        False: the client's state changed elsewhere; send an empty reply instead."""
+
+    def pushed(self, session: ServerSession) -> None:
+        """Messages up to ``session.sequence`` were pushed over a websocket (recorded lazily)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from smsdesk.bayeux import channels, timesync
-from smsdesk.bayeux.policy import SecurityPolicy, SessionListener
+from smsdesk.bayeux.policy import SecurityPolicy, SessionListener, SharedClients
 from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, ServerSession
 from smsdesk.bayeux.settings import BayeuxSettings
 
@@ -51,6 +51,8 @@ class BayeuxServer:
         self.settings = settings
         self.policy = policy
         self.listener = listener
+        self.shared: SharedClients | None = None
+        """Set for a cluster: clients are kept by the cluster, this server holds copies of them."""
         self._sessions: dict[str, ServerSession] = {}
         self._browser_holds: dict[str, int] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -97,6 +99,11 @@ class BayeuxServer:
     async def _sweep(self) -> None:
         interval = self.settings.sweep_interval_ms / 1000
         max_idle = self.settings.max_interval_ms / 1000
+        if self.shared is not None:
+            # A cluster expires clients itself; a copy here only goes once the client has been served
+            # elsewhere for a while (other nodes hold its connects meanwhile).
+            max_idle += 2 * self._timeout_s
+        reason = "evicted" if self.shared is not None else "expired"
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
@@ -104,7 +111,7 @@ class BayeuxServer:
                 s for s in self._sessions.values() if s.connect is None and now - s.last_active > max_idle
             ]
             for session in idle:
-                self._remove(session, "expired")
+                self._remove(session, reason)
 
     # ----- sessions -----
 
@@ -160,9 +167,13 @@ class BayeuxServer:
         channel: str,
         data: msgspec.Raw | bytes | dict[str, Any],
         ext: msgspec.Raw | dict[str, Any] | None = None,
+        sequence: int | None = None,
     ) -> bool:
         """Queue ``data`` on ``channel`` for ``session`` if one of its subscriptions matches.
 
+        ``sequence``: the application's number for the message, increasing per session, if it has
+        one (it becomes the ack extension's batch id, so a client's acknowledgement names how far it
+        got; see ``ack.py``).
         ``data`` given as ``msgspec.Raw`` or ``bytes`` is JSON already and is embedded as-is.
         ``ext`` becomes the delivered message's ``ext`` (``msgspec.Raw``: JSON already). Returns
         whether the message was queued. Delivering the very same ``data`` and ``ext`` objects to
@@ -170,7 +181,10 @@ class BayeuxServer:
         """
         if session.removed is not None or session.subscriptions.isdisjoint(channels.patterns(channel)):
             return False
-        return self._enqueue(session, self._envelope(channel, data, ext))
+        queued = self._enqueue(session, self._envelope(channel, data, ext))
+        if queued and sequence is not None and sequence > session.sequence:
+            session.sequence = sequence
+        return queued
 
     def _envelope(
         self,
@@ -340,8 +354,10 @@ class BayeuxServer:
         if connect.reason != "superseded":
             fresh = list(session.queue)
             session.queue.clear()
+            if fresh:
+                connect.sequence = session.sequence
             if session.ack is not None:
-                batch, out = session.ack.take(fresh)
+                batch, out = session.ack.take(fresh, session.sequence)
                 ext["ack"] = batch
             else:
                 out = fresh
@@ -356,6 +372,29 @@ class BayeuxServer:
             reply["ext"] = ext
         out.append(encode(reply))
         return out
+
+    def empty_connect_reply(self, connect: Connect) -> bytes:
+        """A successful reply carrying nothing, not even a batch id: what a cluster node sends when
+        the messages it had for the client may be stale (the client's state changed elsewhere)."""
+        return encode(_reply(connect.message, True, clientId=connect.session.id))
+
+    def adopt(
+        self, client_id: str, principal: object, ack: bool, subscriptions: Iterable[str], connected: bool
+    ) -> ServerSession:
+        """Take on a client handshaken elsewhere (another node of a cluster): its state comes from
+        where the cluster keeps it, not from a handshake here."""
+        session = ServerSession(client_id, principal, ack, time.monotonic())
+        session.subscriptions.update(subscriptions)
+        session.connected = connected
+        self._sessions[client_id] = session
+        return session
+
+    def reset_output(self, session: ServerSession, sequence: int) -> None:
+        """Drop everything queued or unacknowledged: the application re-sends from ``sequence``."""
+        session.queue.clear()
+        session.sequence = sequence
+        if session.ack is not None:
+            session.ack.reset(sequence)
 
     def drain(self, session: ServerSession) -> list[bytes]:
         """Queued messages, for a transport that pushes them outside connect replies."""

@@ -31,6 +31,7 @@ class ServerSession:
         "push",
         "queue",
         "removed",
+        "sequence",
         "subscriptions",
         "transport",
     )
@@ -53,6 +54,9 @@ class ServerSession:
         self.transport: str | None = None
         self.removed: str | None = None
         """Why the session is gone (``disconnect``, ``expired``, ``overflow``, ``closed``), or None."""
+        self.sequence = 0
+        """The highest application sequence number of the messages queued so far (see
+        :meth:`BayeuxServer.deliver`); with the ack extension, batch ids follow it."""
         self.attributes: dict[str, Any] = {}
 
     @property
@@ -78,6 +82,7 @@ class Connect:
         "message",
         "multiple_clients",
         "reason",
+        "sequence",
         "session",
         "sync",
         "transport",
@@ -100,6 +105,8 @@ class Connect:
         self.multiple_clients = False
         self.reason: str | None = None
         """Why the hold ended: ``message``, ``timeout``, ``superseded``, ``gone``, ``removed``..."""
+        self.sequence: int | None = None
+        """Set when the reply is made: the sequence of the last message it carries fresh, if any."""
         self._waker: Callable[[], None] | None = None
         self._timer: asyncio.TimerHandle | None = None
 

@@ -146,7 +146,7 @@ class GwsApi:
             reference_id = await agent.start_contact_center_session(self.services, user, operation.channels)
         elif isinstance(operation, rq.EndContactCenterSession):
             reference_id = await agent.end_contact_center_session(self.services, user)
-            self.security.sessions.invalidate(caller.http_session.id)
+            await self.security.sessions.invalidate(caller.http_session)
             response = ok({"referenceId": reference_id})
             response.delete_cookie("JSESSIONID", path="/")
             return response

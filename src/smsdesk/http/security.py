@@ -11,7 +11,7 @@ from starlette.responses import Response
 from smsdesk.config import CsrfMode
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import GwsError, StatusCode
-from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions
+from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions, cookie_caller
 from smsdesk.operations.ports import User
 
 COOKIE = "JSESSIONID"
@@ -43,23 +43,26 @@ class RequestSecurity:
         self.csrf = csrf
 
     async def caller(self, request: Request) -> Caller:
-        cookie_session = self.sessions.lookup(request.cookies.get(COOKIE))
+        cookie = request.cookies.get(COOKIE)
         authorization = request.headers.get("authorization")
-        user: User | None
+        user: User | None = None
+        http_session: HttpSession | None = None
         if authorization is not None:
             credentials = parse_basic_authorization(authorization)
             user = await self.authenticator.verify(*credentials) if credentials else None
-        elif cookie_session is not None:
-            user = await self.authenticator.user_for_session(cookie_session)
-        else:
-            user = None
+            claim = self.sessions.claim(cookie) if user is not None else None
+            if user is not None and claim is not None and claim.user_id == user.id:
+                http_session = await self.sessions.resolve(claim, user)
+        elif cookie is not None:
+            found = await cookie_caller(self.authenticator, self.sessions, cookie)
+            if found is not None:
+                user, http_session = found
         if user is None:
             raise GwsError(StatusCode.NOT_AUTHENTICATED, "Access denied")
 
         new_session = False
-        http_session = cookie_session if cookie_session and cookie_session.user_id == user.id else None
         if http_session is None:
-            http_session = self.sessions.create(user.id, user.tenant_id)
+            http_session = self.sessions.create(user)
             new_session = True
         if request.method in _MUTATING and self._csrf_required(authorization is not None):
             token = request.headers.get(CSRF_HEADER, "")

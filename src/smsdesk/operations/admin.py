@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
+from smsdesk.gws.representation import now_ms
 from smsdesk.operations.identity import hash_password
 from smsdesk.operations.ports import ServiceNumber, User
 from smsdesk.operations.services import Services, new_user_id
@@ -65,6 +66,9 @@ async def set_password(services: Services, user_name: str, password: str) -> Non
         if user is None:
             raise not_found(f"User not found: {user_name}")
         await work.tx.set_password_hash(user.id, password_hash)
+        # Cookies are signed over the password hash, so they all stop working anyway; this also
+        # ends them in the table, for the record.
+        await work.tx.end_http_sessions_of_user(user.id, now_ms())
 
 
 async def list_users(services: Services) -> list[User]:

@@ -10,16 +10,18 @@ takes effect within ``trust_s`` without paying a hash again.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
 
+import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from smsdesk.operations.ports import Store, User
+from smsdesk.operations.ports import Store, StoredHttpSession, User
 
 _hasher = PasswordHasher()
 
@@ -48,7 +50,7 @@ class Authenticator:
         self.max_entries = max_entries
         self._key = secrets.token_bytes(32)
         self._verified: dict[bytes, _Verified] = {}
-        self._by_session: dict[str, _Verified] = {}
+        self._by_id: dict[str, _Verified] = {}
 
     def _digest(self, user_name: str, password: str) -> bytes:
         return hmac.new(self._key, f"{user_name}\0{password}".encode(), hashlib.sha256).digest()
@@ -75,64 +77,214 @@ class Authenticator:
         self._verified[key] = _Verified(user, now)
         return user
 
-    async def user_for_session(self, session: HttpSession) -> User | None:
-        """The user behind a cookie-authenticated request (re-read at most every ``trust_s``)."""
-        entry = self._by_session.get(session.id)
+    async def user_by_id(self, tenant_id: str, user_id: str) -> User | None:
+        """The user a session cookie names (re-read at most every ``trust_s``)."""
+        entry = self._by_id.get(user_id)
         now = time.monotonic()
-        if entry is not None and now - entry.checked_at < self.trust_s:
+        if entry is not None and now - entry.checked_at < self.trust_s and entry.user.tenant_id == tenant_id:
             return entry.user
         async with self.store.transaction() as tx:
-            user = await tx.user_by_id(session.tenant_id, session.user_id)
+            user = await tx.user_by_id(tenant_id, user_id)
         if user is None or not user.enabled:
-            self._by_session.pop(session.id, None)
+            self._by_id.pop(user_id, None)
             return None
-        if len(self._by_session) >= self.max_entries:
-            self._by_session.clear()
-        self._by_session[session.id] = _Verified(user, now)
+        if len(self._by_id) >= self.max_entries:
+            self._by_id.clear()
+        self._by_id[user_id] = _Verified(user, now)
         return user
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class HttpSessionLimits:
+    """How long a JSESSIONID lives and how many one user may hold (README "Settings")."""
+
+    idle_s: float = 1_800.0
+    lifetime_s: float = 43_200.0
+    max_per_user: int = 20
+    check_s: float = 5.0
+    """How long a node trusts what it last read of a session (an end on another node shows after)."""
+
+
+@dataclass(frozen=True, slots=True)
 class HttpSession:
     id: str
+    """The cookie value: a token signed with the cluster's key (see :class:`HttpSessions`)."""
+    key: str
+    """Its random part, the database id."""
     user_id: str
     tenant_id: str
     csrf_token: str
-    created: float
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaim:
+    """What a cookie says before it is checked against the user and the database."""
+
+    token: str
+    key: str
+    user_id: str
+    tenant_id: str
+    created_ms: int
+    mac: bytes
+
+
+@dataclass(slots=True)
+class _Known:
+    ended: bool
+    last_seen_ms: int
+    stored_last_seen_ms: int
+    checked_at: float
+
+
+_claim_decoder = msgspec.json.Decoder(tuple[str, str, str, int])
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class HttpSessions:
-    """``JSESSIONID`` sessions: one CSRF token each. Held in memory; a restart issues new ones."""
+    """``JSESSIONID`` sessions that every node honours and that survive restarts.
 
-    def __init__(self, max_sessions: int = 100_000) -> None:
-        self.max_sessions = max_sessions
-        self._sessions: dict[str, HttpSession] = {}
+    The cookie is a token: ``base64(key, user, tenant, created) . base64(mac)``, the MAC made with a
+    key kept in the database (one per cluster) over those fields **and the user's password hash**,
+    so any node can check it, and a password change ends every session of the user. The CSRF token
+    is derived from the key the same way, so nothing is stored when a session is issued: a client
+    that never sends the cookie back (``curl -u``) costs no write and cannot push anyone else's
+    session out. A session is stored when its cookie first comes back; from then on it has an idle
+    expiry, an end (``EndContactCenterSession``), and a per-user cap (the user's least recently
+    used sessions end first). Each node trusts what it read of a session for ``check_s``.
+    """
 
-    def get(self, session_id: str | None, user_id: str) -> HttpSession | None:
-        if not session_id:
-            return None
-        session = self._sessions.get(session_id)
-        if session is None or session.user_id != user_id:
-            return None
-        return session
+    def __init__(self, store: Store, limits: HttpSessionLimits | None = None) -> None:
+        self.store = store
+        self.limits = limits or HttpSessionLimits()
+        self._secret: bytes | None = None
+        self._known: dict[str, _Known] = {}
+        self._touch_ms = int(min(60.0, self.limits.idle_s / 4) * 1000)
 
-    def lookup(self, session_id: str | None) -> HttpSession | None:
-        return self._sessions.get(session_id) if session_id else None
+    async def start(self) -> None:
+        async with self.store.transaction() as tx:
+            self._secret = bytes.fromhex(await tx.cluster_secret("http_sessions", secrets.token_hex(32)))
 
-    def create(self, user_id: str, tenant_id: str) -> HttpSession:
-        # Clients that never send the cookie back (curl -u) get a session per request, so eviction
-        # must be O(1): dicts keep insertion order, the first key is the oldest session.
-        while len(self._sessions) >= self.max_sessions:
-            del self._sessions[next(iter(self._sessions))]
-        session = HttpSession(
-            secrets.token_urlsafe(24), user_id, tenant_id, secrets.token_hex(16), time.time()
+    def _mac(self, *parts: str) -> bytes:
+        assert self._secret is not None, "HttpSessions.start() was not awaited"
+        return hmac.new(self._secret, "\0".join(parts).encode(), hashlib.sha256).digest()[:18]
+
+    def create(self, user: User) -> HttpSession:
+        key = secrets.token_urlsafe(18)
+        created = int(time.time() * 1000)
+        claim = msgspec.json.encode((key, user.id, user.tenant_id, created))
+        mac = self._mac(claim.decode(), user.password_hash)
+        return HttpSession(
+            f"{_b64(claim)}.{_b64(mac)}", key, user.id, user.tenant_id, self._csrf(key), created
         )
-        self._sessions[session.id] = session
-        return session
 
-    def invalidate(self, session_id: str) -> None:
-        self._sessions.pop(session_id, None)
+    def _csrf(self, key: str) -> str:
+        return _b64(self._mac("csrf", key))
 
-    def invalidate_user(self, user_id: str) -> None:
-        for sid in [s.id for s in self._sessions.values() if s.user_id == user_id]:
-            del self._sessions[sid]
+    def claim(self, token: str | None) -> SessionClaim | None:
+        """Parse a cookie; None when it is not one of ours or its lifetime is over (no I/O)."""
+        if not token or len(token) > 512:
+            return None
+        head, _, tail = token.partition(".")
+        try:
+            raw = _unb64(head)
+            key, user_id, tenant_id, created = _claim_decoder.decode(raw)
+            mac = _unb64(tail)
+        except (ValueError, msgspec.DecodeError):
+            return None
+        if time.time() * 1000 - created > self.limits.lifetime_s * 1000:
+            return None
+        return SessionClaim(token, key, user_id, tenant_id, created, mac)
+
+    async def resolve(self, claim: SessionClaim, user: User) -> HttpSession | None:
+        """The session, if the claim is genuine for ``user`` and the session is neither ended nor idle."""
+        head = claim.token.partition(".")[0]
+        expected = self._mac(_unb64(head).decode(), user.password_hash)
+        if user.id != claim.user_id or not hmac.compare_digest(expected, claim.mac):
+            return None
+        now = int(time.time() * 1000)
+        known = self._known.get(claim.key)
+        if known is None or time.monotonic() - known.checked_at >= self.limits.check_s:
+            known = await self._read(claim, now)
+        if known.ended:
+            return None
+        if now - known.last_seen_ms > self.limits.idle_s * 1000:
+            await self._end(claim, now)
+            return None
+        known.last_seen_ms = now
+        if now - known.stored_last_seen_ms >= self._touch_ms:
+            known.stored_last_seen_ms = now
+            async with self.store.transaction() as tx:
+                await tx.touch_http_session(claim.key, now)
+        return HttpSession(
+            claim.token, claim.key, user.id, user.tenant_id, self._csrf(claim.key), claim.created_ms
+        )
+
+    async def _read(self, claim: SessionClaim, now: int) -> _Known:
+        async with self.store.transaction() as tx:
+            stored = await tx.http_session(claim.key)
+            if stored is None and now - claim.created_ms <= self.limits.idle_s * 1000:
+                # First time this cookie comes back: from now on the session is known everywhere.
+                stored = StoredHttpSession(
+                    claim.key, claim.user_id, claim.tenant_id, claim.created_ms, now, None
+                )
+                await tx.insert_http_session(stored, self.limits.max_per_user)
+        previous = self._known.get(claim.key)
+        if len(self._known) >= 100_000:
+            self._known.clear()
+        if stored is None:  # idle since it was issued
+            known = _Known(True, claim.created_ms, claim.created_ms, time.monotonic())
+        else:
+            # This node may have seen the session more recently than it last wrote that down.
+            last_seen = max(stored.last_seen_ms, previous.last_seen_ms if previous else 0)
+            known = _Known(stored.ended_ms is not None, last_seen, stored.last_seen_ms, time.monotonic())
+        self._known[claim.key] = known
+        return known
+
+    async def _end(self, claim: SessionClaim, now: int) -> None:
+        async with self.store.transaction() as tx:
+            await tx.end_http_session(
+                StoredHttpSession(claim.key, claim.user_id, claim.tenant_id, claim.created_ms, now, None), now
+            )
+        self._known[claim.key] = _Known(True, now, now, time.monotonic())
+
+    async def invalidate(self, session: HttpSession) -> None:
+        """End ``session`` (EndContactCenterSession): its cookie is refused by every node from now on
+        (by other nodes within ``check_s``)."""
+        claim = self.claim(session.id)
+        if claim is not None:
+            await self._end(claim, int(time.time() * 1000))
+
+    async def invalidate_user(self, user_id: str) -> None:
+        now = int(time.time() * 1000)
+        async with self.store.transaction() as tx:
+            await tx.end_http_sessions_of_user(user_id, now)
+        for known in self._known.values():
+            known.checked_at = 0.0  # re-read on next use: this user's are ended now
+
+    async def prune(self) -> None:
+        """Forget sessions past their lifetime: their cookies are refused without a lookup anyway."""
+        before = int((time.time() - self.limits.lifetime_s) * 1000)
+        async with self.store.transaction() as tx:
+            await tx.prune_http_sessions(before)
+
+
+async def cookie_caller(
+    authenticator: Authenticator, sessions: HttpSessions, token: str | None
+) -> tuple[User, HttpSession] | None:
+    """Who a request authenticated by its JSESSIONID cookie alone comes from, if anyone."""
+    claim = sessions.claim(token)
+    if claim is None:
+        return None
+    user = await authenticator.user_by_id(claim.tenant_id, claim.user_id)
+    if user is None:
+        return None
+    session = await sessions.resolve(claim, user)
+    return (user, session) if session is not None else None

@@ -32,6 +32,9 @@ class SmsDispatcher:
     def start(self) -> None:
         self._loop.start()
 
+    def wake(self) -> None:
+        self._loop.wake()
+
     async def stop(self) -> None:
         await self._loop.stop()
 

@@ -60,6 +60,35 @@ class StoredNotification:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredHttpSession:
+    """What the database keeps of a JSESSIONID session once its cookie has come back."""
+
+    id: str
+    user_id: str
+    tenant_id: str
+    created_ms: int
+    last_seen_ms: int
+    ended_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBayeuxClient:
+    """A Bayeux client as a cluster keeps it (docs/architecture.md §10)."""
+
+    id: str
+    user_id: str
+    tenant_id: str
+    ack: bool
+    subscriptions: tuple[str, ...]
+    version: int
+    """Bumped by every subscription change: a node holding an older copy must not answer from it."""
+    delivered: int
+    """The highest outbox position handed to the client in a reply."""
+    connected: bool
+    last_seen_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundRecord:
     id: int
     tenant_id: str
@@ -123,6 +152,15 @@ class Transaction(Protocol):
     async def waiting_sessions(self, tenant_id: str, queue: str | None) -> list[str]: ...
     async def sessions_with_expired_offers(self, now_ms: int) -> list[tuple[str, str]]: ...
 
+    # HTTP sessions
+    async def cluster_secret(self, name: str, proposed: str) -> str: ...
+    async def http_session(self, session_id: str) -> StoredHttpSession | None: ...
+    async def insert_http_session(self, session: StoredHttpSession, max_per_user: int) -> None: ...
+    async def touch_http_session(self, session_id: str, now_ms: int) -> None: ...
+    async def end_http_session(self, session: StoredHttpSession, now_ms: int) -> None: ...
+    async def end_http_sessions_of_user(self, user_id: str, now_ms: int) -> None: ...
+    async def prune_http_sessions(self, created_before_ms: int) -> None: ...
+
     # notifications (the outbox)
     async def append_notifications(self, notifications: Sequence[Notification]) -> int: ...
 
@@ -178,6 +216,21 @@ class Store(Protocol):
     async def oldest_position(self) -> int: ...
 
     async def prune_notifications(self, created_before_ms: int, upto: int, limit: int) -> int: ...
+
+
+class BayeuxClientDirectory(Protocol):
+    """Where a cluster keeps its Bayeux clients: single statements, each committed on its own."""
+
+    async def bayeux_client(self, client_id: str) -> StoredBayeuxClient | None: ...
+    async def insert_bayeux_client(self, client: StoredBayeuxClient, now_ms: int) -> None: ...
+    async def set_bayeux_subscriptions(self, client_id: str, subscriptions: Sequence[str]) -> int | None: ...
+    async def record_bayeux_delivery(
+        self, client_id: str, version: int, expected: int, delivered: int, now_ms: int
+    ) -> bool: ...
+    async def advance_bayeux_delivery(self, client_id: str, delivered: int, now_ms: int) -> None: ...
+    async def touch_bayeux_client(self, client_id: str, now_ms: int) -> None: ...
+    async def delete_bayeux_client(self, client_id: str) -> None: ...
+    async def expire_bayeux_clients(self, seen_before_ms: int) -> int: ...
 
 
 class CommitListener(Protocol):

@@ -11,7 +11,7 @@ import msgspec
 from smsdesk.bayeux import Rejection
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import StatusCode
-from smsdesk.operations.identity import Authenticator, HttpSessions
+from smsdesk.operations.identity import Authenticator, HttpSessions, cookie_caller
 from smsdesk.operations.ports import Store, User
 
 _DENIED = msgspec.json.encode(
@@ -40,9 +40,9 @@ def bayeux_authenticator(
                 cookie: SimpleCookie = SimpleCookie()
                 cookie.load(cookie_header)
                 morsel = cookie.get("JSESSIONID")
-                http_session = sessions.lookup(morsel.value if morsel else None)
-                if http_session is not None:
-                    user = await authenticator.user_for_session(http_session)
+                found = await cookie_caller(authenticator, sessions, morsel.value if morsel else None)
+                if found is not None:
+                    user = found[0]
         if user is None:
             return Rejection(status=401, body=_DENIED)
         return user

@@ -89,6 +89,7 @@ class Fanout:
         batch_size: int = 1_000,
         retention_s: float = 600.0,
         prune_interval_s: float = 30.0,
+        catch_up_s: float | None = None,
     ) -> None:
         self.store = store
         self.batch_size = batch_size
@@ -96,7 +97,9 @@ class Fanout:
         self.server: BayeuxServer | None = None
         self.cursor = 0
         self._sessions_by_user: dict[str, set[_Delivery]] = {}
-        self._loop = BackgroundLoop("smsdesk-fanout", self.drain, None, log)
+        # catch_up_s: in a cluster, pokes come over the network and one may be lost; reading the
+        # outbox on a timer as well bounds the delay that would cause.
+        self._loop = BackgroundLoop("smsdesk-fanout", self.drain, catch_up_s, log)
         self._pruner = BackgroundLoop("smsdesk-outbox-prune", self.prune, prune_interval_s, log)
 
     # ----- SessionListener -----
@@ -117,8 +120,35 @@ class Fanout:
             live=resume is None,
         )
         session.attributes[_STATE] = state
+        session.sequence = state.watermark
         self._sessions_by_user.setdefault(principal.id, set()).add(state)
         return {EXT: {"position": self.cursor}}
+
+    def position_of(self, session: ServerSession) -> int:
+        """Every notification of the session's agent up to here has been dealt with for it."""
+        state: _Delivery | None = session.attributes.get(_STATE)
+        return state.watermark if state is not None else self.cursor
+
+    async def resync(self, session: ServerSession, start: int) -> None:
+        """Rebuild what ``session`` has to send from the outbox, after ``start``: a cluster node's copy
+        of a client served elsewhere since (``realtime/shared_clients.py``). Returns once the copy is
+        caught up and live, so a connect handled next finds the messages queued."""
+        server = self.server
+        principal = session.principal
+        assert server is not None and isinstance(principal, User)
+        state: _Delivery | None = session.attributes.get(_STATE)
+        if state is None:
+            state = _Delivery(session, principal.id, watermark=start, resume=start, live=False)
+            session.attributes[_STATE] = state
+            self._sessions_by_user.setdefault(principal.id, set()).add(state)
+        if state.task is not None:
+            state.task.cancel()
+            state.task = None
+        state.watermark, state.resume, state.live = start, start, False
+        state.started, state.checked = True, False
+        state.backfills.clear()
+        server.reset_output(session, start)
+        await self._replay(state)
 
     def on_subscribe(self, session: ServerSession, channel: str) -> None:
         state: _Delivery | None = session.attributes.get(_STATE)
@@ -157,11 +187,20 @@ class Fanout:
         if position > self.cursor:
             self._loop.wake()
 
+    def catch_up(self) -> None:
+        self._loop.wake()
+
     async def start(self, server: BayeuxServer) -> None:
         self.server = server
         self.cursor = await self.store.last_position()
         self._loop.start()
+
+    def start_pruning(self) -> None:
+        """Pruning is background work: one node of a cluster runs it (docs/architecture.md §10)."""
         self._pruner.start()
+
+    async def stop_pruning(self) -> None:
+        await self._pruner.stop()
 
     async def stop(self) -> None:
         await self._pruner.stop()
@@ -186,7 +225,7 @@ class Fanout:
                     ext = position_ext(row.position)
                     for state in tuple(states):
                         if state.live and row.position > state.watermark:
-                            server.deliver(state.session, row.channel, data, ext)
+                            server.deliver(state.session, row.channel, data, ext, row.position)
                             state.watermark = row.position
                 self.cursor = row.position
             if len(rows) < self.batch_size:
@@ -254,7 +293,7 @@ class Fanout:
         }
         ext = position_ext(upto)
         for channel in GAP_CHANNELS:
-            server.deliver(state.session, channel, data, ext)
+            server.deliver(state.session, channel, data, ext, upto)
         log.info("notification gap for %s (%s): %d → %d", state.session.id, reason, state.resume, upto)
         state.resume = upto
         state.watermark = upto  # also down, for a token beyond this database's positions
@@ -275,7 +314,9 @@ class Fanout:
                 self._gap(state, "overflow", row.position, max(self.cursor, rows[-1].position))
                 return True
             if row.position > state.watermark:
-                server.deliver(session, row.channel, msgspec.Raw(row.payload), position_ext(row.position))
+                server.deliver(
+                    session, row.channel, msgspec.Raw(row.payload), position_ext(row.position), row.position
+                )
                 state.watermark = row.position
         return session.removed is None
 
@@ -292,7 +333,11 @@ class Fanout:
                 patterns = channels.patterns(row.channel)
                 if channel in patterns and others.isdisjoint(patterns):
                     server.deliver(
-                        state.session, row.channel, msgspec.Raw(row.payload), position_ext(row.position)
+                        state.session,
+                        row.channel,
+                        msgspec.Raw(row.payload),
+                        position_ext(row.position),
+                        row.position,
                     )
                 after = row.position
             if len(rows) < self.batch_size:

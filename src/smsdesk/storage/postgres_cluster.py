@@ -1,0 +1,168 @@
+"""What nodes on one PostgreSQL database tell each other, and which of them runs the background work.
+
+- :class:`PostgresListener` keeps a connection of its own that LISTENs on ``smsdesk_outbox`` (every
+  commit that notified someone announces its last position, see ``storage/postgres.py``) and on
+  ``smsdesk_work`` (routing or SMS sending is wanted). A poke only says "read the outbox": the
+  outbox stays the truth, the fan-out also reads it on a timer, and after the listener reconnects
+  it is told to catch up, so a lost poke or a dropped connection delays a notification, never
+  loses it.
+- :class:`PostgresLeadership`: one node at a time holds a session-level advisory lock on a
+  connection of its own, and only that node routes sessions, expires offers, sends outbound SMS
+  and prunes. When the node dies its connection closes, PostgreSQL releases the lock, and another
+  node takes it within ``retry_s``; a node that loses its connection stops the work at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from smsdesk.storage.postgres import OUTBOX_CHANNEL, PostgresStore
+
+log = logging.getLogger("smsdesk.cluster")
+
+WORK_CHANNEL = "smsdesk_work"
+_LEADER_LOCK = 0x5D5D_0002
+_PING_S = 2.0
+
+
+async def _alive(conn: asyncpg.Connection[Any], timeout_s: float) -> bool:
+    try:
+        await asyncio.wait_for(conn.execute("SELECT 1"), timeout_s)
+    except (Exception, TimeoutError):
+        return False
+    return True
+
+
+async def _watch(conn: asyncpg.Connection[Any], interval_s: float) -> None:
+    """Return once the connection stops answering (a dead peer is only noticed by talking to it)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        if not await _alive(conn, _PING_S):
+            return
+
+
+def _drop(conn: asyncpg.Connection[Any] | None) -> None:
+    if conn is not None and not conn.is_closed():
+        conn.terminate()
+
+
+class PostgresListener:
+    def __init__(
+        self,
+        store: PostgresStore,
+        on_position: Callable[[int], None],
+        on_work: Callable[[str], None],
+        on_reconnect: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.on_position = on_position
+        self.on_work = on_work
+        self.on_reconnect = on_reconnect
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="smsdesk-pg-listen")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def notify_work(self, kind: str) -> None:
+        pool = await self.store.pool()
+        await pool.execute("SELECT pg_notify($1, $2)", WORK_CHANNEL, kind)
+
+    def _outbox(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        with contextlib.suppress(ValueError):
+            self.on_position(int(str(payload)))
+
+    def _work(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        self.on_work(str(payload))
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while True:
+            conn: asyncpg.Connection[Any] | None = None
+            try:
+                conn = await self.store.connect()
+                await conn.add_listener(OUTBOX_CHANNEL, self._outbox)
+                await conn.add_listener(WORK_CHANNEL, self._work)
+                backoff = 0.2
+                self.on_reconnect()  # pokes sent while nobody listened: read the outbox now
+                await _watch(conn, _PING_S)
+                log.warning("lost the LISTEN connection to PostgreSQL; reconnecting")
+            except asyncio.CancelledError:
+                _drop(conn)
+                raise
+            except Exception as exc:
+                log.warning("cannot LISTEN on PostgreSQL (%s); retrying in %.1f s", exc, backoff)
+            _drop(conn)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+
+class PostgresLeadership:
+    def __init__(
+        self,
+        store: PostgresStore,
+        on_elected: Callable[[], Awaitable[None]],
+        on_deposed: Callable[[], Awaitable[None]],
+        retry_s: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.on_elected = on_elected
+        self.on_deposed = on_deposed
+        self.retry_s = retry_s
+        self.leader = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="smsdesk-pg-leadership")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.leader:
+            await self._depose()
+
+    async def _depose(self) -> None:
+        self.leader = False
+        try:
+            await self.on_deposed()
+        except Exception:
+            log.exception("stopping the background work failed")
+
+    async def _run(self) -> None:
+        while True:
+            conn: asyncpg.Connection[Any] | None = None
+            try:
+                conn = await self.store.connect()
+                while True:
+                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+                        break
+                    await asyncio.sleep(self.retry_s)
+                self.leader = True
+                log.info("this node now runs the cluster's background work (routing, expiry, SMS sending)")
+                await self.on_elected()
+                await _watch(conn, self.retry_s)
+                log.warning("lost the leadership connection to PostgreSQL; stopping background work")
+            except asyncio.CancelledError:
+                _drop(conn)
+                raise
+            except Exception as exc:
+                log.warning("leadership: %s; retrying in %.1f s", exc, self.retry_s)
+            if self.leader:
+                await self._depose()
+            _drop(conn)
+            await asyncio.sleep(self.retry_s)

@@ -1,0 +1,150 @@
+"""Three nodes on one PostgreSQL behind nginx round-robin, no stickiness: any node serves any
+request, and a node killed with kill -9 costs a client nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+# The API's hand-over journeys, run unchanged against the cluster: every REST call and every
+# long-poll of the two agents goes through nginx round-robin, so they land on different nodes.
+from api.test_multi_agent import (  # noqa: F401
+    test_consult_is_hidden_from_the_customer_and_can_be_cancelled_before_accept,
+    test_transfer_rejected_by_the_target_sends_an_error_and_keeps_the_originator_chatting,
+    test_transfer_to_a_queue_completes_now_and_offers_it_to_the_next_agent,
+    test_transfer_to_an_agent_completes_the_originator_when_the_target_accepts,
+)
+from reliability.listener import Listener, assert_exactly_once_in_order, chatting
+from support.agents import PASSWORD, ContactCenter, create_contact_center
+from support.cluster import Cluster
+from support.server import RunningServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(cluster: Cluster) -> Cluster:
+    """What the API tests call ``server`` is the cluster's front door here."""
+    return cluster
+
+
+def update(agent: Any, session_id: str, n: int) -> int | None:
+    """One UpdateUserData; its referenceId if the cluster answered statusCode 0, else None."""
+    try:
+        response = agent.http.post(
+            f"/api/v2/me/smssessions/{session_id}",
+            json={"operationName": "UpdateUserData", "userData": {"n": n}},
+        )
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200 or response.json().get("statusCode") != 0:
+        return None
+    return int(response.json()["referenceId"])
+
+
+class NodeHopper(Listener):
+    """The ack listener, sending each request to the node the test chooses (as a balancer would):
+    when that node is gone it moves to the next one. It never re-handshakes by itself."""
+
+    def __init__(self, nodes: list[RunningServer], auth: tuple[str, str]) -> None:
+        super().__init__(nodes[0], auth, ack=True, resume=False)
+        self.nodes = nodes
+        self.auth = auth
+        self.index = 0
+
+    def use(self, index: int) -> None:
+        self.index = index % len(self.nodes)
+        self.http.close()
+        self.http = httpx.Client(base_url=self.nodes[self.index].base_url, auth=self.auth, timeout=30)
+
+    def send(self, *messages: dict[str, Any]) -> list[dict[str, Any]]:
+        for _ in range(len(self.nodes) * 3):
+            try:
+                return super().send(*messages)
+            except httpx.HTTPError:
+                self.use(self.index + 1)  # that node is gone: the balancer's next choice
+        raise AssertionError("no node answered")
+
+
+def test_an_ack_client_loses_nothing_when_the_node_holding_its_long_poll_is_killed(
+    cluster: Cluster, cc: ContactCenter
+) -> None:
+    agent = cc.agent(0).listen().log_in()
+    session_id = chatting(agent, cc.sms, cc.customer_number())
+    listener = NodeHopper(cluster.nodes, (agent.user_name, PASSWORD))
+    listener.handshake()
+    listener.poll()
+    acknowledged: list[int] = []
+    for round_ in range(2):
+        victim = cluster.nodes[1 + round_]  # the first node stays up: the demo seed and its logs
+        listener.use(1 + round_)
+        holding = threading.Thread(target=listener.poll)  # held on the victim: nothing to send yet
+        holding.start()
+        time.sleep(0.3)
+        for n in range(5):
+            reference = update(agent, session_id, round_ * 100 + n)
+            if reference is not None:
+                acknowledged.append(reference)
+            if n == 2:
+                victim.stop(kill=True)  # kill -9 while it holds the long-poll, operations flowing
+        holding.join(30)
+        listener.until(lambda: set(acknowledged) <= set(listener.reference_ids()), what=f"round {round_}")
+        victim.start()
+    assert listener.handshakes == 1, "the client had to handshake again"
+    assert_exactly_once_in_order(listener, acknowledged)
+    # The Accept's notification may come first: it was committed just before the handshake, which
+    # starts from where the handshaking node's fan-out had got to.
+    assert [r for r in listener.reference_ids() if r >= acknowledged[0]] == acknowledged
+    listener.close()
+
+
+def test_cookies_and_csrf_tokens_from_one_node_are_honoured_by_the_others_and_after_a_restart(
+    cluster: Cluster, cc: ContactCenter
+) -> None:
+    name = cc.agent_names[0]
+    first, second = cluster.nodes[0], cluster.nodes[1]
+    with httpx.Client(base_url=first.base_url) as browser:
+        login = browser.get("/api/v2/me", auth=(name, PASSWORD))
+        token = login.headers["X-CSRF-TOKEN"]
+        cookie = browser.cookies["JSESSIONID"]
+    for node in (second, cluster.nodes[2]):
+        with httpx.Client(base_url=node.base_url, cookies={"JSESSIONID": cookie}) as other:
+            assert other.get("/api/v2/me").json()["user"]["userName"] == name
+            started = other.post(
+                "/api/v2/me",
+                json={"operationName": "StartContactCenterSession", "channels": ["smssession"]},
+                headers={"X-CSRF-TOKEN": token},
+            )
+            assert started.json()["statusCode"] == 0, started.text
+            forged = other.post("/api/v2/me/channels/smssession", json={"operationName": "Ready"})
+            assert forged.status_code == 403
+    for node in cluster.nodes:
+        node.restart(kill=True)
+    with httpx.Client(base_url=cluster.base_url, cookies={"JSESSIONID": cookie}) as after:
+        ready = after.post(
+            "/api/v2/me/channels/smssession", json={"operationName": "Ready"}, headers={"X-CSRF-TOKEN": token}
+        )
+        assert ready.json()["statusCode"] == 0, ready.text
+        # EndContactCenterSession ends the session on every node.
+        ended = after.post(
+            "/api/v2/me", json={"operationName": "EndContactCenterSession"}, headers={"X-CSRF-TOKEN": token}
+        )
+        assert ended.json()["statusCode"] == 0
+    time.sleep(5.5)  # http_session_check_s: how long another node may trust what it read
+    for node in cluster.nodes:
+        with httpx.Client(base_url=node.base_url, cookies={"JSESSIONID": cookie}) as stale:
+            assert stale.get("/api/v2/me").status_code == 401
+
+
+def test_one_contact_center_provisioned_through_any_node_is_seen_by_all(cluster: Cluster) -> None:
+    center = create_contact_center(cluster)
+    try:
+        for node in cluster.nodes:
+            me = httpx.get(node.base_url + "/api/v2/me", auth=(center.agent_names[0], PASSWORD)).json()
+            assert me["user"]["userName"] == center.agent_names[0]
+    finally:
+        center.close()
