@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run test test-fast lint typecheck contracts pytest pytest-fast node-deps bench clean
+.PHONY: install run test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,20 @@ run: $(STAMP)
 	$(BIN)/smsdesk serve --demo --host $(HOST) --port $(PORT)
 
 ## Everything: lint, types, import contracts, the whole test suite (slow tier included).
-test: lint typecheck contracts pytest
+test: lint typecheck contracts test-deps pytest
+
+## What the tests start besides Python: Debian's PostgreSQL server and nginx, installed when missing.
+test-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v psql >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v runuser >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages the tests start:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 ## The same without the slow end-to-end tier.
 test-fast: lint typecheck contracts pytest-fast

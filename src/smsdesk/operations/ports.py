@@ -73,7 +73,7 @@ class StoredHttpSession:
 
 @dataclass(frozen=True, slots=True)
 class StoredBayeuxClient:
-    """A Bayeux client as a cluster keeps it (docs/architecture.md §10)."""
+    """A Bayeux client as a cluster keeps it (docs/architecture.md §9)."""
 
     id: str
     user_id: str

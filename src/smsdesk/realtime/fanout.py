@@ -196,7 +196,7 @@ class Fanout:
         self._loop.start()
 
     def start_pruning(self) -> None:
-        """Pruning is background work: one node of a cluster runs it (docs/architecture.md §10)."""
+        """Pruning is background work: one node of a cluster runs it (docs/architecture.md §9)."""
         self._pruner.start()
 
     async def stop_pruning(self) -> None:

@@ -1,5 +1,5 @@
 """Bayeux clients shared by the nodes of a cluster (PostgreSQL): any node serves any client's
-messages, with no sticky sessions (docs/architecture.md §10).
+messages, with no sticky sessions (docs/architecture.md §9).
 
 What a client is lives in ``bayeux_clients``: its user, whether it uses the ack extension, its
 subscriptions (with a version bumped by each change) and ``delivered``, the highest outbox position

@@ -1,5 +1,5 @@
 -- Bayeux clients of a cluster (PostgreSQL): any node serves any client's messages, so what a client
--- is lives here, not in one node's memory (docs/architecture.md §10). A single SQLite node keeps its
+-- is lives here, not in one node's memory (docs/architecture.md §9). A single SQLite node keeps its
 -- clients in memory and leaves this table empty.
 CREATE TABLE bayeux_clients (
     id             TEXT PRIMARY KEY,
