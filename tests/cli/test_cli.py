@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.server import RunningServer
+from support.server import RunningServer, database_url_for
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 
 def test_migrate_users_and_numbers(tmp_path: Path) -> None:
-    database = f"sqlite:///{tmp_path / 'cc.db'}"
+    database = database_url_for(tmp_path / "cc.db")
     assert "applied migration 0001_initial" in smsdesk("migrate", "--database", database).stdout
     assert "up to date" in smsdesk("migrate", "--database", database).stdout
     added = smsdesk(

@@ -3,8 +3,11 @@ request, and a node killed with kill -9 costs a client nothing."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -148,3 +151,115 @@ def test_one_contact_center_provisioned_through_any_node_is_seen_by_all(cluster:
             assert me["user"]["userName"] == center.agent_names[0]
     finally:
         center.close()
+
+
+class OfficialClient:
+    """The npm ``cometd`` client (tests/conformance/gws_client.mjs) in a Node process, through the
+    balancer; the notifications it reports are collected in a thread."""
+
+    def __init__(self, base_url: str, auth: tuple[str, str], transport: str, ack: bool) -> None:
+        modules = node_modules()
+        host = base_url.removeprefix("http://")
+        url = f"http://{auth[0]}:{auth[1]}@{host}/api/v2/notifications"
+        self.process = subprocess.Popen(
+            ["node", str(modules.parent / "gws_client.mjs"), url, transport, "true" if ack else "false"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.events: list[dict[str, Any]] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.events.append(json.loads(line))
+
+    def wait(self, predicate: Any, timeout: float = 20.0, what: str = "client") -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; events: {self.events[-20:]}")
+            time.sleep(0.05)
+
+    def reference_ids(self) -> list[int]:
+        return [
+            e["referenceId"] for e in self.events if e["event"] == "message" and e["referenceId"] is not None
+        ]
+
+    def positions(self) -> list[int]:
+        return [e["position"] for e in self.events if e["event"] == "message"]
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def node_modules() -> Path:
+    """The conformance tier's pinned npm packages (``npm ci`` on first use)."""
+    folder = Path(__file__).parent.parent / "conformance"
+    if not (folder / "node_modules" / "cometd").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=300)
+    return folder / "node_modules"
+
+
+def established(port: int) -> int:
+    """Established TCP connections to ``port`` on this machine (which node holds a websocket)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    count += 1
+    return count
+
+
+@pytest.mark.parametrize("ack", [True, False], ids=["ack", "no-ack"])
+def test_the_official_client_over_websocket_carries_on_when_its_node_is_killed(
+    cluster: Cluster, cc: ContactCenter, ack: bool
+) -> None:
+    agent = cc.agent(0).listen().log_in()
+    session_id = chatting(agent, cc.sms, cc.customer_number())
+    client = OfficialClient(cluster.base_url, (agent.user_name, PASSWORD), "websocket", ack)
+    try:
+        client.wait(lambda: any(e["event"] == "subscribed" for e in client.events), what="subscribed")
+        assert [e["transport"] for e in client.events if e["event"] == "subscribed"] == ["websocket"]
+        acknowledged: list[int] = []
+        for n in range(3):
+            reference = update(agent, session_id, n)
+            assert reference is not None
+            acknowledged.append(reference)
+        client.wait(lambda: set(acknowledged) <= set(client.reference_ids()), what="first notifications")
+        time.sleep(0.5)  # REST connections through nginx are closed by now; the websocket stays
+        holders = [node for node in cluster.nodes if node.process is not None and established(node.port) > 0]
+        assert len(holders) == 1, [established(node.port) for node in cluster.nodes]
+        victim = holders[0]
+        for n in range(3, 12):
+            reference = update(agent, session_id, n)
+            if reference is not None:
+                acknowledged.append(reference)
+            if n == 6:
+                victim.stop(kill=True)
+        client.wait(
+            lambda: set(acknowledged) <= set(client.reference_ids()), what="notifications after the kill"
+        )
+        victim.start()
+        got = [r for r in client.reference_ids() if r >= acknowledged[0]]
+        assert sum(1 for e in client.events if e["event"] == "handshake") == 1, (
+            "the client had to handshake again"
+        )
+        if ack:
+            assert got == acknowledged  # exactly once, in order
+        else:
+            # Without ack, a node's death may repeat what it pushed in its last 100 ms (sent again from
+            # there, in order): nothing is missing, and first arrivals are in order (architecture §9).
+            assert list(dict.fromkeys(got)) == acknowledged
+    finally:
+        client.close()

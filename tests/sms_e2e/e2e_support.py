@@ -116,11 +116,16 @@ class FakeTwilioApi:
     records each request's form and Basic credentials."""
 
     port: int = field(default_factory=free_port)
+    fail_every: int = 0
+    """When set, every ``fail_every``-th request is answered 503 (a transient failure, retried)."""
     requests: list[dict[str, str]] = field(default_factory=list)
+    refused: int = 0
     paths: list[str] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     sids: list[str] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
+    _seen: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def base_url(self) -> str:
@@ -135,6 +140,14 @@ class FakeTwilioApi:
                 form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
                 if not self.path.endswith("/Messages.json"):
                     self._answer(404, {"code": 20404, "message": "not found"})
+                    return
+                with api._lock:
+                    api._seen += 1
+                    refuse = api.fail_every > 0 and api._seen % api.fail_every == 0
+                    if refuse:
+                        api.refused += 1
+                if refuse:
+                    self._answer(503, {"code": 20503, "message": "Service unavailable"})
                     return
                 sid = "SM" + uuid.uuid4().hex
                 api.paths.append(self.path)

@@ -17,7 +17,7 @@ from smsdesk.connectors.factory import ConnectorConfigError, build_connectors, p
 from smsdesk.connectors.simulator import SimulatorConnector
 from smsdesk.connectors.smpp import SmppConfig, SmppConnector
 from smsdesk.connectors.twilio_format import TwilioConfig, TwilioConnector
-from support.server import RunningServer
+from support.server import RunningServer, database_url_for
 
 TWILIO = {
     "type": "twilio",
@@ -153,7 +153,7 @@ def test_service_number_mistakes_are_named(tmp_path: Path, entries: str, message
 def serve(tmp_path: Path, config: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "smsdesk.toml"
     path.write_text(config)
-    database = f"sqlite:///{tmp_path / 'smsdesk.db'}"
+    database = database_url_for(tmp_path / "smsdesk.db")
     store = open_store(Settings(database_url=database))
     store.migrate()
     store.close()
@@ -221,7 +221,7 @@ def provision(database: str, tenant: str, queue: str, number: str | None = None)
 
 @pytest.mark.slow
 def test_a_number_the_database_routes_elsewhere_is_refused(tmp_path: Path) -> None:
-    provision(f"sqlite:///{tmp_path / 'smsdesk.db'}", "acme", "support", number="+15550123")
+    provision(database_url_for(tmp_path / "smsdesk.db"), "acme", "support", number="+15550123")
     result = serve(
         tmp_path,
         '[connectors.simulator]\ntype = "simulator"\n'
@@ -236,7 +236,7 @@ def test_a_number_the_database_routes_elsewhere_is_refused(tmp_path: Path) -> No
 @pytest.mark.slow
 def test_numbers_are_applied_at_startup_and_again_on_restart(tmp_path: Path) -> None:
     database = tmp_path / "smsdesk.db"
-    provision(f"sqlite:///{database}", "acme", "support")
+    provision(database_url_for(database), "acme", "support")
     config = tmp_path / "smsdesk.toml"
     config.write_text(
         '[connectors.simulator]\ntype = "simulator"\n'

@@ -89,12 +89,16 @@ class Nginx:
 class Cluster:
     """``nodes`` servers sharing one PostgreSQL database, and nginx in front of them."""
 
-    def __init__(self, directory: Path, nodes: int = 2, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, directory: Path, nodes: int = 2, env: dict[str, str] | None = None, config: Path | None = None
+    ) -> None:
         assert server_support.backend == "postgres", "a cluster needs the postgres backend"
         database = directory / "cluster.db"  # names the shared PostgreSQL database
         # Every node plays the handsets, so an SMS posted through nginx is accepted wherever it lands.
         node_env = {"SMSDESK_SIMULATOR": "true", **(env or {})}
-        self.nodes = [RunningServer(database, node_env, demo=(index == 0)) for index in range(nodes)]
+        self.nodes = [
+            RunningServer(database, node_env, demo=(index == 0), config=config) for index in range(nodes)
+        ]
         for index, node in enumerate(self.nodes):
             node.log_path = directory / f"node{index}.log"
         self.nginx = Nginx(directory / "nginx", [node.port for node in self.nodes])
@@ -110,6 +114,15 @@ class Cluster:
     @property
     def port(self) -> int:
         return self.nginx.port
+
+    def leader(self) -> RunningServer:
+        """The node that runs the background work now (the last to log that it took it over)."""
+        marker = "now runs the cluster's background work"
+        latest = max(
+            (node for node in self.nodes if node.process is not None and marker in node.logs()),
+            key=lambda node: node.logs().rsplit(marker, 1)[0].rsplit("\n", 1)[-1][:23],
+        )
+        return latest
 
     def start(self) -> Cluster:
         self.nodes[0].start()  # migrates and seeds first, alone

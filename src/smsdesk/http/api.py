@@ -6,6 +6,7 @@ after it, render the answer. Every failure becomes the GWS envelope.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,13 +25,19 @@ from smsdesk.http.responses import as_gws_error, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, queries, smssessions
 from smsdesk.operations.delivery import delivery_of
-from smsdesk.operations.ports import User
+from smsdesk.operations.ports import StorageConflict, User
 from smsdesk.operations.services import Services
 
 GWS_VERSION = "8.5.200.00"
 FEATURES = ["api-multimedia", "api-multimedia-chat", "api-voice"]
 
 Endpoint = Callable[[Request, Caller], Awaitable[Response]]
+
+
+log = logging.getLogger("smsdesk.http")
+
+CONFLICT_RETRIES = 3
+"""How often an operation undone by a concurrent transaction is run again before giving up."""
 
 
 def user_json(user: User, urls: Urls) -> dict[str, Any]:
@@ -71,7 +78,7 @@ class GwsApi:
             caller: Caller | None = None
             try:
                 caller = await self.security.caller(request)
-                response = await fn(request, caller)
+                response = await self._run(fn, request, caller)
             except GwsError as error:
                 response = error_response(error)
             except DomainError as error:
@@ -81,6 +88,27 @@ class GwsApi:
             return response
 
         return handle
+
+    @staticmethod
+    async def _run(fn: Endpoint, request: Request, caller: Caller) -> Response:
+        """The operation, run again when the database undid it for a concurrent one (PostgreSQL
+        deadlock or serialization failure: nothing was written, so running it again is safe)."""
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                return await fn(request, caller)
+            except StorageConflict:
+                log.info(
+                    "%s %s met a concurrent transaction; running it again", request.method, request.url.path
+                )
+        try:
+            return await fn(request, caller)
+        except StorageConflict:
+            busy = error_response(
+                GwsError(StatusCode.INTERNAL_ERROR, "Busy with concurrent changes: try again")
+            )
+            busy.status_code = 503  # the server is fine; the request may simply be repeated
+            busy.headers["Retry-After"] = "1"
+            return busy
 
     def routes(self) -> list[BaseRoute]:
         e = self._endpoint

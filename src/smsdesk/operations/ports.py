@@ -15,6 +15,11 @@ from smsdesk.domain.model import Message, SessionRecord
 from smsdesk.domain.routing import AgentAvailability
 
 
+class StorageConflict(Exception):
+    """The database gave up on a transaction because of a concurrent one (a deadlock, a
+    serialization failure). Nothing was written; running the whole operation again is safe."""
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: str

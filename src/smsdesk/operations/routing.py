@@ -22,31 +22,41 @@ log = logging.getLogger("smsdesk.routing")
 
 
 async def route_waiting(services: Services, tenant_id: str) -> int:
-    """Offer every waiting session of the tenant to an eligible agent; returns how many were offered."""
+    """Offer every waiting session of the tenant to an eligible agent; returns how many were offered.
+
+    One transaction per session: a transaction holding many sessions' locks while it takes agents'
+    rows would deadlock with agents' own operations (which take their session, then their row)."""
     offered = 0
-    async with services.work() as work:
-        for session_id in await work.tx.waiting_sessions(tenant_id, None):
-            record = await work.tx.load_session(tenant_id, session_id)
-            if record is None:
-                continue
-            session = SmsSession(record)
-            if not session.needs_agent():
-                continue
-            candidates = await work.tx.routing_candidates(
-                tenant_id, record.queue, services.settings.max_sessions_per_agent
-            )
-            chosen = choose_agent(
-                [c for c in candidates if c.user_id not in _live_parties(session)], record.tried
-            )
-            if chosen is None:
-                continue
-            ctx = services.domain_context()
-            session.offer(ctx, chosen, OfferKind.ROUTE)
-            await work.tx.note_offer(chosen, ctx.now_ms)
-            await publish_session_change(services, work, session)
+    async with services.store.transaction() as tx:
+        waiting = await tx.waiting_sessions(tenant_id, None)
+    for session_id in waiting:
+        if await _route_one(services, tenant_id, session_id):
             offered += 1
-            log.info("offered SMS session %s (queue %s) to agent %s", record.id, record.queue, chosen)
     return offered
+
+
+async def _route_one(services: Services, tenant_id: str, session_id: str) -> bool:
+    async with services.work() as work:
+        record = await work.tx.load_session(tenant_id, session_id)
+        if record is None:
+            return False
+        session = SmsSession(record)
+        if not session.needs_agent():
+            return False
+        candidates = await work.tx.routing_candidates(
+            tenant_id, record.queue, services.settings.max_sessions_per_agent
+        )
+        chosen = choose_agent(
+            [c for c in candidates if c.user_id not in _live_parties(session)], record.tried
+        )
+        if chosen is None:
+            return False
+        ctx = services.domain_context()
+        session.offer(ctx, chosen, OfferKind.ROUTE)
+        await work.tx.note_offer(chosen, ctx.now_ms)
+        await publish_session_change(services, work, session)
+    log.info("offered SMS session %s (queue %s) to agent %s", record.id, record.queue, chosen)
+    return True
 
 
 def _live_parties(session: SmsSession) -> set[str]:
@@ -55,17 +65,20 @@ def _live_parties(session: SmsSession) -> set[str]:
 
 async def expire_offers(services: Services) -> int:
     expired = 0
-    async with services.work() as work:
-        for tenant_id, session_id in await work.tx.sessions_with_expired_offers(now_ms()):
+    async with services.store.transaction() as tx:
+        due = await tx.sessions_with_expired_offers(now_ms())
+    for tenant_id, session_id in due:
+        async with services.work() as work:  # one session per transaction, as in route_waiting
             record = await work.tx.load_session(tenant_id, session_id)
             if record is None:
                 continue
             session = SmsSession(record)
             session.expire_offers(services.domain_context())
-            if session.effects:
-                await publish_session_change(services, work, session)
-                expired += 1
-                log.info("revoked an unanswered offer of SMS session %s", session_id)
+            if not session.effects:
+                continue
+            await publish_session_change(services, work, session)
+        expired += 1
+        log.info("revoked an unanswered offer of SMS session %s", session_id)
     return expired
 
 

@@ -31,7 +31,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from smsdesk.domain.model import SessionRecord
 from smsdesk.gws.representation import now_ms as _now_ms
-from smsdesk.operations.ports import Notification, StoredBayeuxClient, StoredNotification
+from smsdesk.operations.ports import Notification, StorageConflict, StoredBayeuxClient, StoredNotification
 from smsdesk.storage.migrations import available
 from smsdesk.storage.sql import Row, SqlTransaction, decode_session, stored_notifications
 
@@ -228,8 +228,11 @@ class PostgresStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         pool = await self.pool()
-        async with pool.acquire() as conn, conn.transaction():
-            yield PostgresTransaction(conn)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                yield PostgresTransaction(conn)
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as error:
+            raise StorageConflict(str(error)) from error
 
     # ----- the outbox, read by fan-out -----
 
