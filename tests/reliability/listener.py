@@ -40,6 +40,8 @@ class Listener:
         self.last: int | None = None
         """The last position seen: the resume token of the next handshake."""
         self.handshake_position: int | None = None
+        self.first_position: int | None = None
+        """Where the first handshake started: everything of the agent after it is this client's."""
         self.received: list[Message] = []
         self.handshakes = 0
         self._ids = 0
@@ -76,6 +78,8 @@ class Listener:
         self.handshake_position = int(reply["ext"]["smsdesk"]["position"])
         if self.last is None:
             self.last = self.handshake_position  # a fresh client starts where the server is
+        if self.first_position is None:
+            self.first_position = self.handshake_position
         subscribed = self.send(
             {
                 "channel": "/meta/subscribe",

@@ -33,7 +33,7 @@ from smsdesk.domain.model import SessionRecord
 from smsdesk.gws.representation import now_ms as _now_ms
 from smsdesk.operations.ports import Notification, StorageConflict, StoredBayeuxClient, StoredNotification
 from smsdesk.storage.migrations import available
-from smsdesk.storage.sql import Row, SqlTransaction, decode_session, stored_notifications
+from smsdesk.storage.sql import Row, SqlTransaction, decode_session, prune_boundary, stored_notifications
 
 OUTBOX_CHANNEL = "smsdesk_outbox"
 """LISTEN/NOTIFY channel on which every commit that appended notifications announces its last
@@ -280,11 +280,7 @@ class PostgresStore:
                 upto,
                 limit,
             )
-            boundary = None
-            for position, created in rows:
-                if int(created) >= created_before_ms:
-                    break
-                boundary = int(position)
+            boundary = prune_boundary(rows, created_before_ms)
             if boundary is None:
                 return 0
             status = await conn.execute("DELETE FROM outbox WHERE position <= $1", boundary)

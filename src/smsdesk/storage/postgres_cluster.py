@@ -52,7 +52,31 @@ def _drop(conn: asyncpg.Connection[Any] | None) -> None:
         conn.terminate()
 
 
-class PostgresListener:
+class _OwnTask:
+    """A connection-keeping loop (``_run``) in a task of its own, started and cancelled whole."""
+
+    _name = "smsdesk-pg"
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class PostgresListener(_OwnTask):
+    _name = "smsdesk-pg-listen"
+
     def __init__(
         self,
         store: PostgresStore,
@@ -64,17 +88,7 @@ class PostgresListener:
         self.on_position = on_position
         self.on_work = on_work
         self.on_reconnect = on_reconnect
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-pg-listen")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        super().__init__()
 
     async def notify_work(self, kind: str) -> None:
         pool = await self.store.pool()
@@ -109,7 +123,9 @@ class PostgresListener:
             backoff = min(backoff * 2, 5.0)
 
 
-class PostgresLeadership:
+class PostgresLeadership(_OwnTask):
+    _name = "smsdesk-pg-leadership"
+
     def __init__(
         self,
         store: PostgresStore,
@@ -122,17 +138,10 @@ class PostgresLeadership:
         self.on_deposed = on_deposed
         self.retry_s = retry_s
         self.leader = False
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smsdesk-pg-leadership")
+        super().__init__()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().stop()
         if self.leader:
             await self._depose()
 

@@ -68,6 +68,17 @@ def _user(row: Row | None) -> User | None:
     )
 
 
+def prune_boundary(rows: Iterable[Row], created_before_ms: int) -> int | None:
+    """The last position of the oldest run of ``(position, created_ms)`` rows created before the
+    cut-off: what a prune may delete up to (a prefix only, so ``oldest_position`` stays exact)."""
+    boundary = None
+    for position, created in rows:
+        if int(created) >= created_before_ms:
+            break
+        boundary = int(position)
+    return boundary
+
+
 def stored_notifications(rows: Iterable[Row]) -> list[StoredNotification]:
     return [StoredNotification(int(p), str(u), str(c), bytes(b)) for p, u, c, b in rows]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from smsdesk.gws.representation import now_ms as _now_ms
 from smsdesk.operations.ports import Notification, StoredNotification
 from smsdesk.storage.migrations import apply_sqlite
-from smsdesk.storage.sql import Row, SqlTransaction, stored_notifications
+from smsdesk.storage.sql import Row, SqlTransaction, prune_boundary, stored_notifications
 
 
 def sqlite_path(database_url: str) -> str:
@@ -153,11 +153,7 @@ class SqliteStore:
                 "AND position < (SELECT MAX(position) FROM outbox) ORDER BY position LIMIT ?",
                 (upto, limit),
             ).fetchall()
-            boundary = None
-            for position, created in rows:
-                if int(created) >= created_before_ms:
-                    break
-                boundary = int(position)
+            boundary = prune_boundary(rows, created_before_ms)
             if boundary is None:
                 return 0
             self._db.execute("BEGIN IMMEDIATE")
