@@ -150,7 +150,9 @@ def test_overlapping_connects_with_ack_deliver_each_notification_once_in_order(c
 
 
 @pytest.mark.slow
-def test_a_notification_committed_after_the_subscribe_reply_always_arrives(cc: ContactCenter) -> None:
+def test_a_notification_committed_after_the_subscribe_reply_always_arrives(
+    cc: ContactCenter, backend: str
+) -> None:
     """R8: 1,000 times, a fresh client handshakes and subscribes, and the very next request is an
     operation. Its notification must reach that client, within a bounded time."""
     agent = cc.agent(0).listen().log_in()
@@ -177,5 +179,7 @@ def test_a_notification_committed_after_the_subscribe_reply_always_arrives(cc: C
         assert position(message) > 0
         client.send({"channel": "/meta/disconnect", "clientId": client.client_id})
     client.disconnect()
-    assert time.monotonic() - started < 120
+    # A bound on liveness, not a speed target: on PostgreSQL each Bayeux client is also written to
+    # the database (handshake, subscribe, disconnect), which costs round trips.
+    assert time.monotonic() - started < (120 if backend == "sqlite" else 300)
     assert slowest < 5

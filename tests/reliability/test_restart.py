@@ -1,6 +1,11 @@
 """R2: kill -9 the server and restart it on the same database, between and during operations.
-Clients re-handshake with their resume position: every operation answered ``statusCode: 0`` has
-its notification delivered, exactly once, in commit order."""
+
+On SQLite the server keeps Bayeux clients in memory: after a restart clients re-handshake with their
+resume position, and every operation answered ``statusCode: 0`` has its notification delivered,
+exactly once, in commit order. On PostgreSQL clients are kept in the database and simply carry on
+with the same ``clientId`` (no re-handshake): with the ack extension, exactly once and in order;
+without it, only a connect reply that was in flight when the process died can be missing
+(docs/architecture.md §9), and nothing is repeated or reordered."""
 
 from __future__ import annotations
 
@@ -48,7 +53,9 @@ class Operations:
 
 
 @pytest.mark.parametrize("ack", [True, False], ids=["ack", "no-ack"])
-def test_kill_9_between_and_during_operations_loses_nothing(cc: ContactCenter, ack: bool) -> None:
+def test_kill_9_between_and_during_operations_loses_nothing(
+    cc: ContactCenter, ack: bool, backend: str
+) -> None:
     agent = cc.agent(0).listen().log_in()
     session_id = chatting(agent, cc.sms, cc.customer_number())
     listener = Listener(cc.server, (agent.user_name, PASSWORD), ack=ack)
@@ -74,9 +81,22 @@ def test_kill_9_between_and_during_operations_loses_nothing(cc: ContactCenter, a
         for _ in range(10):
             ops.one()
         wanted = set(ops.acknowledged)
+        if backend == "postgres" and not ack:
+            # Everything acknowledged after the last kill arrives; before it, a reply in flight may not.
+            wanted = set(ops.acknowledged[-10:])
         wait_until(lambda: wanted <= set(listener.reference_ids()), what="every acknowledged notification")
-    assert listener.handshakes >= 3  # restarts were noticed: the resume token did the work
     assert len(ops.acknowledged) >= 50
-    assert_exactly_once_in_order(listener, ops.acknowledged)
+    if backend == "sqlite":
+        assert listener.handshakes >= 3  # restarts were noticed: the resume token did the work
+        assert_exactly_once_in_order(listener, ops.acknowledged)
+    elif ack:
+        assert listener.handshakes == 1  # the client carried on across three kills
+        assert_exactly_once_in_order(listener, ops.acknowledged)
+    else:
+        assert listener.handshakes == 1
+        positions = listener.positions()
+        assert positions == sorted(set(positions)), "duplicated or reordered"
+        lost = set(ops.acknowledged) - set(listener.reference_ids())
+        assert len(lost) <= 3 * 10, f"more lost than three in-flight replies could hold: {sorted(lost)}"
     ops.http.close()
     listener.close()

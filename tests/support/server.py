@@ -70,7 +70,7 @@ class RunningServer:
             command += ["--config", str(self.config)]
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # generous: shared 2-core machines under a parallel suite
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
