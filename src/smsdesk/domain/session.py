@@ -17,6 +17,7 @@ from smsdesk.domain.capabilities import (
 from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state, invalid_value
 from smsdesk.domain.model import (
     LIVE_STATES,
+    SUPERVISION_VISIBILITY,
     CustomerSmsRequested,
     DomainContext,
     Effect,
@@ -35,6 +36,7 @@ from smsdesk.domain.model import (
     RoutingRequested,
     SessionRecord,
     StatusChanged,
+    SupervisionMode,
     Visibility,
 )
 
@@ -49,6 +51,14 @@ _OFFER_FAILURE = {
     OfferKind.INVITE: "Invite",
     OfferKind.CONSULT: "Consult",
 }
+
+# How many kinds of people see a participant: used to tell a supervisor's switch of mode apart as
+# "joining" (seen by more) or "leaving" (seen by fewer).
+_REACH = {Visibility.SUPERVISORS: 0, Visibility.AGENTS: 1, Visibility.ALL: 2}
+
+
+def _reach(visibility: Visibility) -> int:
+    return _REACH[visibility]
 
 
 class SmsSession:
@@ -148,6 +158,78 @@ class SmsSession:
     def chatting_user_ids(self) -> list[str]:
         return [p.user_id for p in self.record.parties.values() if p.state is PartyState.CHATTING]
 
+    def chatting_agent_ids(self) -> list[str]:
+        """Chatting parties who are not supervisors (the people the conversation depends on)."""
+        return [
+            p.user_id
+            for p in self.record.parties.values()
+            if p.state is PartyState.CHATTING and p.supervision is None
+        ]
+
+    # ----- supervisors ----------------------------------------------------------------------------
+
+    def join_supervisor(self, ctx: DomainContext, user_id: str, nickname: str, mode: SupervisionMode) -> None:
+        """A supervisor joins, Chatting at once, with the history (monitoring an agent who accepted,
+        or accepting an Intrude)."""
+        existing = self.record.parties.get(user_id)
+        if existing is not None and existing.state is PartyState.CHATTING:
+            raise DomainError(ErrorKind.IN_USE, "The supervisor is already in this SMS session")
+        visibility = SUPERVISION_VISIBILITY[mode]
+        participant = Participant(ctx.new_participant_id(), "Agent", nickname, user_id, visibility)
+        self.record.participants.append(participant)
+        self.record.parties[user_id] = Party(
+            user_id=user_id,
+            state=PartyState.CHATTING,
+            participant_id=participant.participant_id,
+            supervision=mode,
+        )
+        joined = self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, visibility)
+        self.effects.append(StatusChanged(user_id))
+        self.effects.append(ParticipantsChanged(supervisors_only=visibility is Visibility.SUPERVISORS))
+        self.effects.append(HistoryDelivered(user_id))
+        self.effects.append(MessagesAdded((joined,), exclude=user_id))
+
+    def invite_supervisor(self, ctx: DomainContext, user_id: str, mode: SupervisionMode) -> None:
+        """Intrude: the supervisor is offered the session (Invited) and joins in ``mode`` on Accept."""
+        if self.record.phase is not Phase.ACTIVE or not self.chatting_agent_ids():
+            raise invalid_state("The SMS session has no agent chatting in it")
+        self.offer(ctx, user_id, OfferKind.SUPERVISE)
+        self.record.parties[user_id].supervision = mode
+
+    def switch_supervision(self, ctx: DomainContext, user_id: str, mode: SupervisionMode) -> None:
+        """SwitchToMonitor / SwitchToCoach / SwitchToBargeIn: the supervisor's visibility changes.
+        Becoming visible to more people reads as joining to them; fewer, as leaving."""
+        party = self.party(user_id)
+        if party.supervision is None or party.supervision is mode:
+            raise invalid_state(f"Cannot switch to {mode.value} from the current mode")
+        participant = self._participant(party)
+        before, after = participant.visibility, SUPERVISION_VISIBILITY[mode]
+        party.supervision = mode
+        participant.visibility = after
+        if _reach(after) > _reach(before):
+            entry = self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, after)
+        else:
+            entry = self._log(ctx, MessageType.PARTICIPANT_LEFT, participant, before)
+        hidden = before is Visibility.SUPERVISORS and after is Visibility.SUPERVISORS
+        self.effects.append(ParticipantsChanged(supervisors_only=hidden))
+        self.effects.append(MessagesAdded((entry,)))
+
+    def _supervisor_leaves(self, ctx: DomainContext, party: Party) -> None:
+        if party.state is PartyState.INVITED:
+            self._withdraw_offer(party, PartyState.COMPLETED, "left")
+            return
+        hidden = self._participant(party).visibility is Visibility.SUPERVISORS
+        left = self._remove_agent(ctx, party, PartyState.COMPLETED)
+        self.effects.insert(0, StatusChanged(party.user_id))
+        self.effects.append(ParticipantsChanged(supervisors_only=hidden))
+        self.effects.append(MessagesAdded((left,)))
+
+    def _revoke_supervisors(self, ctx: DomainContext) -> None:
+        for party in self.live_parties():
+            if party.supervision is not None:
+                self._finish_party(ctx, party)
+                self.effects.append(StatusChanged(party.user_id))
+
     # ----- routing and offers ---------------------------------------------------------------------
 
     def needs_agent(self) -> bool:
@@ -203,6 +285,11 @@ class SmsSession:
     def accept(self, ctx: DomainContext, user_id: str, nickname: str) -> None:
         party = self.party(user_id)
         kind = party.offer
+        if kind is OfferKind.SUPERVISE and party.supervision is not None:
+            party.offer = None
+            party.deadline_ms = None
+            self.join_supervisor(ctx, user_id, nickname, party.supervision)
+            return
         consultant = kind is OfferKind.CONSULT
         participant = Participant(
             ctx.new_participant_id(),
@@ -257,7 +344,10 @@ class SmsSession:
 
     def leave(self, ctx: DomainContext, user_id: str, *, and_complete: bool = False) -> None:
         actor = self.party(user_id)
-        others = [uid for uid in self.chatting_user_ids() if uid != user_id]
+        if actor.supervision is not None:
+            self._supervisor_leaves(ctx, actor)
+            return
+        others = [uid for uid in self.chatting_agent_ids() if uid != user_id]
         self._revoke_offers_from(user_id)
         if others:
             news = [self._remove_agent(ctx, actor, PartyState.COMPLETED)]
@@ -270,6 +360,8 @@ class SmsSession:
             self.effects.append(MessagesAdded(tuple(news)))
             return
         self._remove_agent(ctx, actor, PartyState.COMPLETED if and_complete else PartyState.LEFT_CHAT)
+        # The last agent left: the conversation is over for the supervisors watching it.
+        self._revoke_supervisors(ctx)
         self.record.customer_present = False
         if and_complete:
             self.record.owner = None
@@ -291,6 +383,8 @@ class SmsSession:
             self.effects.append(ParticipantsChanged())
             self.effects.append(MessagesAdded((joined,)))
             return
+        if existing is not None and existing.supervision is not None and existing.state in LIVE_STATES:
+            raise invalid_value("The target is supervising this SMS session")
         if existing is not None and in_session and kind is OfferKind.TRANSFER:
             self._hand_over_to_present_agent(ctx, user_id, existing)
             return
@@ -352,7 +446,8 @@ class SmsSession:
         """An agent adds an entry to the log (message, URL, notice, typing)."""
         party = self.party(user_id)
         sender = self._participant(party)
-        visibility = Visibility.AGENTS if agents_only or party.consultant else Visibility.ALL
+        coaching = party.supervision is SupervisionMode.COACH
+        visibility = Visibility.AGENTS if agents_only or party.consultant or coaching else Visibility.ALL
         entry = self._log(ctx, message_type, sender, visibility, text=text, url=url, notice_text=notice_text)
         self.effects.append(MessagesAdded((entry,)))
         if visibility is Visibility.ALL and message_type in _CUSTOMER_VISIBLE_TYPES:
@@ -397,8 +492,9 @@ class SmsSession:
         return self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, Visibility.ALL)
 
     def _finish_party(self, ctx: DomainContext, party: Party) -> None:
+        """The interaction leaves this party: GWS tells a supervisor Revoked, an agent Completed."""
         if party.state is PartyState.CHATTING:
-            self._remove_agent(ctx, party, PartyState.COMPLETED)
+            self._remove_agent(ctx, party, PartyState.REVOKED if party.supervision else PartyState.COMPLETED)
         elif party.state is PartyState.INVITED:
             party.state = PartyState.REVOKED
             party.deadline_ms = None

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from smsdesk.domain.capabilities import capabilities_for
-from smsdesk.domain.model import FINAL_STATES, Message, Participant, SessionRecord
+from smsdesk.domain.model import FINAL_STATES, Message, Participant, SessionRecord, visible_to
 
 SYSTEM_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
 SYSTEM_NOT_READY_ID = "900D55CC-2BB0-431F-8BF9-D3525B383BE6"
@@ -63,7 +63,9 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
         "path": f"/smssessions/{record.id}",
         "state": state,
         "capabilities": [] if final else capabilities_for(record, user_id),
-        "participants": [] if final else [participant_json(p, urls) for p in record.participants],
+        "participants": []
+        if final
+        else [participant_json(p, urls) for p in record.participants if visible_to(p.visibility, party)],
         "userData": record.user_data,
         "receivedDate": gws_timestamp(record.received_ms),
         "chatType": record.chat_type,

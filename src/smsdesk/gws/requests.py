@@ -151,6 +151,51 @@ class SendStopTypingToAgentsNotification(Operation, frozen=True):
     pass
 
 
+# --- supervisors: /api/v2/users/{agentUserId}/channels/smssession and .../smssessions/{id} --------
+
+
+class Monitor(Operation, frozen=True):
+    supervisorMonitoringMode: str = "AllChats"
+    nickname: str | None = None
+
+
+class Coach(Operation, frozen=True):
+    supervisorMonitoringMode: str = "AllChats"
+    nickname: str | None = None
+
+
+class BargeIn(Operation, frozen=True):
+    supervisorMonitoringMode: str = "AllChats"
+    nickname: str | None = None
+
+
+class CancelSupervisorMonitoring(Operation, frozen=True):
+    pass
+
+
+class Intrude(Operation, frozen=True):
+    supervisorVisibilityMode: str | None = None
+    nickname: str | None = None
+
+
+class SwitchToMonitor(Operation, frozen=True):
+    pass
+
+
+class SwitchToCoach(Operation, frozen=True):
+    pass
+
+
+class SwitchToBargeIn(Operation, frozen=True):
+    pass
+
+
+SUPERVISOR_CHANNEL_OPERATIONS: dict[str, type[Operation]] = {
+    cls.__name__: cls for cls in (Monitor, Coach, BargeIn, CancelSupervisorMonitoring)
+}
+SUPERVISOR_SESSION_OPERATIONS: dict[str, type[Operation]] = {"Intrude": Intrude}
+
+
 ME_OPERATIONS: dict[str, type[Operation]] = {
     "StartContactCenterSession": StartContactCenterSession,
     "EndContactCenterSession": EndContactCenterSession,
@@ -186,11 +231,15 @@ SMS_SESSION_OPERATIONS: dict[str, type[Operation]] = {
         SendStopTypingNotification,
         SendStartTypingToAgentsNotification,
         SendStopTypingToAgentsNotification,
+        SwitchToMonitor,
+        SwitchToCoach,
+        SwitchToBargeIn,
     )
 }
 # Spellings GWS documents besides the canonical ones (see docs/gws-compatibility.md).
 SMS_SESSION_OPERATIONS["InFocus"] = SetInFocus
 SMS_SESSION_OPERATIONS["SendStopTypingToAgentNotification"] = SendStopTypingToAgentsNotification
+SMS_SESSION_OPERATIONS["SwitchBargeIn"] = SwitchToBargeIn  # spelled so once in the GWS samples
 
 _header_decoder = msgspec.json.Decoder(_Header)
 _decoders: dict[type[Operation], msgspec.json.Decoder[Any]] = {}

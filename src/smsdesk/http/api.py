@@ -22,7 +22,7 @@ from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.gws.representation import Urls, channel_json, message_json, session_json
 from smsdesk.http.responses import as_gws_error, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
-from smsdesk.operations import agent, queries, smssessions
+from smsdesk.operations import agent, queries, smssessions, supervision
 from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import User
 from smsdesk.operations.services import Services
@@ -109,6 +109,17 @@ class GwsApi:
             Route("/api/v2/me/channels/{channel}", e(self.post_channel), methods=["POST"]),
             Route("/api/v2/users", e(self.get_users), methods=["GET"]),
             Route("/api/v2/users/{user_id}", e(self.get_user), methods=["GET"]),
+            Route(
+                "/api/v2/users/{user_id}/channels/smssession",
+                e(self.post_supervisor_channel),
+                methods=["POST"],
+            ),
+            Route("/api/v2/users/{user_id}/channels/sms", e(self.post_supervisor_channel), methods=["POST"]),
+            Route(
+                "/api/v2/users/{user_id}/smssessions/{session_id}",
+                e(self.post_supervisor_session),
+                methods=["POST"],
+            ),
         ]
 
     async def version(self, request: Request) -> Response:
@@ -182,6 +193,34 @@ class GwsApi:
             if user.id == user_id:
                 return ok({"user": user_json(user, self.urls)})
         raise GwsError(StatusCode.NOT_FOUND, "User not found")
+
+    # ----- supervisors -----
+
+    async def post_supervisor_channel(self, request: Request, caller: Caller) -> Response:
+        operation = rq.decode_operation(await request.body(), rq.SUPERVISOR_CHANNEL_OPERATIONS)
+        agent_id = request.path_params["user_id"]
+        user = caller.user
+        if isinstance(operation, rq.Monitor):
+            reference_id = await supervision.monitor(self.services, user, agent_id, operation)
+        elif isinstance(operation, rq.Coach):
+            reference_id = await supervision.coach(self.services, user, agent_id, operation)
+        elif isinstance(operation, rq.BargeIn):
+            reference_id = await supervision.barge_in(self.services, user, agent_id, operation)
+        else:
+            reference_id = await supervision.cancel_supervisor_monitoring(self.services, user, agent_id)
+        return ok({"referenceId": reference_id})
+
+    async def post_supervisor_session(self, request: Request, caller: Caller) -> Response:
+        operation = rq.decode_operation(await request.body(), rq.SUPERVISOR_SESSION_OPERATIONS)
+        assert isinstance(operation, rq.Intrude)
+        reference_id = await supervision.intrude(
+            self.services,
+            caller.user,
+            request.path_params["user_id"],
+            request.path_params["session_id"],
+            operation,
+        )
+        return ok({"referenceId": reference_id})
 
     # ----- SMS sessions -----
 

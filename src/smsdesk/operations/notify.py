@@ -21,6 +21,7 @@ from smsdesk.domain.model import (
     PropertiesChanged,
     RoutingRequested,
     StatusChanged,
+    visible_to,
 )
 from smsdesk.domain.session import SmsSession
 from smsdesk.domain.sms_encoding import analyse
@@ -93,12 +94,20 @@ async def publish_session_change(
     }
     parties = record.parties
     chatting = [uid for uid, p in parties.items() if p.state is PartyState.CHATTING]
-    for effect in session.effects:
+    # Someone who joins in this change (a supervisor added when the agent accepts, say) gets the
+    # whole log with their HistoryDelivered and the participants with their StatusChange: earlier
+    # effects of the same change must not reach them first, out of order, or twice.
+    history_at = {e.user_id: i for i, e in enumerate(session.effects) if isinstance(e, HistoryDelivered)}
+    status_at = {e.user_id: i for i, e in enumerate(session.effects) if isinstance(e, StatusChanged)}
+    for position, effect in enumerate(session.effects):
         if isinstance(effect, StatusChanged):
             emitter.state_change(effect.user_id, "StatusChange")
         elif isinstance(effect, ParticipantsChanged):
             for user_id in chatting:
-                emitter.state_change(user_id, "ParticipantsUpdated")
+                if status_at.get(user_id, -1) > position:
+                    continue
+                if not effect.supervisors_only or parties[user_id].supervision is not None:
+                    emitter.state_change(user_id, "ParticipantsUpdated")
         elif isinstance(effect, PropertiesChanged):
             audience = (
                 [effect.only] if effect.only else [u for u, p in parties.items() if p.state in LIVE_STATES]
@@ -119,11 +128,21 @@ async def publish_session_change(
                         reason=None,
                     )
             for user_id in chatting:
-                if user_id != effect.exclude:
-                    emitter.message_log(user_id, entries)
+                if user_id != effect.exclude and history_at.get(user_id, -1) < position:
+                    seen = [
+                        entry
+                        for entry, message in zip(entries, effect.messages, strict=True)
+                        if visible_to(message.visibility, parties[user_id])
+                    ]
+                    if seen:
+                        emitter.message_log(user_id, seen)
         elif isinstance(effect, HistoryDelivered):
             history = await tx.messages(record.id, 1, 0)
-            emitter.message_log(effect.user_id, [message_json(m, services.urls) for m in history])
+            viewer = parties.get(effect.user_id)
+            emitter.message_log(
+                effect.user_id,
+                [message_json(m, services.urls) for m in history if visible_to(m.visibility, viewer)],
+            )
         elif isinstance(effect, OperationFailed):
             ref = emitter.take_reference(effect.user_id)
             emitter.emit(

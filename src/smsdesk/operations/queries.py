@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smsdesk.domain.errors import invalid_value
-from smsdesk.domain.model import LIVE_STATES, Message, SessionRecord
+from smsdesk.domain.model import LIVE_STATES, Message, SessionRecord, visible_to
 from smsdesk.operations import access
 from smsdesk.operations.ports import AgentChannel, OutboundRecord, User
 from smsdesk.operations.services import Services
@@ -28,8 +28,14 @@ async def session_messages(
     if start_index < 0 or count < 0:
         raise invalid_value("startIndex and count must be zero or positive integers")
     async with services.store.transaction() as tx:
-        await access.session_for_agent(tx, user, session_id)
-        messages = await tx.messages(session_id, max(start_index, 1), count)
+        record = await access.session_for_agent(tx, user, session_id)
+        viewer = record.parties[user.id]
+        # Entries only supervisors may see are skipped for agents (indexes keep their gaps).
+        messages = [
+            m
+            for m in await tx.messages(session_id, max(start_index, 1), count)
+            if visible_to(m.visibility, viewer)
+        ]
         outbound = {record.message_index: record for record in await tx.outbound_of_session(session_id)}
     return messages, outbound
 

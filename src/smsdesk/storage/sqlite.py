@@ -30,6 +30,7 @@ from smsdesk.operations.ports import (
     User,
 )
 from smsdesk.storage.migrations import apply_sqlite
+from smsdesk.storage.supervision_sql import SupervisionSql
 
 _encode = msgspec.json.encode
 _decode_session = msgspec.json.Decoder(SessionRecord).decode
@@ -208,9 +209,9 @@ class SqliteStore:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
 
-class SqliteTransaction:
+class SqliteTransaction(SupervisionSql):
     def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+        self.db: sqlite3.Connection = db
 
     # ----- users and tenants -----
 

@@ -1,0 +1,197 @@
+"""Storage for supervisors, facts (live statistics) and the user-data audit trail.
+
+A mixin of the transaction class: every method runs on ``self.db.execute(sql, params)`` in
+portable SQL (``?`` placeholders, ``ON CONFLICT``, no engine-specific functions), so the same
+statements serve SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from smsdesk.domain.model import SupervisionMode
+from smsdesk.operations.ports import Fact, Monitoring, ServiceNumber, UserDataAuditEntry
+
+_FACT_COLUMNS = "tenant_id, queue, kind, at_ms, session_id, user_id, detail, duration_ms"
+_AUDIT_COLUMNS = "tenant_id, session_id, version, key, operation, user_id, old_value, new_value, changed_ms"
+
+
+def _fact(row: Sequence[Any]) -> Fact:
+    tenant, queue, kind, at_ms, session_id, user_id, detail, duration = row
+    return Fact(
+        str(tenant),
+        str(queue),
+        str(kind),
+        int(at_ms),
+        session_id,
+        user_id,
+        detail,
+        None if duration is None else int(duration),
+    )
+
+
+class SupervisionSql:
+    db: Any  # the connection the transaction runs on (set by the transaction class)
+
+    # ----- supervisors of queues -----
+
+    async def add_queue_supervisor(self, tenant_id: str, queue: str, user_id: str) -> None:
+        self.db.execute(
+            "INSERT INTO queue_supervisors (tenant_id, queue, user_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (tenant_id, queue, user_id) DO NOTHING",
+            (tenant_id, queue, user_id),
+        )
+
+    async def supervised_queues(self, tenant_id: str, user_id: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT queue FROM queue_supervisors WHERE tenant_id = ? AND user_id = ? ORDER BY queue",
+            (tenant_id, user_id),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    async def queue_supervisors(self, tenant_id: str, queue: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT user_id FROM queue_supervisors WHERE tenant_id = ? AND queue = ? ORDER BY user_id",
+            (tenant_id, queue),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    async def supervises_agent(self, tenant_id: str, supervisor_id: str, agent_id: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM queue_supervisors s JOIN queue_members m "
+            "ON m.tenant_id = s.tenant_id AND m.queue = s.queue "
+            "WHERE s.tenant_id = ? AND s.user_id = ? AND m.user_id = ? LIMIT 1",
+            (tenant_id, supervisor_id, agent_id),
+        ).fetchone()
+        return row is not None
+
+    async def queue_members(self, tenant_id: str, queue: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT user_id FROM queue_members WHERE tenant_id = ? AND queue = ? ORDER BY user_id",
+            (tenant_id, queue),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    # ----- monitoring -----
+
+    async def save_monitoring(self, monitoring: Monitoring) -> None:
+        self.db.execute(
+            "INSERT INTO supervisor_monitoring "
+            "(agent_id, supervisor_id, tenant_id, mode, next_chat_only, created_ms, nickname) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id, supervisor_id) DO UPDATE SET "
+            "mode = excluded.mode, next_chat_only = excluded.next_chat_only, created_ms = excluded.created_ms, "
+            "nickname = excluded.nickname",
+            (
+                monitoring.agent_id,
+                monitoring.supervisor_id,
+                monitoring.tenant_id,
+                monitoring.mode.value,
+                int(monitoring.next_chat_only),
+                monitoring.created_ms,
+                monitoring.nickname,
+            ),
+        )
+
+    async def monitoring_of_agent(self, agent_id: str) -> list[Monitoring]:
+        rows = self.db.execute(
+            "SELECT tenant_id, agent_id, supervisor_id, mode, next_chat_only, created_ms, nickname "
+            "FROM supervisor_monitoring WHERE agent_id = ? ORDER BY created_ms, supervisor_id",
+            (agent_id,),
+        ).fetchall()
+        return [
+            Monitoring(str(t), str(a), str(s), SupervisionMode(str(m)), bool(n), int(c), nick)
+            for t, a, s, m, n, c, nick in rows
+        ]
+
+    async def delete_monitoring(self, agent_id: str, supervisor_id: str) -> bool:
+        row = self.db.execute(
+            "DELETE FROM supervisor_monitoring WHERE agent_id = ? AND supervisor_id = ? RETURNING agent_id",
+            (agent_id, supervisor_id),
+        ).fetchone()
+        return row is not None
+
+    # ----- facts -----
+
+    async def append_facts(self, facts: Sequence[Fact]) -> None:
+        for fact in facts:
+            self.db.execute(
+                f"INSERT INTO facts ({_FACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    fact.tenant_id,
+                    fact.queue,
+                    fact.kind,
+                    fact.at_ms,
+                    fact.session_id,
+                    fact.user_id,
+                    fact.detail,
+                    fact.duration_ms,
+                ),
+            )
+
+    async def facts_since(self, tenant_id: str, since_ms: int, queue: str | None = None) -> list[Fact]:
+        if queue is None:
+            rows = self.db.execute(
+                f"SELECT {_FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND at_ms >= ? ORDER BY id",
+                (tenant_id, since_ms),
+            ).fetchall()
+        else:
+            rows = self.db.execute(
+                f"SELECT {_FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND queue = ? AND at_ms >= ? ORDER BY id",
+                (tenant_id, queue, since_ms),
+            ).fetchall()
+        return [_fact(row) for row in rows]
+
+    async def last_agent_states(self, tenant_id: str, user_ids: Sequence[str]) -> list[Fact]:
+        """Each agent's latest ``agent_state`` fact (whenever it was written: state outlives days)."""
+        facts = []
+        for user_id in user_ids:
+            row = self.db.execute(
+                f"SELECT {_FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND user_id = ? AND kind = 'agent_state' "
+                "ORDER BY id DESC LIMIT 1",
+                (tenant_id, user_id),
+            ).fetchone()
+            if row is not None:
+                facts.append(_fact(row))
+        return facts
+
+    # ----- the user-data audit trail -----
+
+    async def append_user_data_audit(self, entries: Sequence[UserDataAuditEntry]) -> None:
+        for entry in entries:
+            self.db.execute(
+                f"INSERT INTO user_data_audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.tenant_id,
+                    entry.session_id,
+                    entry.version,
+                    entry.key,
+                    entry.operation,
+                    entry.user_id,
+                    entry.old_value,
+                    entry.new_value,
+                    entry.changed_ms,
+                ),
+            )
+
+    async def user_data_audit(self, session_id: str) -> list[UserDataAuditEntry]:
+        rows = self.db.execute(
+            f"SELECT {_AUDIT_COLUMNS} FROM user_data_audit WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        ).fetchall()
+        return [
+            UserDataAuditEntry(str(t), str(s), int(v), str(k), str(o), u, old, new, int(c))
+            for t, s, v, k, o, u, old, new, c in rows
+        ]
+
+    # ----- outbound conversations -----
+
+    async def service_numbers_of_agent(self, tenant_id: str, user_id: str) -> list[ServiceNumber]:
+        """The service numbers routed to queues the agent serves: the numbers they may text from."""
+        rows = self.db.execute(
+            "SELECT n.tenant_id, n.number, n.queue, n.connector FROM service_numbers n "
+            "JOIN queue_members m ON m.tenant_id = n.tenant_id AND m.queue = n.queue "
+            "WHERE n.tenant_id = ? AND m.user_id = ? ORDER BY n.number",
+            (tenant_id, user_id),
+        ).fetchall()
+        return [ServiceNumber(*map(str, row)) for row in rows]
