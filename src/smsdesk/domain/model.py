@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from smsdesk.domain.userdata import UserData
+from smsdesk.domain.userdata import UserData, UserDataValue
 
 
 class PartyState(StrEnum):
@@ -167,6 +167,25 @@ class OperationFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class UserDataKeyChange:
+    """One key of userData: ``old`` → ``new`` (None: absent before / removed)."""
+
+    key: str
+    old: UserDataValue | None
+    new: UserDataValue | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserDataChanged:
+    """userData changed to ``version`` by ``user_id`` through ``operation``: one audit entry per key."""
+
+    user_id: str | None
+    operation: str
+    version: int
+    changes: tuple[UserDataKeyChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerSmsRequested:
     message_index: int
     text: str
@@ -186,6 +205,7 @@ Effect = (
     | OperationFailed
     | CustomerSmsRequested
     | RoutingRequested
+    | UserDataChanged
 )
 
 
@@ -210,3 +230,4 @@ class SessionRecord:
     customer_present: bool = True
     customer_reachable: bool = True
     chat_type: str = "Inbound"
+    user_data_version: int = 0  # +1 whenever userData changes; the precondition of conditional writes

@@ -37,6 +37,8 @@ from smsdesk.domain.model import (
     SessionRecord,
     StatusChanged,
     SupervisionMode,
+    UserDataChanged,
+    UserDataKeyChange,
     Visibility,
 )
 
@@ -412,24 +414,76 @@ class SmsSession:
         self.effects.append(StatusChanged(pending.user_id))
 
     def set_disposition(
-        self, user_id: str, disposition: str, key: str | None, limits: userdata.UserDataLimits
+        self,
+        user_id: str,
+        disposition: str,
+        key: str | None,
+        limits: userdata.UserDataLimits,
+        expected_version: int | None = None,
     ) -> None:
         if not disposition:
             raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: disposition")
-        self.update_user_data({key or DEFAULT_DISPOSITION_KEY: disposition}, limits)
+        self._check_version(expected_version)
+        changes = userdata.validate_user_data({key or DEFAULT_DISPOSITION_KEY: disposition}, limits)
+        self._write_user_data(
+            user_id, "SetDisposition", userdata.update(self.record.user_data, changes, limits)
+        )
 
-    def attach_user_data(self, data: dict[str, object], limits: userdata.UserDataLimits) -> None:
+    def attach_user_data(
+        self,
+        data: dict[str, object],
+        limits: userdata.UserDataLimits,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
         added = userdata.validate_user_data(data, limits)
-        self.record.user_data = userdata.attach(self.record.user_data, added, limits)
-        self.effects.append(PropertiesChanged())
+        self._check_version(expected_version)
+        self._write_user_data(
+            user_id, "AttachUserData", userdata.attach(self.record.user_data, added, limits)
+        )
 
-    def update_user_data(self, data: dict[str, object], limits: userdata.UserDataLimits) -> None:
+    def update_user_data(
+        self,
+        data: dict[str, object],
+        limits: userdata.UserDataLimits,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
         changes = userdata.validate_user_data(data, limits)
-        self.record.user_data = userdata.update(self.record.user_data, changes, limits)
-        self.effects.append(PropertiesChanged())
+        self._check_version(expected_version)
+        self._write_user_data(
+            user_id, "UpdateUserData", userdata.update(self.record.user_data, changes, limits)
+        )
 
-    def delete_user_data(self, keys: list[str]) -> None:
-        self.record.user_data = userdata.delete(self.record.user_data, userdata.validate_keys(keys))
+    def delete_user_data(
+        self, keys: list[str], user_id: str | None = None, expected_version: int | None = None
+    ) -> None:
+        doomed = userdata.validate_keys(keys)
+        self._check_version(expected_version)
+        self._write_user_data(user_id, "DeleteUserData", userdata.delete(self.record.user_data, doomed))
+
+    def _check_version(self, expected: int | None) -> None:
+        """A conditional write (``userDataVersion`` given) only applies to the version it read."""
+        current = self.record.user_data_version
+        if expected is not None and expected != current:
+            raise DomainError(
+                ErrorKind.STALE_VERSION,
+                f"userData changed since version {expected}: it is now at version {current}; read it again",
+            )
+
+    def _write_user_data(self, user_id: str | None, operation: str, result: userdata.UserData) -> None:
+        """Replace userData with ``result``; when a key changed, the version moves on and every
+        changed key is recorded (the audit trail)."""
+        before = self.record.user_data
+        changes = tuple(
+            UserDataKeyChange(key, before.get(key), result.get(key))
+            for key in [*before, *(k for k in result if k not in before)]
+            if before.get(key) != result.get(key)
+        )
+        self.record.user_data = result
+        if changes:
+            self.record.user_data_version += 1
+            self.effects.append(UserDataChanged(user_id, operation, self.record.user_data_version, changes))
         self.effects.append(PropertiesChanged())
 
     def post(

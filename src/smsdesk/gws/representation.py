@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -67,6 +68,7 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
         if final
         else [participant_json(p, urls) for p in record.participants if visible_to(p.visibility, party)],
         "userData": record.user_data,
+        "userDataVersion": record.user_data_version,
         "receivedDate": gws_timestamp(record.received_ms),
         "chatType": record.chat_type,
     }
@@ -114,4 +116,30 @@ def delivery_json(
         "attempts": attempts,
         "errorCode": error_code,
         "reason": reason,
+    }
+
+
+def user_data_audit_entry_json(
+    version: int,
+    key: str,
+    operation: str,
+    user: tuple[str, str] | None,
+    old_value: str | None,
+    new_value: str | None,
+    changed_ms: int,
+    urls: Urls,
+) -> dict[str, Any]:
+    """**Extension**: one userData key change. ``user`` is (id, userName); values are JSON text,
+    None when the key was absent (null is never a userData value, so it cannot be confused)."""
+    return {
+        "version": version,
+        "key": key,
+        "operation": operation,
+        "user": None
+        if user is None
+        else {"id": user[0], "userName": user[1], "uri": urls.user(user[0]), "path": f"/users/{user[0]}"},
+        "oldValue": None if old_value is None else json.loads(old_value),
+        "newValue": None if new_value is None else json.loads(new_value),
+        "timestamp": gws_timestamp(changed_ms),
+        "timestampMs": changed_ms,
     }

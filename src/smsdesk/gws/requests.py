@@ -104,15 +104,18 @@ class SetDisposition(Operation, frozen=True):
 
 class AttachUserData(Operation, frozen=True):
     userData: JsonObject
+    userDataVersion: int | None = None  # extension: apply only to this version (conditional write)
 
 
 class UpdateUserData(Operation, frozen=True):
     userData: JsonObject
+    userDataVersion: int | None = None  # extension: apply only to this version (conditional write)
 
 
 class DeleteUserData(Operation, frozen=True):
     keys: list[str] | None = None
     key: str | None = None
+    userDataVersion: int | None = None  # extension: apply only to this version (conditional write)
 
 
 class SendMessage(Operation, frozen=True):

@@ -19,7 +19,13 @@ from smsdesk.domain.errors import DomainError
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
 from smsdesk.gws.envelope import GwsError, StatusCode
-from smsdesk.gws.representation import Urls, channel_json, message_json, session_json
+from smsdesk.gws.representation import (
+    Urls,
+    channel_json,
+    message_json,
+    session_json,
+    user_data_audit_entry_json,
+)
 from smsdesk.http.responses import as_gws_error, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, queries, smssessions, supervision
@@ -98,6 +104,7 @@ class GwsApi:
                 Route(prefix, e(self.list_sessions), methods=["GET"]),
                 Route(prefix + "/{session_id}", e(self.get_session), methods=["GET"]),
                 Route(prefix + "/{session_id}/messages", e(self.get_messages), methods=["GET"]),
+                Route(prefix + "/{session_id}/userDataAudit", e(self.get_user_data_audit), methods=["GET"]),
             ]
         return [
             *session_routes,
@@ -248,6 +255,28 @@ class GwsApi:
                 body["delivery"] = delivery_of(sms)
             rendered.append(body)
         return ok({"messages": rendered})
+
+    async def get_user_data_audit(self, request: Request, caller: Caller) -> Response:
+        """**Extension**: who changed which userData key, when, from what to what, through which operation."""
+        record, entries, authors = await queries.user_data_audit(
+            self.services, caller.user, request.path_params["session_id"]
+        )
+        rendered = []
+        for entry in entries:
+            author = authors.get(entry.user_id) if entry.user_id is not None else None
+            rendered.append(
+                user_data_audit_entry_json(
+                    entry.version,
+                    entry.key,
+                    entry.operation,
+                    (author.id, author.user_name) if author is not None else None,
+                    entry.old_value,
+                    entry.new_value,
+                    entry.changed_ms,
+                    self.urls,
+                )
+            )
+        return ok({"userDataVersion": record.user_data_version, "entries": rendered})
 
     async def preview_sms(self, request: Request, caller: Caller) -> Response:
         """**Extension**: how a text would travel as SMS (encoding and segments) before it is sent."""

@@ -21,13 +21,14 @@ from smsdesk.domain.model import (
     PropertiesChanged,
     RoutingRequested,
     StatusChanged,
+    UserDataChanged,
     visible_to,
 )
 from smsdesk.domain.session import SmsSession
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import notifications as payloads
-from smsdesk.gws.representation import Urls, delivery_json, message_json, session_json
-from smsdesk.operations.ports import Notification
+from smsdesk.gws.representation import Urls, delivery_json, message_json, now_ms, session_json
+from smsdesk.operations.ports import Notification, UserDataAuditEntry
 from smsdesk.operations.services import Services, Work
 
 _encode = msgspec.json.encode
@@ -165,3 +166,21 @@ async def publish_session_change(
             work.sms_enqueued = True
         elif isinstance(effect, RoutingRequested):
             work.routing_tenants.add(record.tenant_id)
+        elif isinstance(effect, UserDataChanged):
+            changed_ms = now_ms()
+            await tx.append_user_data_audit(
+                [
+                    UserDataAuditEntry(
+                        record.tenant_id,
+                        record.id,
+                        effect.version,
+                        change.key,
+                        effect.operation,
+                        effect.user_id,
+                        None if change.old is None else _encode(change.old).decode(),
+                        None if change.new is None else _encode(change.new).decode(),
+                        changed_ms,
+                    )
+                    for change in effect.changes
+                ]
+            )

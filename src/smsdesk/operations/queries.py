@@ -5,7 +5,7 @@ from __future__ import annotations
 from smsdesk.domain.errors import invalid_value
 from smsdesk.domain.model import LIVE_STATES, Message, SessionRecord, visible_to
 from smsdesk.operations import access
-from smsdesk.operations.ports import AgentChannel, OutboundRecord, User
+from smsdesk.operations.ports import AgentChannel, OutboundRecord, User, UserDataAuditEntry
 from smsdesk.operations.services import Services
 
 
@@ -48,3 +48,15 @@ async def my_channels(services: Services, user: User) -> list[AgentChannel]:
 async def colleagues(services: Services, user: User) -> list[User]:
     async with services.store.transaction() as tx:
         return [u for u in await tx.users(user.tenant_id) if u.enabled]
+
+
+async def user_data_audit(
+    services: Services, user: User, session_id: str
+) -> tuple[SessionRecord, list[UserDataAuditEntry], dict[str, User]]:
+    """**Extension**: every userData key change of a session, oldest first, with the users who made
+    them (by id). Readable by the session's parties and the supervisors of its queue."""
+    async with services.store.transaction() as tx:
+        record = await access.session_for_audit(tx, user, session_id)
+        entries = await tx.user_data_audit(record.id)
+        authors = {u.id: u for u in await tx.users(user.tenant_id)}
+    return record, entries, authors

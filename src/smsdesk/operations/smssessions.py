@@ -187,12 +187,16 @@ async def set_disposition(call: Call, op: rq.SetDisposition) -> None:
 
 @handles(rq.AttachUserData)
 async def attach_user_data(call: Call, op: rq.AttachUserData) -> None:
-    call.session.attach_user_data(op.userData, call.services.settings.user_data_limits)
+    call.session.attach_user_data(
+        op.userData, call.services.settings.user_data_limits, call.user.id, op.userDataVersion
+    )
 
 
 @handles(rq.UpdateUserData)
 async def update_user_data(call: Call, op: rq.UpdateUserData) -> None:
-    call.session.update_user_data(op.userData, call.services.settings.user_data_limits)
+    call.session.update_user_data(
+        op.userData, call.services.settings.user_data_limits, call.user.id, op.userDataVersion
+    )
 
 
 @handles(rq.DeleteUserData)
@@ -200,7 +204,7 @@ async def delete_user_data(call: Call, op: rq.DeleteUserData) -> None:
     keys = list(op.keys or [])
     if op.key is not None:
         keys.append(op.key)
-    call.session.delete_user_data(keys)
+    call.session.delete_user_data(keys, call.user.id, op.userDataVersion)
 
 
 # ----- messages --------------------------------------------------------------------------------------
