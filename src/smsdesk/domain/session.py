@@ -109,6 +109,56 @@ class SmsSession:
         session.effects.append(RoutingRequested(queue))
         return session
 
+    @classmethod
+    def open_outbound(
+        cls,
+        ctx: DomainContext,
+        *,
+        session_id: str,
+        tenant_id: str,
+        queue: str,
+        service_number: str,
+        customer_number: str,
+        agent_id: str,
+        nickname: str,
+        text: str,
+        user_data: userdata.UserData,
+        customer_reachable: bool = True,
+    ) -> SmsSession:
+        """**Extension** (Create): an agent starts a conversation. The agent owns it and is Chatting at
+        once; the first message goes to the handset; the customer's reply joins this session."""
+        if not customer_reachable:
+            raise DomainError(
+                ErrorKind.FORBIDDEN,
+                "The customer opted out of SMS from this number (STOP): nothing can be sent until they text START",
+            )
+        customer = Participant(ctx.new_participant_id(), "Customer", customer_number)
+        agent = Participant(ctx.new_participant_id(), "Agent", nickname, user_id=agent_id)
+        record = SessionRecord(
+            id=session_id,
+            tenant_id=tenant_id,
+            queue=queue,
+            service_number=service_number,
+            customer_number=customer_number,
+            received_ms=ctx.now_ms,
+            phase=Phase.ACTIVE,
+            customer=customer,
+            participants=[customer, agent],
+            parties={
+                agent_id: Party(agent_id, PartyState.CHATTING, participant_id=agent.participant_id),
+            },
+            user_data=dict(user_data),
+            owner=agent_id,
+            chat_type="Outbound",
+        )
+        session = cls(record)
+        session._loaded_party_states = {}  # new: its party rows must be written
+        joined = session._log(ctx, MessageType.PARTICIPANT_JOINED, agent, Visibility.ALL)
+        session.effects.append(StatusChanged(agent_id))
+        session.effects.append(MessagesAdded((joined,)))
+        session.post(ctx, agent_id, MessageType.TEXT, agents_only=False, text=text)
+        return session
+
     def customer_message(self, ctx: DomainContext, text: str) -> None:
         entry = self._log(ctx, MessageType.TEXT, self.record.customer, Visibility.ALL, text=text)
         self.effects.append(MessagesAdded((entry,)))

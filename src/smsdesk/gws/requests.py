@@ -154,6 +154,20 @@ class SendStopTypingToAgentsNotification(Operation, frozen=True):
     pass
 
 
+# --- /api/v2/me/smssessions (extension: an agent starts a conversation) ---------------------------
+
+
+class Create(Operation, frozen=True):
+    phoneNumber: str
+    text: str
+    serviceNumber: str | None = None
+    userData: JsonObject | None = None
+    nickname: str | None = None
+
+
+SESSION_COLLECTION_OPERATIONS: dict[str, type[Operation]] = {"Create": Create}
+
+
 # --- supervisors: /api/v2/users/{agentUserId}/channels/smssession and .../smssessions/{id} --------
 
 

@@ -28,7 +28,7 @@ from smsdesk.gws.representation import (
 )
 from smsdesk.http.responses import as_gws_error, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
-from smsdesk.operations import agent, queries, smssessions, supervision
+from smsdesk.operations import agent, conversations, queries, smssessions, supervision
 from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import User
 from smsdesk.operations.services import Services
@@ -102,6 +102,7 @@ class GwsApi:
             session_routes += [
                 Route(prefix + "/{session_id}", e(self.post_session), methods=["POST"]),
                 Route(prefix, e(self.list_sessions), methods=["GET"]),
+                Route(prefix, e(self.post_sessions), methods=["POST"]),
                 Route(prefix + "/{session_id}", e(self.get_session), methods=["GET"]),
                 Route(prefix + "/{session_id}/messages", e(self.get_messages), methods=["GET"]),
                 Route(prefix + "/{session_id}/userDataAudit", e(self.get_user_data_audit), methods=["GET"]),
@@ -292,6 +293,13 @@ class GwsApi:
                 "units": analysis.units,
             }
         )
+
+    async def post_sessions(self, request: Request, caller: Caller) -> Response:
+        """**Extension** Create: an agent starts an SMS conversation."""
+        operation = rq.decode_operation(await request.body(), rq.SESSION_COLLECTION_OPERATIONS)
+        assert isinstance(operation, rq.Create)
+        reference_id, session_id = await conversations.create(self.services, caller.user, operation)
+        return ok({"referenceId": reference_id, "id": session_id, "uri": self.urls.session(session_id)})
 
     async def post_session(self, request: Request, caller: Caller) -> Response:
         operation = rq.decode_operation(await request.body(), rq.SMS_SESSION_OPERATIONS)
