@@ -48,6 +48,7 @@ def operation_settings(settings: Settings) -> OperationSettings:
     return OperationSettings(
         offer_timeout_ms=settings.offer_timeout_ms,
         max_sessions_per_agent=settings.max_sessions_per_agent,
+        service_level_threshold_ms=settings.service_level_threshold_ms,
         max_text_length=settings.max_text_length,
         sms_retry_initial_ms=settings.sms_retry_initial_ms,
         sms_retry_max_ms=settings.sms_retry_max_ms,

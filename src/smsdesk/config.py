@@ -40,6 +40,7 @@ class Settings:
     max_body_bytes: int = 1_048_576  # any REST request body
     offer_timeout_ms: int = 30_000
     max_sessions_per_agent: int = 5
+    service_level_threshold_ms: int = 60_000
     max_text_length: int = 1_600
     user_data_max_keys: int = 200
     user_data_max_key_length: int = 256

@@ -21,8 +21,8 @@ def wait_handset(cc: ContactCenter, number: str, expected: list[str]) -> None:
 
 
 def test_an_agent_starts_a_conversation_and_the_customer_reply_joins_it(cc: ContactCenter) -> None:
-    agent = cc.agent(0).listen().log_in(ready=False)
     boss = create_supervisor(cc).listen()
+    agent = cc.agent(0).listen().log_in(ready=False)
     boss.post(f"/api/v2/users/{agent.id}/channels/smssession", operationName="Monitor")
     customer = cc.customer_number()
     created = agent.post(

@@ -60,8 +60,8 @@ def texts(cc: ContactCenter, customer: str, expected: int) -> list[str]:
 
 
 def test_monitor_sees_everything_and_is_seen_by_no_agent(cc: ContactCenter) -> None:
-    agent = cc.agent(0).listen().log_in()
     boss = create_supervisor(cc).listen()
+    agent = cc.agent(0).listen().log_in()
     assert supervise(boss, agent, "Monitor", nickname="Boss")["statusCode"] == 0
 
     session_id, customer = routed_and_accepted(cc, agent)
@@ -99,8 +99,8 @@ def test_monitor_sees_everything_and_is_seen_by_no_agent(cc: ContactCenter) -> N
 
 
 def test_coach_is_seen_by_the_agent_only_and_next_chat_stops_after_one(cc: ContactCenter) -> None:
-    agent = cc.agent(0).listen().log_in()
     coach = create_supervisor(cc).listen()
+    agent = cc.agent(0).listen().log_in()
     supervise(coach, agent, "Coach", supervisorMonitoringMode="NextChat", nickname="Coach")
     session_id, customer = routed_and_accepted(cc, agent)
     status, _, _ = coach.take(3)
@@ -133,8 +133,8 @@ def test_coach_is_seen_by_the_agent_only_and_next_chat_stops_after_one(cc: Conta
 def test_barge_in_reaches_the_handset_and_switching_changes_who_sees_the_supervisor(
     cc: ContactCenter,
 ) -> None:
-    agent = cc.agent(0).listen().log_in()
     boss = create_supervisor(cc).listen()
+    agent = cc.agent(0).listen().log_in()
     supervise(boss, agent, "BargeIn", nickname="Boss")
     session_id, customer = routed_and_accepted(cc, agent)
     status, _, _ = boss.take(3)
@@ -172,8 +172,8 @@ def test_barge_in_reaches_the_handset_and_switching_changes_who_sees_the_supervi
 def test_intrude_invites_the_supervisor_who_is_revoked_when_the_session_is_requeued(
     cc: ContactCenter,
 ) -> None:
-    agent = cc.agent(0).listen().log_in()
     boss = create_supervisor(cc).listen()
+    agent = cc.agent(0).listen().log_in()
     session_id, _ = routed_and_accepted(cc, agent)
     assert intrude(boss, agent, session_id, expect=400)["statusCode"] == 2  # no monitoring, no mode
     assert intrude(boss, agent, session_id, supervisorVisibilityMode="Nosy", expect=400)["statusCode"] == 10
@@ -201,10 +201,10 @@ def test_intrude_invites_the_supervisor_who_is_revoked_when_the_session_is_reque
 def test_two_supervisors_see_each_other_and_monitoring_continues_while_another_agent_stays(
     cc: ContactCenter,
 ) -> None:
-    first = cc.agent(0).listen().log_in()
-    second = cc.agent(1).listen().log_in(ready=False)
     boss = create_supervisor(cc).listen()
     deputy = create_supervisor(cc).listen()
+    first = cc.agent(0).listen().log_in()
+    second = cc.agent(1).listen().log_in(ready=False)
     supervise(boss, first, "Monitor", nickname="Boss")
     supervise(deputy, first, "Monitor", nickname="Deputy")
     session_id, _ = routed_and_accepted(cc, first)
@@ -246,12 +246,14 @@ def test_two_supervisors_see_each_other_and_monitoring_continues_while_another_a
 
 
 def test_every_supervisor_operation_against_every_kind_of_caller(cc: ContactCenter) -> None:
-    agent = cc.agent(0).listen().log_in()
-    colleague = cc.agent(1)
+    # Everyone is provisioned before the agent's desktop connects (slow password hashing must not
+    # outlast the Bayeux session's idle limit).
     own = create_supervisor(cc)
     other_queue = create_supervisor(cc, queue="other-queue")
     elsewhere = create_contact_center(cc.server, agents=1)
     stranger = create_supervisor(elsewhere)
+    colleague = cc.agent(1)
+    agent = cc.agent(0).listen().log_in()
     session_id, _ = routed_and_accepted(cc, agent)
 
     channel = f"/api/v2/users/{agent.id}/channels/smssession"

@@ -231,3 +231,5 @@ class SessionRecord:
     customer_reachable: bool = True
     chat_type: str = "Inbound"
     user_data_version: int = 0  # +1 whenever userData changes; the precondition of conditional writes
+    waiting_since_ms: int | None = None  # when it last started waiting in a queue (statistics)
+    answered_ms: int | None = None  # when an agent last took it on (routing accept or Create): handle time

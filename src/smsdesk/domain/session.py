@@ -41,6 +41,7 @@ from smsdesk.domain.model import (
     UserDataKeyChange,
     Visibility,
 )
+from smsdesk.domain.statistics import SessionSnapshot
 
 DEFAULT_DISPOSITION_KEY = "DispositionCode"
 SYSTEM_PARTICIPANT = Participant("0000000000000000", "External", "smsdesk", visibility=Visibility.AGENTS)
@@ -69,6 +70,7 @@ class SmsSession:
         self.effects: list[Effect] = []
         self.new_messages: list[Message] = []
         self._loaded_party_states = {uid: party.state for uid, party in record.parties.items()}
+        self.loaded: SessionSnapshot | None = SessionSnapshot.of(record)  # None: created by this change
 
     def parties_changed(self) -> bool:
         """Whether any agent joined the session or changed state since it was loaded."""
@@ -101,8 +103,10 @@ class SmsSession:
             customer=customer,
             participants=[customer],
             user_data=dict(user_data),
+            waiting_since_ms=ctx.now_ms,
         )
         session = cls(record)
+        session.loaded = None
         session._loaded_party_states = {"": PartyState.INVITED}  # new: its (empty) party list must be written
         session._log(ctx, MessageType.PARTICIPANT_JOINED, customer, Visibility.ALL)
         session._log(ctx, MessageType.TEXT, customer, Visibility.ALL, text=text)
@@ -150,8 +154,10 @@ class SmsSession:
             user_data=dict(user_data),
             owner=agent_id,
             chat_type="Outbound",
+            answered_ms=ctx.now_ms,
         )
         session = cls(record)
+        session.loaded = None
         session._loaded_party_states = {}  # new: its party rows must be written
         joined = session._log(ctx, MessageType.PARTICIPANT_JOINED, agent, Visibility.ALL)
         session.effects.append(StatusChanged(agent_id))
@@ -162,6 +168,19 @@ class SmsSession:
     def customer_message(self, ctx: DomainContext, text: str) -> None:
         entry = self._log(ctx, MessageType.TEXT, self.record.customer, Visibility.ALL, text=text)
         self.effects.append(MessagesAdded((entry,)))
+
+    def abandon(self) -> bool:
+        """The customer gave up (opted out) while the session waited, unanswered: it ends, and a
+        pending offer is withdrawn. Returns whether it did."""
+        if self.record.phase is not Phase.WAITING:
+            return False
+        for party in self.live_parties():
+            party.state = PartyState.REVOKED
+            party.deadline_ms = None
+            self.effects.append(StatusChanged(party.user_id))
+        self.record.phase = Phase.DONE
+        self.record.customer_present = False
+        return True
 
     def set_customer_reachable(self, reachable: bool) -> None:
         """Opt-out (or back in): the customer-facing sends leave (or rejoin) every agent's capabilities."""
@@ -362,6 +381,7 @@ class SmsSession:
         if kind is OfferKind.ROUTE or (self.record.owner is None and not consultant):
             self.record.owner = user_id
             self.record.phase = Phase.ACTIVE
+            self.record.answered_ms = ctx.now_ms
             self.record.tried.clear()
         if kind is OfferKind.TRANSFER and party.offered_by is not None:
             previous = self.record.parties.get(party.offered_by)
@@ -392,7 +412,7 @@ class SmsSession:
             self.record.phase = Phase.DONE
             self.record.customer_present = False
         else:
-            self._requeue(queue)
+            self._requeue(ctx, queue)
 
     def leave(self, ctx: DomainContext, user_id: str, *, and_complete: bool = False) -> None:
         actor = self.party(user_id)
@@ -611,9 +631,10 @@ class SmsSession:
                 self._finish_party(ctx, other)
                 self.effects.append(StatusChanged(other.user_id))
 
-    def _requeue(self, queue: str) -> None:
+    def _requeue(self, ctx: DomainContext, queue: str) -> None:
         self.record.queue = queue
         self.record.phase = Phase.WAITING
+        self.record.waiting_since_ms = ctx.now_ms
         self.record.tried.clear()
         self.effects.append(RoutingRequested(queue))
 

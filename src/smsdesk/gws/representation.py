@@ -10,6 +10,7 @@ from typing import Any
 
 from smsdesk.domain.capabilities import capabilities_for
 from smsdesk.domain.model import FINAL_STATES, Message, Participant, SessionRecord, visible_to
+from smsdesk.domain.statistics import AgentStatistics, QueueStatistics
 
 SYSTEM_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
 SYSTEM_NOT_READY_ID = "900D55CC-2BB0-431F-8BF9-D3525B383BE6"
@@ -142,4 +143,40 @@ def user_data_audit_entry_json(
         "newValue": None if new_value is None else json.loads(new_value),
         "timestamp": gws_timestamp(changed_ms),
         "timestampMs": changed_ms,
+    }
+
+
+def statistics_json(
+    queue: QueueStatistics, agents: list[AgentStatistics], since_ms: int, urls: Urls
+) -> dict[str, Any]:
+    """**Extension**: one queue's live numbers (counters since ``since_ms``, today) and its agents'."""
+    return {
+        "queue": queue.queue,
+        "since": gws_timestamp(since_ms),
+        "sinceMs": since_ms,
+        "waiting": queue.waiting,
+        "longestWaitMs": queue.longest_wait_ms,
+        "entered": queue.entered,
+        "offered": queue.offered,
+        "accepted": queue.accepted,
+        "rejected": queue.rejected,
+        "revoked": queue.revoked,
+        "abandoned": queue.abandoned,
+        "completed": queue.completed,
+        "averageTimeToAcceptMs": queue.average_time_to_accept_ms,
+        "averageHandleTimeMs": queue.average_handle_time_ms,
+        "serviceLevel": queue.service_level,
+        "serviceLevelThresholdMs": queue.service_level_threshold_ms,
+        "agents": [
+            {
+                "id": agent.user_id,
+                "userName": agent.user_name,
+                "uri": urls.user(agent.user_id),
+                "state": agent.state,
+                "timeInStateMs": agent.time_in_state_ms,
+                "liveSessions": agent.live_sessions,
+                "handledToday": agent.handled_today,
+            }
+            for agent in agents
+        ],
     }

@@ -30,6 +30,7 @@ from smsdesk.gws import notifications as payloads
 from smsdesk.gws.representation import Urls, delivery_json, message_json, now_ms, session_json
 from smsdesk.operations.ports import Notification, UserDataAuditEntry
 from smsdesk.operations.services import Services, Work
+from smsdesk.operations.statistics import record_session_facts
 
 _encode = msgspec.json.encode
 
@@ -87,6 +88,7 @@ async def publish_session_change(
     record = session.record
     tx = work.tx
     await tx.save_session(record, session.next_deadline_ms(), session.parties_changed())
+    await record_session_facts(work, session)
     if session.new_messages:
         await tx.append_messages(record.id, session.new_messages)
     emitter = _Emitter(work, session, services.urls, requester, reference_id)

@@ -26,6 +26,9 @@ class OperationSettings:
     sms_retry_max_ms: int = 60_000
     sms_max_attempts: int = 8
     consent_keywords: ConsentKeywords = field(default_factory=ConsentKeywords)
+    service_level_threshold_ms: int = (
+        60_000  # live statistics: accepted within this counts for the service level
+    )
 
 
 def new_session_id() -> str:
@@ -62,6 +65,11 @@ class Services:
         async with self.store.transaction() as tx:
             work = Work(tx)
             yield work
+            if work.statistics_queues:
+                # Imported here: statistics builds on this module (Services, Work).
+                from smsdesk.operations.statistics import publish_statistics
+
+                await publish_statistics(self, work)
             position = await tx.append_notifications(work.notifications) if work.notifications else 0
         if position:
             for listener in self.commit_listeners:
@@ -82,6 +90,7 @@ class Work:
         self.notifications: list[Notification] = []
         self.routing_tenants: set[str] = set()
         self.sms_enqueued = False
+        self.statistics_queues: set[tuple[str, str]] = set()  # (tenant, queue) whose numbers changed
 
     def notify(self, notification: Notification) -> None:
         self.notifications.append(notification)

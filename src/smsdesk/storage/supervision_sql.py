@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from smsdesk.domain.model import SupervisionMode
+from smsdesk.domain.statistics import FactTotal
 from smsdesk.operations.ports import Fact, Monitoring, ServiceNumber, UserDataAuditEntry
 
 _FACT_COLUMNS = "tenant_id, queue, kind, at_ms, session_id, user_id, detail, duration_ms"
@@ -129,18 +130,42 @@ class SupervisionSql:
                 ),
             )
 
-    async def facts_since(self, tenant_id: str, since_ms: int, queue: str | None = None) -> list[Fact]:
-        if queue is None:
-            rows = self.db.execute(
-                f"SELECT {_FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND at_ms >= ? ORDER BY id",
-                (tenant_id, since_ms),
-            ).fetchall()
-        else:
-            rows = self.db.execute(
-                f"SELECT {_FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND queue = ? AND at_ms >= ? ORDER BY id",
-                (tenant_id, queue, since_ms),
-            ).fetchall()
-        return [_fact(row) for row in rows]
+    async def queue_fact_totals(
+        self, tenant_id: str, queue: str, since_ms: int, threshold_ms: int
+    ) -> list[FactTotal]:
+        """Per kind, the queue's facts since ``since_ms``: count, summed duration, and how many
+        lasted at most ``threshold_ms``."""
+        rows = self.db.execute(
+            "SELECT kind, COUNT(*), COALESCE(SUM(duration_ms), 0), "
+            "SUM(CASE WHEN duration_ms IS NOT NULL AND duration_ms <= ? THEN 1 ELSE 0 END) "
+            "FROM facts WHERE tenant_id = ? AND queue = ? AND at_ms >= ? GROUP BY kind ORDER BY kind",
+            (threshold_ms, tenant_id, queue, since_ms),
+        ).fetchall()
+        return [FactTotal(str(k), int(c), int(d), int(w or 0)) for k, c, d, w in rows]
+
+    async def completed_counts(self, tenant_id: str, since_ms: int) -> dict[str, int]:
+        """Sessions each agent completed (as owner) since ``since_ms``."""
+        rows = self.db.execute(
+            "SELECT user_id, COUNT(*) FROM facts WHERE tenant_id = ? AND kind = 'completed' AND at_ms >= ? "
+            "AND user_id IS NOT NULL GROUP BY user_id",
+            (tenant_id, since_ms),
+        ).fetchall()
+        return {str(u): int(c) for u, c in rows}
+
+    async def live_session_counts(self, tenant_id: str) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT user_id, COUNT(*) FROM session_parties WHERE tenant_id = ? "
+            "AND state IN ('Invited', 'Chatting', 'LeftChat') GROUP BY user_id",
+            (tenant_id,),
+        ).fetchall()
+        return {str(u): int(c) for u, c in rows}
+
+    async def queues_of_member(self, tenant_id: str, user_id: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT queue FROM queue_members WHERE tenant_id = ? AND user_id = ? ORDER BY queue",
+            (tenant_id, user_id),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     async def last_agent_states(self, tenant_id: str, user_ids: Sequence[str]) -> list[Fact]:
         """Each agent's latest ``agent_state`` fact (whenever it was written: state outlives days)."""
