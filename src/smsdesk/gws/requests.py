@@ -264,6 +264,14 @@ _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
 
 
+def operation_name(body: bytes) -> str | None:
+    """The ``operationName`` of a request body, or None (for counting operations; never raises)."""
+    try:
+        return _header_decoder.decode(body).operationName
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+
+
 def _decoder_for(cls: type[Operation]) -> msgspec.json.Decoder[Any]:
     decoder = _decoders.get(cls)
     if decoder is None:

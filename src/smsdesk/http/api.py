@@ -68,21 +68,35 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 
 class GwsApi:
-    def __init__(self, services: Services, security: RequestSecurity) -> None:
+    def __init__(
+        self,
+        services: Services,
+        security: RequestSecurity,
+        on_operation: Callable[[str, int], None] | None = None,
+    ) -> None:
         self.services = services
         self.security = security
         self.urls = services.urls
+        self.on_operation = on_operation  # told (operationName, statusCode) of every POSTed operation
 
     def _endpoint(self, fn: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             caller: Caller | None = None
+            status_code = StatusCode.SUCCESS
             try:
                 caller = await self.security.caller(request)
                 response = await fn(request, caller)
             except GwsError as error:
+                status_code = error.status
                 response = error_response(error)
             except DomainError as error:
-                response = error_response(as_gws_error(error))
+                gws_error = as_gws_error(error)
+                status_code = gws_error.status
+                response = error_response(gws_error)
+            if self.on_operation is not None and request.method == "POST":
+                name = rq.operation_name(await request.body())
+                if name:
+                    self.on_operation(name, int(status_code))
             if caller is not None:
                 caller.decorate(response, request.method)
             return response

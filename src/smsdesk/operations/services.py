@@ -51,6 +51,7 @@ class Services:
         self.commit_listeners: list[CommitListener] = []
         self.on_routing_needed: list[Callable[[str], None]] = []
         self.on_sms_enqueued: list[Callable[[], None]] = []
+        self.on_sms_attempt: list[Callable[[str, str], None]] = []  # (connector, accepted|retry|failed)
 
     def domain_context(self) -> DomainContext:
         return DomainContext(

@@ -119,3 +119,13 @@ async def my_statistics(services: Services, user: User) -> tuple[list[QueueView]
             for queue in await tx.supervised_queues(user.tenant_id, user.id)
         ]
     return views, start_of_day_ms(now)
+
+
+async def all_queue_views(services: Services) -> list[tuple[str, QueueView]]:
+    """Every queue of every contact center, with its tenant (for ``GET /metrics``)."""
+    now = now_ms()
+    async with services.store.transaction() as tx:
+        return [
+            (tenant_id, await queue_view(services, tx, tenant_id, queue, now))
+            for tenant_id, queue in await tx.all_queues()
+        ]

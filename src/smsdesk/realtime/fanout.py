@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,8 @@ class Fanout:
         self.retention_s = retention_s
         self.server: BayeuxServer | None = None
         self.cursor = 0
+        # Told the position up to which rows were handed to their Bayeux sessions (metrics).
+        self.on_delivered: Callable[[int], None] | None = None
         self._sessions_by_user: dict[str, set[_Delivery]] = {}
         self._loop = BackgroundLoop("smsdesk-fanout", self.drain, None, log)
         self._pruner = BackgroundLoop("smsdesk-outbox-prune", self.prune, prune_interval_s, log)
@@ -189,6 +192,8 @@ class Fanout:
                             server.deliver(state.session, row.channel, data, ext)
                             state.watermark = row.position
                 self.cursor = row.position
+            if rows and self.on_delivered is not None:
+                self.on_delivered(self.cursor)
             if len(rows) < self.batch_size:
                 return
 

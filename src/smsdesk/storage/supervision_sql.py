@@ -67,6 +67,10 @@ class SupervisionSql:
         ).fetchone()
         return row is not None
 
+    async def all_queues(self) -> list[tuple[str, str]]:
+        rows = self.db.execute("SELECT tenant_id, name FROM queues ORDER BY tenant_id, name").fetchall()
+        return [(str(t), str(q)) for t, q in rows]
+
     async def queue_members(self, tenant_id: str, queue: str) -> list[str]:
         rows = self.db.execute(
             "SELECT user_id FROM queue_members WHERE tenant_id = ? AND queue = ? ORDER BY user_id",
