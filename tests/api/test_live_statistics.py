@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from support.agents import Agent, ContactCenter, create_supervisor
+from support.server import QUICK_TIMEOUTS, RunningServer
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +86,49 @@ def test_a_supervisor_reads_and_is_pushed_the_live_numbers(cc: ContactCenter) ->
 
     refused = agent.get("/api/v2/me/statistics", expect=403)
     assert refused["statusCode"] == 5
+
+
+def test_a_customer_who_opts_out_while_waiting_abandons(cc: ContactCenter) -> None:
+    boss = create_supervisor(cc)
+    cc.agent(0).log_in(ready=False)  # nobody Ready: the session waits
+    customer = cc.customer_number()
+    cc.sms(customer, "Anyone there?")
+    (waiting,) = boss.get("/api/v2/me/statistics")["statistics"]
+    assert (waiting["waiting"], waiting["entered"], waiting["abandoned"]) == (1, 1, 0)
+    cc.sms(customer, "STOP")
+    (after,) = boss.get("/api/v2/me/statistics")["statistics"]
+    assert (after["waiting"], after["entered"], after["abandoned"], after["serviceLevel"]) == (0, 1, 1, 0.0)
+
+
+def test_the_numbers_survive_a_restart(tmp_path: Path) -> None:
+    running = RunningServer(tmp_path / "restart.db", QUICK_TIMEOUTS).start()  # the demo contact center
+    try:
+        agent = Agent(running, "agent1", "password").listen().log_in()
+        httpx.post(
+            running.base_url + "/simulator/sms",
+            json={"from": "+15551231111", "to": "+15550100", "text": "Hello"},
+            timeout=10,
+        )
+        session_id = agent.wait_invited()["id"]
+        agent.op(session_id, "Accept")
+        agent.op(session_id, "Complete")
+        agent.close()
+        boss = httpx.Client(base_url=running.base_url, auth=("supervisor1", "password"), timeout=10)
+        (before,) = boss.get("/api/v2/me/statistics").json()["statistics"]
+        assert (before["offered"], before["accepted"], before["completed"]) == (1, 1, 1)
+        running.restart(kill=True)
+        (after,) = boss.get("/api/v2/me/statistics").json()["statistics"]
+        counters = (
+            "entered",
+            "offered",
+            "accepted",
+            "completed",
+            "averageTimeToAcceptMs",
+            "averageHandleTimeMs",
+        )
+        assert {k: after[k] for k in counters} == {k: before[k] for k in counters}
+        agent_row_after = next(a for a in after["agents"] if a["userName"] == "agent1")
+        assert (agent_row_after["state"], agent_row_after["handledToday"]) == ("Ready", 1)
+        boss.close()
+    finally:
+        running.stop()

@@ -286,9 +286,6 @@ class SmsSession:
         self.effects.append(MessagesAdded((entry,)))
 
     def _supervisor_leaves(self, ctx: DomainContext, party: Party) -> None:
-        if party.state is PartyState.INVITED:
-            self._withdraw_offer(party, PartyState.COMPLETED, "left")
-            return
         hidden = self._participant(party).visibility is Visibility.SUPERVISORS
         left = self._remove_agent(ctx, party, PartyState.COMPLETED)
         self.effects.insert(0, StatusChanged(party.user_id))

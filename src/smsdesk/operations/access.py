@@ -10,7 +10,7 @@ Supervisors (role ``ROLE_SUPERVISOR``) act only on agents of the queues they sup
 from __future__ import annotations
 
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
-from smsdesk.domain.model import LIVE_STATES, PartyState, SessionRecord
+from smsdesk.domain.model import PartyState, SessionRecord
 from smsdesk.operations.ports import Transaction, User
 
 AGENT_ROLES = frozenset({"ROLE_AGENT", "ROLE_SUPERVISOR"})
@@ -87,8 +87,3 @@ async def session_for_audit(tx: Transaction, user: User, session_id: str) -> Ses
     if SUPERVISOR_ROLE in user.roles and record.queue in await tx.supervised_queues(user.tenant_id, user.id):
         return record
     raise not_found("SMS session not found")
-
-
-def is_live_party(record: SessionRecord, user_id: str) -> bool:
-    party = record.parties.get(user_id)
-    return party is not None and party.state in LIVE_STATES
