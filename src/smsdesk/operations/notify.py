@@ -98,9 +98,9 @@ async def publish_session_change(
     parties = record.parties
     chatting = [uid for uid, p in parties.items() if p.state is PartyState.CHATTING]
     # Someone who joins in this change (a supervisor added when the agent accepts, say) gets the
-    # whole log with their HistoryDelivered and the participants with their StatusChange: earlier
-    # effects of the same change must not reach them first, out of order, or twice.
-    history_at = {e.user_id: i for i, e in enumerate(session.effects) if isinstance(e, HistoryDelivered)}
+    # participants with their StatusChange and the whole log, this change's entries included, with
+    # their HistoryDelivered: no other effect of the change may reach them first, out of order, or twice.
+    history_to = {e.user_id for e in session.effects if isinstance(e, HistoryDelivered)}
     status_at = {e.user_id: i for i, e in enumerate(session.effects) if isinstance(e, StatusChanged)}
     for position, effect in enumerate(session.effects):
         if isinstance(effect, StatusChanged):
@@ -131,7 +131,7 @@ async def publish_session_change(
                         reason=None,
                     )
             for user_id in chatting:
-                if user_id != effect.exclude and history_at.get(user_id, -1) < position:
+                if user_id != effect.exclude and user_id not in history_to:
                     seen = [
                         entry
                         for entry, message in zip(entries, effect.messages, strict=True)
