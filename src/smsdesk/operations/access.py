@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
 from smsdesk.domain.model import PartyState, SessionRecord
-from smsdesk.operations.ports import Transaction, User
+from smsdesk.operations.ports import ServiceNumber, Transaction, User
 
 AGENT_ROLES = frozenset({"ROLE_AGENT", "ROLE_SUPERVISOR"})
 SUPERVISOR_ROLE = "ROLE_SUPERVISOR"
@@ -62,6 +62,33 @@ async def supervised_agent(tx: Transaction, user: User, agent_id: str) -> User:
             ErrorKind.NO_PERMISSION, f"{user.user_name} supervises no queue that {agent.user_name} serves"
         )
     return agent
+
+
+async def still_supervises(tx: Transaction, supervisor: User, agent_id: str) -> bool:
+    """Whether a stored monitoring may still be applied: the supervisor is enabled, still a
+    supervisor, and still supervises a queue the agent serves (the relation may have changed)."""
+    return (
+        supervisor.enabled
+        and SUPERVISOR_ROLE in supervisor.roles
+        and await tx.supervises_agent(supervisor.tenant_id, supervisor.id, agent_id)
+    )
+
+
+async def service_number_for_agent(tx: Transaction, user: User, requested: str | None) -> ServiceNumber:
+    """The service number an agent may start a conversation from: one routed to a queue they serve
+    (``requested``, or else the first such number)."""
+    allowed = await tx.service_numbers_of_agent(user.tenant_id, user.id)
+    if requested is None:
+        if not allowed:
+            raise DomainError(ErrorKind.NO_PERMISSION, "No service number is routed to a queue you serve")
+        return allowed[0]
+    for number in allowed:
+        if number.number == requested:
+            return number
+    raise DomainError(
+        ErrorKind.NO_PERMISSION,
+        f"You may not send from service number {requested}: it is not routed to a queue you serve",
+    )
 
 
 async def session_of_supervised_agent(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
+from smsdesk.operations.access import SUPERVISOR_ROLE
 from smsdesk.operations.identity import hash_password
 from smsdesk.operations.ports import ServiceNumber, User
 from smsdesk.operations.services import Services, new_user_id
@@ -128,7 +129,7 @@ async def supervise_queue(services: Services, queue: str, user_name: str) -> Non
         user = await work.tx.user_by_name(user_name)
         if user is None:
             raise not_found(f"User not found: {user_name}")
-        if "ROLE_SUPERVISOR" not in user.roles:
+        if SUPERVISOR_ROLE not in user.roles:
             raise DomainError(
                 ErrorKind.INVALID_VALUE, f"{user_name} is not a supervisor (users add --role supervisor)"
             )

@@ -43,19 +43,7 @@ async def create(services: Services, user: User, operation: rq.Create) -> tuple[
     )
     async with services.work() as work:
         tx = work.tx
-        allowed = await tx.service_numbers_of_agent(user.tenant_id, user.id)
-        if operation.serviceNumber is not None:
-            number = next((n for n in allowed if n.number == operation.serviceNumber), None)
-            if number is None:
-                raise DomainError(
-                    ErrorKind.NO_PERMISSION,
-                    f"You may not send from service number {operation.serviceNumber}: "
-                    "it is not routed to a queue you serve",
-                )
-        elif allowed:
-            number = allowed[0]
-        else:
-            raise DomainError(ErrorKind.NO_PERMISSION, "No service number is routed to a queue you serve")
+        number = await access.service_number_for_agent(tx, user, operation.serviceNumber)
         opted_out = await tx.opted_out(number.number, phone)
         existing = await tx.open_session_for(user.tenant_id, number.number, phone)
         if existing is not None and not opted_out:

@@ -130,10 +130,8 @@ async def join_monitoring_supervisors(
         if existing is not None and existing.state in LIVE_STATES:
             continue
         supervisor = await tx.user_by_id(record.tenant_id, monitoring.supervisor_id)
-        if supervisor is None or not supervisor.enabled:
+        if supervisor is None or not await access.still_supervises(tx, supervisor, agent_id):
             continue
-        if not await tx.supervises_agent(record.tenant_id, supervisor.id, agent_id):
-            continue  # the supervisor no longer supervises a queue of this agent
         nickname = monitoring.nickname or supervisor.user_name
         session.join_supervisor(ctx, supervisor.id, nickname, monitoring.mode)
         if monitoring.next_chat_only:
