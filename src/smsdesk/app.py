@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from smsdesk.bayeux import BayeuxEndpoint, BayeuxServer, BayeuxSettings
 from smsdesk.bus.inprocess import InProcessBus
@@ -26,6 +26,7 @@ from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
 from smsdesk.http.guard import Guard
+from smsdesk.http.metrics import Metrics, RequestMetrics
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
 from smsdesk.http.webhooks import WebhookConnector, webhook_routes
@@ -38,6 +39,7 @@ from smsdesk.operations.ports import ServiceNumber
 from smsdesk.operations.routing import Router
 from smsdesk.operations.services import OperationSettings, Services
 from smsdesk.operations.sms_ports import SmsConnector
+from smsdesk.operations.statistics import all_queue_views
 from smsdesk.realtime.auth import bayeux_authenticator
 from smsdesk.realtime.fanout import Fanout
 from smsdesk.realtime.policy import GwsSecurityPolicy
@@ -55,6 +57,7 @@ def operation_settings(settings: Settings) -> OperationSettings:
     return OperationSettings(
         offer_timeout_ms=settings.offer_timeout_ms,
         max_sessions_per_agent=settings.max_sessions_per_agent,
+        service_level_threshold_ms=settings.service_level_threshold_ms,
         max_text_length=settings.max_text_length,
         sms_retry_initial_ms=settings.sms_retry_initial_ms,
         sms_retry_max_ms=settings.sms_retry_max_ms,
@@ -345,7 +348,15 @@ def create_app(settings: Settings) -> Starlette:
     endpoint = BayeuxEndpoint(node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store))
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
     routes: list[BaseRoute] = endpoint.routes("/api/v2/notifications")
-    routes += GwsApi(node.services, security).routes()
+    metrics = Metrics()
+    node.services.commit_listeners.append(metrics)
+    node.services.on_sms_attempt.append(metrics.sms_attempt)
+    node.fanout.on_delivered = metrics.delivered_up_to
+    metrics.bayeux_clients.set_function(lambda: sum(1 for _ in node.bayeux.sessions()))
+    routes += GwsApi(node.services, security, on_operation=metrics.operation).routes()
+    routes.append(
+        Route("/metrics", metrics.endpoint(settings.metrics_token, lambda: all_queue_views(node.services)))
+    )
     if node.simulator is not None:
         routes += simulator_routes(node.simulator)
     # Only connectors that receive HTTP webhooks; any other name answers 404.
@@ -409,7 +420,10 @@ def create_app(settings: Settings) -> Starlette:
                 await connector.stop()
             await node.store.aclose()
 
-    middleware = [Middleware(Guard, max_body_bytes=settings.max_body_bytes)]
+    middleware = [
+        Middleware(RequestMetrics, metrics=metrics),
+        Middleware(Guard, max_body_bytes=settings.max_body_bytes),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -27,7 +27,9 @@ sms_app = typer.Typer(
     help="Play a customer's handset through the built-in SMS simulator.", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+queues_app = typer.Typer(help="Manage queues and who supervises them.", no_args_is_help=True)
 app.add_typer(numbers_app, name="numbers")
+app.add_typer(queues_app, name="queues")
 app.add_typer(sms_app, name="sms")
 console = Console()
 err = Console(stderr=True)
@@ -220,6 +222,25 @@ def numbers_add(
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
     console.print(f"{number} now routes to queue {queue} of {tenant} via {connector}")
+
+
+@queues_app.command("supervise")
+def queues_supervise(
+    queue: Annotated[str, typer.Argument(help="The queue (of the supervisor's contact center).")],
+    user_name: Annotated[str, typer.Argument(help="A user with the supervisor role.")],
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Make USER a supervisor of QUEUE: they may then monitor, coach, barge in on and intrude on its agents."""
+    from smsdesk.domain.errors import DomainError
+    from smsdesk.operations.admin import supervise_queue
+
+    try:
+        asyncio.run(supervise_queue(_services(_settings(config, database)), queue, user_name))
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    console.print(f"{user_name} now supervises queue {queue}")
 
 
 @sms_app.command("send")

@@ -44,6 +44,9 @@ class Settings:
     max_body_bytes: int = 1_048_576  # any REST request body
     offer_timeout_ms: int = 30_000
     max_sessions_per_agent: int = 5
+    service_level_threshold_ms: int = 60_000
+    # GET /metrics (Prometheus): off while empty; otherwise scrapes send "Authorization: Bearer <token>".
+    metrics_token: str = ""
     max_text_length: int = 1_600
     user_data_max_keys: int = 200
     user_data_max_key_length: int = 256

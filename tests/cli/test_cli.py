@@ -31,6 +31,7 @@ def smsdesk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
         ["users", "list"],
         ["users", "passwd"],
         ["numbers", "add"],
+        ["queues", "supervise"],
         ["sms"],
         ["sms", "send"],
         ["sms", "inbox"],
@@ -60,6 +61,12 @@ def test_migrate_users_and_numbers(tmp_path: Path) -> None:
     assert smsdesk("users", "passwd", "nobody", "--password", "x", "--database", database).returncode == 1
     number = smsdesk("numbers", "add", "+15550199", "--queue", "support", "--database", database)
     assert number.returncode == 0 and "routes to queue support" in number.stdout
+    supervise = smsdesk("queues", "supervise", "support", "bob", "--database", database)
+    assert supervise.returncode == 0 and "bob now supervises queue support" in supervise.stdout
+    not_a_supervisor = smsdesk("queues", "supervise", "support", "alice", "--database", database)
+    assert not_a_supervisor.returncode == 1 and "not a supervisor" in not_a_supervisor.stderr
+    no_queue = smsdesk("queues", "supervise", "nowhere", "bob", "--database", database)
+    assert no_queue.returncode == 1 and "Queue not found" in no_queue.stderr
     assert (
         smsdesk("users", "add", "x", "--role", "wizard", "--password", "x", "--database", database).returncode
         == 1
@@ -72,6 +79,13 @@ def test_demo_server_seeds_once_warns_and_sms_send_works(tmp_path: Path) -> None
         assert "DEMO contact center" in server.logs() and "'password'" in server.logs()
         me = httpx.get(server.base_url + "/api/v2/me", auth=("agent1", "password"))
         assert me.json()["user"]["userName"] == "agent1"
+        # The demo supervisor supervises the demo queue: monitoring agent1 is allowed at once.
+        monitored = httpx.post(
+            f"{server.base_url}/api/v2/users/{me.json()['user']['id']}/channels/smssession",
+            json={"operationName": "Monitor"},
+            auth=("supervisor1", "password"),
+        )
+        assert monitored.json()["statusCode"] == 0, monitored.text
         sent = smsdesk(
             "sms", "send", "--from", "+15551230000", "--to", "+15550100", "hello", "--server", server.base_url
         )

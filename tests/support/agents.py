@@ -124,6 +124,7 @@ class ContactCenter:
     queue: str
     agent_names: list[str]
     agents: list[Agent] = field(default_factory=list)
+    supervisors: list[Agent] = field(default_factory=list)
 
     def agent(self, index: int) -> Agent:
         while len(self.agents) <= index:
@@ -145,7 +146,7 @@ class ContactCenter:
         return messages
 
     def close(self) -> None:
-        for agent in self.agents:
+        for agent in [*self.agents, *self.supervisors]:
             # A test may have restarted or stopped the server under the agents' Bayeux sessions.
             with contextlib.suppress(httpx.HTTPError):
                 agent.close()
@@ -180,3 +181,37 @@ def create_contact_center(server: RunningServer, agents: int = 3) -> ContactCent
     asyncio.run(provision())
     store.close()
     return ContactCenter(server, tenant, number, queue, names)
+
+
+_supervisors = itertools.count(1)
+
+
+def create_supervisor(cc: ContactCenter, queue: str | None = None, tenant: str | None = None) -> Agent:
+    """A supervisor in ``tenant`` (default: the contact center's own) who supervises ``queue`` (default:
+    the contact center's queue; a queue of that name is created when missing)."""
+    from smsdesk.app import open_store, operation_settings
+    from smsdesk.config import Settings
+    from smsdesk.gws.representation import Urls
+    from smsdesk.operations import admin
+    from smsdesk.operations.services import Services
+
+    server = cc.server
+    settings = Settings(database_url=server.database_url)
+    store = open_store(settings)
+    services = Services(store, Urls(server.base_url), operation_settings(settings))
+    tenant = tenant or cc.tenant
+    queue = queue or cc.queue
+    name = f"{tenant}-supervisor{next(_supervisors)}"
+
+    async def provision() -> None:
+        async with services.work() as work:
+            await work.tx.ensure_tenant(tenant, tenant)
+            await work.tx.ensure_queue(tenant, queue, [])
+        await admin.add_user(services, name, PASSWORD, role="supervisor", tenant=tenant)
+        await admin.supervise_queue(services, queue, name)
+
+    asyncio.run(provision())
+    store.close()
+    supervisor = Agent(server, name)
+    cc.supervisors.append(supervisor)  # closed with the contact center
+    return supervisor

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from smsdesk.domain import userdata
 from smsdesk.domain.errors import DomainError, ErrorKind
-from smsdesk.domain.model import PropertiesChanged
+from smsdesk.domain.model import PropertiesChanged, UserDataChanged, UserDataKeyChange
 from smsdesk.domain.session import DEFAULT_DISPOSITION_KEY, SmsSession
 from smsdesk.domain.userdata import UserDataLimits
 
@@ -96,7 +96,18 @@ def test_update_keeps_integers_integers_and_strings_strings(world: World) -> Non
     assert type(data["UserData1"]) is int
     assert type(data["UserData2"]) is str
     assert type(data["RTargetAgentSelected"]) is str
-    assert session.effects == [PropertiesChanged()]
+    assert session.effects == [
+        UserDataChanged(
+            None,
+            "UpdateUserData",
+            1,
+            (
+                UserDataKeyChange("UserData1", None, 987654321),
+                UserDataKeyChange("UserData2", None, "DATAUPDATE-@123"),
+            ),
+        ),
+        PropertiesChanged(),
+    ]
 
 
 def test_nested_objects_are_kept_as_objects(world: World) -> None:
@@ -116,7 +127,10 @@ def test_delete_keeps_keys_not_named_and_ignores_absent_keys(world: World) -> No
     session = _session(world)
     session.delete_user_data(["Subject", "NeverThere"])
     assert session.record.user_data == {"RTargetAgentSelected": "12345"}
-    assert session.effects == [PropertiesChanged()]
+    assert session.effects == [
+        UserDataChanged(None, "DeleteUserData", 1, (UserDataKeyChange("Subject", "Customer support", None),)),
+        PropertiesChanged(),
+    ]
 
 
 def test_set_disposition_writes_default_key(world: World) -> None:
@@ -254,3 +268,41 @@ def test_a_refused_change_leaves_the_record_and_effects_unchanged(
     _refused(lambda: method(data, limits))
     assert session.record == before
     assert session.effects == []
+
+
+# ----- conditional writes and the audit trail ----------------------------------------------------
+
+
+def test_every_change_moves_the_version_on_and_a_no_op_does_not(world: World) -> None:
+    session = _session(world)
+    assert session.record.user_data_version == 0
+    session.update_user_data({"A": 1}, LIMITS, "alice", expected_version=0)
+    session.attach_user_data({"A": 1}, LIMITS, "alice")  # same value: nothing changed
+    assert session.record.user_data_version == 1
+    session.set_disposition("alice", "Resolved", None, LIMITS)
+    session.delete_user_data(["A"], "bob", expected_version=2)
+    assert session.record.user_data_version == 3
+    audit = [e for e in session.effects if isinstance(e, UserDataChanged)]
+    assert [(e.user_id, e.operation, e.version) for e in audit] == [
+        ("alice", "UpdateUserData", 1),
+        ("alice", "SetDisposition", 2),
+        ("bob", "DeleteUserData", 3),
+    ]
+    assert audit[1].changes == (UserDataKeyChange("DispositionCode", None, "Resolved"),)
+    assert audit[2].changes == (UserDataKeyChange("A", 1, None),)
+
+
+def test_a_stale_expected_version_is_refused_before_anything_changes(world: World) -> None:
+    session = _session(world)
+    session.update_user_data({"A": 1}, LIMITS, "alice", expected_version=0)
+    before = dict(session.record.user_data)
+    for write in (
+        lambda: session.update_user_data({"A": 2}, LIMITS, "bob", expected_version=0),
+        lambda: session.attach_user_data({"B": 2}, LIMITS, "bob", expected_version=0),
+        lambda: session.delete_user_data(["A"], "bob", expected_version=5),
+    ):
+        with pytest.raises(DomainError) as raised:
+            write()
+        assert raised.value.kind is ErrorKind.STALE_VERSION
+        assert "now at version 1" in raised.value.message
+    assert session.record.user_data == before and session.record.user_data_version == 1

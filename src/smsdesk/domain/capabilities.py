@@ -6,7 +6,7 @@ resource it sends carries exactly this list, so a desktop's buttons never lie.
 
 from __future__ import annotations
 
-from smsdesk.domain.model import OfferKind, Party, PartyState, SessionRecord
+from smsdesk.domain.model import OfferKind, Party, PartyState, SessionRecord, SupervisionMode
 
 # Canonical order of the capability list in resources (the order GWS samples use).
 CANONICAL_ORDER: tuple[str, ...] = (
@@ -33,6 +33,9 @@ CANONICAL_ORDER: tuple[str, ...] = (
     "SendCustomNoticeToAgents",
     "SendStartTypingToAgentsNotification",
     "SendStopTypingToAgentsNotification",
+    "SwitchToMonitor",
+    "SwitchToCoach",
+    "SwitchToBargeIn",
 )
 _RANK = {name: rank for rank, name in enumerate(CANONICAL_ORDER)}
 
@@ -40,6 +43,7 @@ _RANK = {name: rank for rank, name in enumerate(CANONICAL_ORDER)}
 OPERATION_ALIASES: dict[str, str] = {
     "InFocus": "SetInFocus",
     "SendStopTypingToAgentNotification": "SendStopTypingToAgentsNotification",
+    "SwitchBargeIn": "SwitchToBargeIn",
 }
 
 USER_DATA_OPERATIONS = ("AttachUserData", "UpdateUserData", "DeleteUserData")
@@ -56,6 +60,12 @@ AGENT_SENDS = (
     "SendStartTypingToAgentsNotification",
     "SendStopTypingToAgentsNotification",
 )
+# The switch a supervisor in each mode can make (never to the mode they are in).
+SWITCH_TO = {
+    SupervisionMode.MONITOR: "SwitchToMonitor",
+    SupervisionMode.COACH: "SwitchToCoach",
+    SupervisionMode.BARGE_IN: "SwitchToBargeIn",
+}
 
 
 def capability_for_operation(operation_name: str) -> str:
@@ -66,6 +76,8 @@ def capabilities_for(session: SessionRecord, user_id: str) -> list[str]:
     party = session.parties.get(user_id)
     if party is None:
         return []
+    if party.supervision is not None:
+        return _supervisor_capabilities(session, party)
     if party.state is PartyState.INVITED:
         return _ordered({"Accept", "Reject", "SetInFocus", *USER_DATA_OPERATIONS})
     if party.state is PartyState.LEFT_CHAT:
@@ -82,8 +94,12 @@ def capabilities_for(session: SessionRecord, user_id: str) -> list[str]:
             caps |= {"Transfer", "Invite", "Consult"}
         elif pending.offer is OfferKind.CONSULT and pending.offered_by == user_id:
             caps.add("CancelConsult")
+    # A monitoring supervisor is invisible to agents: their presence must not change an agent's buttons.
     others_chatting = any(
-        other.state is PartyState.CHATTING and other.user_id != user_id for other in session.parties.values()
+        other.state is PartyState.CHATTING
+        and other.user_id != user_id
+        and other.supervision is not SupervisionMode.MONITOR
+        for other in session.parties.values()
     )
     # A consultant's customer-style sends are shown to agents only, so they need no reachable customer.
     if party.consultant:
@@ -94,6 +110,37 @@ def capabilities_for(session: SessionRecord, user_id: str) -> list[str]:
     if others_chatting or pending is not None:
         caps |= set(AGENT_SENDS)
     return _ordered(caps)
+
+
+def _supervisor_capabilities(session: SessionRecord, party: Party) -> list[str]:
+    """Monitor only watches; Coach talks to the agents; BargeIn talks to everyone. None of them
+    owns the interaction, so none may Complete, Transfer, Invite or Consult."""
+    if party.state is PartyState.INVITED:
+        return _ordered({"Accept", "Reject", "SetInFocus"})
+    if party.state is not PartyState.CHATTING or party.supervision is None:
+        return []
+    mode = party.supervision
+    caps = {"Leave", "SetInFocus", *(switch for m, switch in SWITCH_TO.items() if m is not mode)}
+    if mode is SupervisionMode.MONITOR:
+        return _ordered(caps)
+    caps |= {"SetDisposition", *USER_DATA_OPERATIONS}
+    others_chatting = any(
+        other.state is PartyState.CHATTING and other.user_id != party.user_id
+        for other in session.parties.values()
+    )
+    if others_chatting:
+        caps |= set(AGENT_SENDS)
+    if mode is SupervisionMode.COACH:
+        # A coach's customer-style sends are shown to the agents only, like a consultant's.
+        if others_chatting:
+            caps |= set(CUSTOMER_SENDS)
+    elif session.customer_present and session.customer_reachable:
+        caps |= set(CUSTOMER_SENDS)
+    return _ordered(caps)
+
+
+def is_supervisor(party: Party) -> bool:
+    return party.supervision is not None
 
 
 def pending_agent_offer(session: SessionRecord) -> Party | None:

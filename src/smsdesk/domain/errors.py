@@ -14,6 +14,7 @@ class ErrorKind(Enum):
     INVALID_VALUE = "invalid_value"
     IN_USE = "in_use"
     ALREADY_EXISTS = "already_exists"
+    STALE_VERSION = "stale_version"  # a conditional write expected a version that is no longer current
 
 
 class DomainError(Exception):

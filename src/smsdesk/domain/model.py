@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from smsdesk.domain.userdata import UserData
+from smsdesk.domain.userdata import UserData, UserDataValue
 
 
 class PartyState(StrEnum):
@@ -30,6 +30,7 @@ class OfferKind(StrEnum):
     TRANSFER = "transfer"
     INVITE = "invite"
     CONSULT = "consult"
+    SUPERVISE = "supervise"  # a supervisor's Intrude: the supervisor is invited into a live session
 
 
 class Phase(StrEnum):
@@ -43,6 +44,23 @@ class Phase(StrEnum):
 class Visibility(StrEnum):
     ALL = "All"
     AGENTS = "Agents"
+    SUPERVISORS = "Supervisors"
+
+
+class SupervisionMode(StrEnum):
+    """How a supervisor takes part in a session: GWS Monitor, Coach or BargeIn."""
+
+    MONITOR = "Monitor"  # sees everything, seen by other supervisors only, cannot send
+    COACH = "Coach"  # seen by the agents only; what they send reaches the agents only
+    BARGE_IN = "BargeIn"  # seen by everyone; what they send reaches the customer's handset
+
+
+# Who sees a supervisor in each mode (the participant's and its messages' visibility).
+SUPERVISION_VISIBILITY = {
+    SupervisionMode.MONITOR: Visibility.SUPERVISORS,
+    SupervisionMode.COACH: Visibility.AGENTS,
+    SupervisionMode.BARGE_IN: Visibility.ALL,
+}
 
 
 class MessageType(StrEnum):
@@ -77,6 +95,13 @@ class Party:
     deadline_ms: int | None = None
     participant_id: str | None = None
     consultant: bool = False
+    supervision: SupervisionMode | None = None  # set for a supervisor (monitoring or intruding)
+
+
+def visible_to(visibility: Visibility, viewer: Party | None) -> bool:
+    """Whether a participant or log entry with ``visibility`` is shown to ``viewer`` (an agent or a
+    supervisor; the customer's handset gets only what is visible to All, as SMS)."""
+    return visibility is not Visibility.SUPERVISORS or (viewer is not None and viewer.supervision is not None)
 
 
 @dataclass(slots=True)
@@ -111,7 +136,10 @@ class StatusChanged:
 
 @dataclass(frozen=True, slots=True)
 class ParticipantsChanged:
-    """Every agent chatting in the session gets ParticipantsUpdated."""
+    """Every agent chatting in the session gets ParticipantsUpdated (only the supervisors, when
+    the change concerns a participant only supervisors can see)."""
+
+    supervisors_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +167,25 @@ class OperationFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class UserDataKeyChange:
+    """One key of userData: ``old`` → ``new`` (None: absent before / removed)."""
+
+    key: str
+    old: UserDataValue | None
+    new: UserDataValue | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserDataChanged:
+    """userData changed to ``version`` by ``user_id`` through ``operation``: one audit entry per key."""
+
+    user_id: str | None
+    operation: str
+    version: int
+    changes: tuple[UserDataKeyChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerSmsRequested:
     message_index: int
     text: str
@@ -158,6 +205,7 @@ Effect = (
     | OperationFailed
     | CustomerSmsRequested
     | RoutingRequested
+    | UserDataChanged
 )
 
 
@@ -182,3 +230,6 @@ class SessionRecord:
     customer_present: bool = True
     customer_reachable: bool = True
     chat_type: str = "Inbound"
+    user_data_version: int = 0  # +1 whenever userData changes; the precondition of conditional writes
+    waiting_since_ms: int | None = None  # when it last started waiting in a queue (statistics)
+    answered_ms: int | None = None  # when an agent last took it on (routing accept or Create): handle time

@@ -17,6 +17,7 @@ from smsdesk.domain.capabilities import (
 from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state, invalid_value
 from smsdesk.domain.model import (
     LIVE_STATES,
+    SUPERVISION_VISIBILITY,
     CustomerSmsRequested,
     DomainContext,
     Effect,
@@ -35,8 +36,12 @@ from smsdesk.domain.model import (
     RoutingRequested,
     SessionRecord,
     StatusChanged,
+    SupervisionMode,
+    UserDataChanged,
+    UserDataKeyChange,
     Visibility,
 )
+from smsdesk.domain.statistics import SessionSnapshot
 
 DEFAULT_DISPOSITION_KEY = "DispositionCode"
 SYSTEM_PARTICIPANT = Participant("0000000000000000", "External", "smsdesk", visibility=Visibility.AGENTS)
@@ -50,6 +55,14 @@ _OFFER_FAILURE = {
     OfferKind.CONSULT: "Consult",
 }
 
+# How many kinds of people see a participant: used to tell a supervisor's switch of mode apart as
+# "joining" (seen by more) or "leaving" (seen by fewer).
+_REACH = {Visibility.SUPERVISORS: 0, Visibility.AGENTS: 1, Visibility.ALL: 2}
+
+
+def _reach(visibility: Visibility) -> int:
+    return _REACH[visibility]
+
 
 class SmsSession:
     def __init__(self, record: SessionRecord) -> None:
@@ -57,6 +70,7 @@ class SmsSession:
         self.effects: list[Effect] = []
         self.new_messages: list[Message] = []
         self._loaded_party_states = {uid: party.state for uid, party in record.parties.items()}
+        self.loaded: SessionSnapshot | None = SessionSnapshot.of(record)  # None: created by this change
 
     def parties_changed(self) -> bool:
         """Whether any agent joined the session or changed state since it was loaded."""
@@ -89,17 +103,84 @@ class SmsSession:
             customer=customer,
             participants=[customer],
             user_data=dict(user_data),
+            waiting_since_ms=ctx.now_ms,
         )
         session = cls(record)
+        session.loaded = None
         session._loaded_party_states = {"": PartyState.INVITED}  # new: its (empty) party list must be written
         session._log(ctx, MessageType.PARTICIPANT_JOINED, customer, Visibility.ALL)
         session._log(ctx, MessageType.TEXT, customer, Visibility.ALL, text=text)
         session.effects.append(RoutingRequested(queue))
         return session
 
+    @classmethod
+    def open_outbound(
+        cls,
+        ctx: DomainContext,
+        *,
+        session_id: str,
+        tenant_id: str,
+        queue: str,
+        service_number: str,
+        customer_number: str,
+        agent_id: str,
+        nickname: str,
+        text: str,
+        user_data: userdata.UserData,
+        customer_reachable: bool = True,
+    ) -> SmsSession:
+        """**Extension** (Create): an agent starts a conversation. The agent owns it and is Chatting at
+        once; the first message goes to the handset; the customer's reply joins this session."""
+        if not customer_reachable:
+            raise DomainError(
+                ErrorKind.FORBIDDEN,
+                "The customer opted out of SMS from this number (STOP): nothing can be sent until they text START",
+            )
+        customer = Participant(ctx.new_participant_id(), "Customer", customer_number)
+        agent = Participant(ctx.new_participant_id(), "Agent", nickname, user_id=agent_id)
+        record = SessionRecord(
+            id=session_id,
+            tenant_id=tenant_id,
+            queue=queue,
+            service_number=service_number,
+            customer_number=customer_number,
+            received_ms=ctx.now_ms,
+            phase=Phase.ACTIVE,
+            customer=customer,
+            participants=[customer, agent],
+            parties={
+                agent_id: Party(agent_id, PartyState.CHATTING, participant_id=agent.participant_id),
+            },
+            user_data=dict(user_data),
+            owner=agent_id,
+            chat_type="Outbound",
+            answered_ms=ctx.now_ms,
+        )
+        session = cls(record)
+        session.loaded = None
+        session._loaded_party_states = {}  # new: its party rows must be written
+        joined = session._log(ctx, MessageType.PARTICIPANT_JOINED, agent, Visibility.ALL)
+        session.effects.append(StatusChanged(agent_id))
+        session.effects.append(MessagesAdded((joined,)))
+        session.post(ctx, agent_id, MessageType.TEXT, agents_only=False, text=text)
+        return session
+
     def customer_message(self, ctx: DomainContext, text: str) -> None:
         entry = self._log(ctx, MessageType.TEXT, self.record.customer, Visibility.ALL, text=text)
         self.effects.append(MessagesAdded((entry,)))
+
+    def abandon(self) -> bool:
+        """The customer gave up (opted out) while the session waited, unanswered: it ends, and a
+        pending offer is withdrawn. Returns whether it did."""
+        if self.record.phase is not Phase.WAITING:
+            return False
+        for party in self.live_parties():
+            party.state = PartyState.REVOKED
+            party.deadline_ms = None
+            self.effects.append(StatusChanged(party.user_id))
+        self.record.phase = Phase.DONE
+        self.record.customer_present = False
+        return True
 
     def set_customer_reachable(self, reachable: bool) -> None:
         """Opt-out (or back in): the customer-facing sends leave (or rejoin) every agent's capabilities."""
@@ -147,6 +228,75 @@ class SmsSession:
 
     def chatting_user_ids(self) -> list[str]:
         return [p.user_id for p in self.record.parties.values() if p.state is PartyState.CHATTING]
+
+    def chatting_agent_ids(self) -> list[str]:
+        """Chatting parties who are not supervisors (the people the conversation depends on)."""
+        return [
+            p.user_id
+            for p in self.record.parties.values()
+            if p.state is PartyState.CHATTING and p.supervision is None
+        ]
+
+    # ----- supervisors ----------------------------------------------------------------------------
+
+    def join_supervisor(self, ctx: DomainContext, user_id: str, nickname: str, mode: SupervisionMode) -> None:
+        """A supervisor joins, Chatting at once, with the history (monitoring an agent who accepted,
+        or accepting an Intrude)."""
+        existing = self.record.parties.get(user_id)
+        if existing is not None and existing.state is PartyState.CHATTING:
+            raise DomainError(ErrorKind.IN_USE, "The supervisor is already in this SMS session")
+        visibility = SUPERVISION_VISIBILITY[mode]
+        participant = Participant(ctx.new_participant_id(), "Agent", nickname, user_id, visibility)
+        self.record.participants.append(participant)
+        self.record.parties[user_id] = Party(
+            user_id=user_id,
+            state=PartyState.CHATTING,
+            participant_id=participant.participant_id,
+            supervision=mode,
+        )
+        joined = self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, visibility)
+        self.effects.append(StatusChanged(user_id))
+        self.effects.append(ParticipantsChanged(supervisors_only=visibility is Visibility.SUPERVISORS))
+        self.effects.append(HistoryDelivered(user_id))
+        self.effects.append(MessagesAdded((joined,), exclude=user_id))
+
+    def invite_supervisor(self, ctx: DomainContext, user_id: str, mode: SupervisionMode) -> None:
+        """Intrude: the supervisor is offered the session (Invited) and joins in ``mode`` on Accept."""
+        if self.record.phase is not Phase.ACTIVE or not self.chatting_agent_ids():
+            raise invalid_state("The SMS session has no agent chatting in it")
+        self.offer(ctx, user_id, OfferKind.SUPERVISE)
+        self.record.parties[user_id].supervision = mode
+
+    def switch_supervision(self, ctx: DomainContext, user_id: str, mode: SupervisionMode) -> None:
+        """SwitchToMonitor / SwitchToCoach / SwitchToBargeIn: the supervisor's visibility changes.
+        Becoming visible to more people reads as joining to them; fewer, as leaving."""
+        party = self.party(user_id)
+        if party.supervision is None or party.supervision is mode:
+            raise invalid_state(f"Cannot switch to {mode.value} from the current mode")
+        participant = self._participant(party)
+        before, after = participant.visibility, SUPERVISION_VISIBILITY[mode]
+        party.supervision = mode
+        participant.visibility = after
+        if _reach(after) > _reach(before):
+            entry = self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, after)
+        else:
+            entry = self._log(ctx, MessageType.PARTICIPANT_LEFT, participant, before)
+        hidden = before is Visibility.SUPERVISORS and after is Visibility.SUPERVISORS
+        self.effects.append(ParticipantsChanged(supervisors_only=hidden))
+        self.effects.append(MessagesAdded((entry,)))
+
+    def _supervisor_leaves(self, ctx: DomainContext, party: Party) -> None:
+        hidden = self._participant(party).visibility is Visibility.SUPERVISORS
+        left = self._remove_agent(ctx, party, PartyState.COMPLETED)
+        self.effects.insert(0, StatusChanged(party.user_id))
+        self.effects.append(ParticipantsChanged(supervisors_only=hidden))
+        self.effects.append(MessagesAdded((left,)))
+
+    def _revoke_supervisors(self, ctx: DomainContext) -> None:
+        for party in self.live_parties():
+            if party.supervision is not None:
+                self._finish_party(ctx, party)
+                self.effects.append(StatusChanged(party.user_id))
 
     # ----- routing and offers ---------------------------------------------------------------------
 
@@ -203,6 +353,11 @@ class SmsSession:
     def accept(self, ctx: DomainContext, user_id: str, nickname: str) -> None:
         party = self.party(user_id)
         kind = party.offer
+        if kind is OfferKind.SUPERVISE and party.supervision is not None:
+            party.offer = None
+            party.deadline_ms = None
+            self.join_supervisor(ctx, user_id, nickname, party.supervision)
+            return
         consultant = kind is OfferKind.CONSULT
         participant = Participant(
             ctx.new_participant_id(),
@@ -223,6 +378,7 @@ class SmsSession:
         if kind is OfferKind.ROUTE or (self.record.owner is None and not consultant):
             self.record.owner = user_id
             self.record.phase = Phase.ACTIVE
+            self.record.answered_ms = ctx.now_ms
             self.record.tried.clear()
         if kind is OfferKind.TRANSFER and party.offered_by is not None:
             previous = self.record.parties.get(party.offered_by)
@@ -253,11 +409,14 @@ class SmsSession:
             self.record.phase = Phase.DONE
             self.record.customer_present = False
         else:
-            self._requeue(queue)
+            self._requeue(ctx, queue)
 
     def leave(self, ctx: DomainContext, user_id: str, *, and_complete: bool = False) -> None:
         actor = self.party(user_id)
-        others = [uid for uid in self.chatting_user_ids() if uid != user_id]
+        if actor.supervision is not None:
+            self._supervisor_leaves(ctx, actor)
+            return
+        others = [uid for uid in self.chatting_agent_ids() if uid != user_id]
         self._revoke_offers_from(user_id)
         if others:
             news = [self._remove_agent(ctx, actor, PartyState.COMPLETED)]
@@ -270,6 +429,8 @@ class SmsSession:
             self.effects.append(MessagesAdded(tuple(news)))
             return
         self._remove_agent(ctx, actor, PartyState.COMPLETED if and_complete else PartyState.LEFT_CHAT)
+        # The last agent left: the conversation is over for the supervisors watching it.
+        self._revoke_supervisors(ctx)
         self.record.customer_present = False
         if and_complete:
             self.record.owner = None
@@ -291,6 +452,8 @@ class SmsSession:
             self.effects.append(ParticipantsChanged())
             self.effects.append(MessagesAdded((joined,)))
             return
+        if existing is not None and existing.supervision is not None and existing.state in LIVE_STATES:
+            raise invalid_value("The target is supervising this SMS session")
         if existing is not None and in_session and kind is OfferKind.TRANSFER:
             self._hand_over_to_present_agent(ctx, user_id, existing)
             return
@@ -318,24 +481,76 @@ class SmsSession:
         self.effects.append(StatusChanged(pending.user_id))
 
     def set_disposition(
-        self, user_id: str, disposition: str, key: str | None, limits: userdata.UserDataLimits
+        self,
+        user_id: str,
+        disposition: str,
+        key: str | None,
+        limits: userdata.UserDataLimits,
+        expected_version: int | None = None,
     ) -> None:
         if not disposition:
             raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: disposition")
-        self.update_user_data({key or DEFAULT_DISPOSITION_KEY: disposition}, limits)
+        self._check_version(expected_version)
+        changes = userdata.validate_user_data({key or DEFAULT_DISPOSITION_KEY: disposition}, limits)
+        self._write_user_data(
+            user_id, "SetDisposition", userdata.update(self.record.user_data, changes, limits)
+        )
 
-    def attach_user_data(self, data: dict[str, object], limits: userdata.UserDataLimits) -> None:
+    def attach_user_data(
+        self,
+        data: dict[str, object],
+        limits: userdata.UserDataLimits,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
         added = userdata.validate_user_data(data, limits)
-        self.record.user_data = userdata.attach(self.record.user_data, added, limits)
-        self.effects.append(PropertiesChanged())
+        self._check_version(expected_version)
+        self._write_user_data(
+            user_id, "AttachUserData", userdata.attach(self.record.user_data, added, limits)
+        )
 
-    def update_user_data(self, data: dict[str, object], limits: userdata.UserDataLimits) -> None:
+    def update_user_data(
+        self,
+        data: dict[str, object],
+        limits: userdata.UserDataLimits,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
         changes = userdata.validate_user_data(data, limits)
-        self.record.user_data = userdata.update(self.record.user_data, changes, limits)
-        self.effects.append(PropertiesChanged())
+        self._check_version(expected_version)
+        self._write_user_data(
+            user_id, "UpdateUserData", userdata.update(self.record.user_data, changes, limits)
+        )
 
-    def delete_user_data(self, keys: list[str]) -> None:
-        self.record.user_data = userdata.delete(self.record.user_data, userdata.validate_keys(keys))
+    def delete_user_data(
+        self, keys: list[str], user_id: str | None = None, expected_version: int | None = None
+    ) -> None:
+        doomed = userdata.validate_keys(keys)
+        self._check_version(expected_version)
+        self._write_user_data(user_id, "DeleteUserData", userdata.delete(self.record.user_data, doomed))
+
+    def _check_version(self, expected: int | None) -> None:
+        """A conditional write (``userDataVersion`` given) only applies to the version it read."""
+        current = self.record.user_data_version
+        if expected is not None and expected != current:
+            raise DomainError(
+                ErrorKind.STALE_VERSION,
+                f"userData changed since version {expected}: it is now at version {current}; read it again",
+            )
+
+    def _write_user_data(self, user_id: str | None, operation: str, result: userdata.UserData) -> None:
+        """Replace userData with ``result``; when a key changed, the version moves on and every
+        changed key is recorded (the audit trail)."""
+        before = self.record.user_data
+        changes = tuple(
+            UserDataKeyChange(key, before.get(key), result.get(key))
+            for key in [*before, *(k for k in result if k not in before)]
+            if before.get(key) != result.get(key)
+        )
+        self.record.user_data = result
+        if changes:
+            self.record.user_data_version += 1
+            self.effects.append(UserDataChanged(user_id, operation, self.record.user_data_version, changes))
         self.effects.append(PropertiesChanged())
 
     def post(
@@ -352,7 +567,8 @@ class SmsSession:
         """An agent adds an entry to the log (message, URL, notice, typing)."""
         party = self.party(user_id)
         sender = self._participant(party)
-        visibility = Visibility.AGENTS if agents_only or party.consultant else Visibility.ALL
+        coaching = party.supervision is SupervisionMode.COACH
+        visibility = Visibility.AGENTS if agents_only or party.consultant or coaching else Visibility.ALL
         entry = self._log(ctx, message_type, sender, visibility, text=text, url=url, notice_text=notice_text)
         self.effects.append(MessagesAdded((entry,)))
         if visibility is Visibility.ALL and message_type in _CUSTOMER_VISIBLE_TYPES:
@@ -397,8 +613,9 @@ class SmsSession:
         return self._log(ctx, MessageType.PARTICIPANT_JOINED, participant, Visibility.ALL)
 
     def _finish_party(self, ctx: DomainContext, party: Party) -> None:
+        """The interaction leaves this party: GWS tells a supervisor Revoked, an agent Completed."""
         if party.state is PartyState.CHATTING:
-            self._remove_agent(ctx, party, PartyState.COMPLETED)
+            self._remove_agent(ctx, party, PartyState.REVOKED if party.supervision else PartyState.COMPLETED)
         elif party.state is PartyState.INVITED:
             party.state = PartyState.REVOKED
             party.deadline_ms = None
@@ -411,9 +628,10 @@ class SmsSession:
                 self._finish_party(ctx, other)
                 self.effects.append(StatusChanged(other.user_id))
 
-    def _requeue(self, queue: str) -> None:
+    def _requeue(self, ctx: DomainContext, queue: str) -> None:
         self.record.queue = queue
         self.record.phase = Phase.WAITING
+        self.record.waiting_since_ms = ctx.now_ms
         self.record.tried.clear()
         self.effects.append(RoutingRequested(queue))
 

@@ -21,6 +21,7 @@ class StatusCode(IntEnum):
     ALREADY_EXISTS = 18
     IN_USE = 19
     NOT_AUTHENTICATED = 20
+    STALE_VERSION = 21  # smsdesk extension: a conditional userData write lost the race
 
 
 HTTP_STATUS: dict[StatusCode, int] = {
@@ -37,6 +38,7 @@ HTTP_STATUS: dict[StatusCode, int] = {
     StatusCode.ALREADY_EXISTS: 409,
     StatusCode.IN_USE: 409,
     StatusCode.NOT_AUTHENTICATED: 401,
+    StatusCode.STALE_VERSION: 409,
 }
 
 STATUS_FOR_KIND: dict[ErrorKind, StatusCode] = {
@@ -48,6 +50,7 @@ STATUS_FOR_KIND: dict[ErrorKind, StatusCode] = {
     ErrorKind.INVALID_VALUE: StatusCode.VALIDATION_ERROR,
     ErrorKind.IN_USE: StatusCode.IN_USE,
     ErrorKind.ALREADY_EXISTS: StatusCode.ALREADY_EXISTS,
+    ErrorKind.STALE_VERSION: StatusCode.STALE_VERSION,
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 SMS_TOPIC = "/v2/me/smssessions"
 CHANNELS_TOPIC = "/v2/me/channels"
+STATISTICS_TOPIC = "/v2/me/statistics"  # extension: live numbers, to supervisors
 
 STATE_CHANGE = "SMSsessionStateChangeMessage"
 MESSAGE_LOG = "MessageLogUpdated"
@@ -61,3 +62,11 @@ def message_delivery_updated(
         "smssessionUri": session_uri,
         "smssessionPath": session_path,
     }
+
+
+STATISTICS_UPDATED = "StatisticsUpdated"
+
+
+def statistics_updated(statistics: dict[str, Any]) -> dict[str, Any]:
+    """**Extension**: a queue's live numbers changed (to its supervisors, on ``/v2/me/statistics``)."""
+    return {"messageType": STATISTICS_UPDATED, "statistics": statistics}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from smsdesk.domain.capabilities import capabilities_for
-from smsdesk.domain.model import FINAL_STATES, Message, Participant, SessionRecord
+from smsdesk.domain.model import FINAL_STATES, Message, Participant, SessionRecord, visible_to
+from smsdesk.domain.statistics import AgentStatistics, QueueStatistics
 
 SYSTEM_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
 SYSTEM_NOT_READY_ID = "900D55CC-2BB0-431F-8BF9-D3525B383BE6"
@@ -63,8 +65,11 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
         "path": f"/smssessions/{record.id}",
         "state": state,
         "capabilities": [] if final else capabilities_for(record, user_id),
-        "participants": [] if final else [participant_json(p, urls) for p in record.participants],
+        "participants": []
+        if final
+        else [participant_json(p, urls) for p in record.participants if visible_to(p.visibility, party)],
         "userData": record.user_data,
+        "userDataVersion": record.user_data_version,
         "receivedDate": gws_timestamp(record.received_ms),
         "chatType": record.chat_type,
     }
@@ -112,4 +117,66 @@ def delivery_json(
         "attempts": attempts,
         "errorCode": error_code,
         "reason": reason,
+    }
+
+
+def user_data_audit_entry_json(
+    version: int,
+    key: str,
+    operation: str,
+    user: tuple[str, str] | None,
+    old_value: str | None,
+    new_value: str | None,
+    changed_ms: int,
+    urls: Urls,
+) -> dict[str, Any]:
+    """**Extension**: one userData key change. ``user`` is (id, userName); values are JSON text,
+    None when the key was absent (null is never a userData value, so it cannot be confused)."""
+    return {
+        "version": version,
+        "key": key,
+        "operation": operation,
+        "user": None
+        if user is None
+        else {"id": user[0], "userName": user[1], "uri": urls.user(user[0]), "path": f"/users/{user[0]}"},
+        "oldValue": None if old_value is None else json.loads(old_value),
+        "newValue": None if new_value is None else json.loads(new_value),
+        "timestamp": gws_timestamp(changed_ms),
+        "timestampMs": changed_ms,
+    }
+
+
+def statistics_json(
+    queue: QueueStatistics, agents: list[AgentStatistics], since_ms: int, urls: Urls
+) -> dict[str, Any]:
+    """**Extension**: one queue's live numbers (counters since ``since_ms``, today) and its agents'."""
+    return {
+        "queue": queue.queue,
+        "since": gws_timestamp(since_ms),
+        "sinceMs": since_ms,
+        "waiting": queue.waiting,
+        "longestWaitMs": queue.longest_wait_ms,
+        "entered": queue.entered,
+        "offered": queue.offered,
+        "accepted": queue.accepted,
+        "rejected": queue.rejected,
+        "revoked": queue.revoked,
+        "abandoned": queue.abandoned,
+        "completed": queue.completed,
+        "averageTimeToAcceptMs": queue.average_time_to_accept_ms,
+        "averageHandleTimeMs": queue.average_handle_time_ms,
+        "serviceLevel": queue.service_level,
+        "serviceLevelThresholdMs": queue.service_level_threshold_ms,
+        "agents": [
+            {
+                "id": agent.user_id,
+                "userName": agent.user_name,
+                "uri": urls.user(agent.user_id),
+                "state": agent.state,
+                "timeInStateMs": agent.time_in_state_ms,
+                "liveSessions": agent.live_sessions,
+                "handledToday": agent.handled_today,
+            }
+            for agent in agents
+        ],
     }

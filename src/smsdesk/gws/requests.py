@@ -104,15 +104,18 @@ class SetDisposition(Operation, frozen=True):
 
 class AttachUserData(Operation, frozen=True):
     userData: JsonObject
+    userDataVersion: int | None = None  # extension: apply only to this version (conditional write)
 
 
 class UpdateUserData(Operation, frozen=True):
     userData: JsonObject
+    userDataVersion: int | None = None  # extension: apply only to this version (conditional write)
 
 
 class DeleteUserData(Operation, frozen=True):
     keys: list[str] | None = None
     key: str | None = None
+    userDataVersion: int | None = None  # extension: apply only to this version (conditional write)
 
 
 class SendMessage(Operation, frozen=True):
@@ -151,6 +154,65 @@ class SendStopTypingToAgentsNotification(Operation, frozen=True):
     pass
 
 
+# --- /api/v2/me/smssessions (extension: an agent starts a conversation) ---------------------------
+
+
+class Create(Operation, frozen=True):
+    phoneNumber: str
+    text: str
+    serviceNumber: str | None = None
+    userData: JsonObject | None = None
+    nickname: str | None = None
+
+
+SESSION_COLLECTION_OPERATIONS: dict[str, type[Operation]] = {"Create": Create}
+
+
+# --- supervisors: /api/v2/users/{agentUserId}/channels/smssession and .../smssessions/{id} --------
+
+
+class Monitor(Operation, frozen=True):
+    supervisorMonitoringMode: str = "AllChats"
+    nickname: str | None = None
+
+
+class Coach(Operation, frozen=True):
+    supervisorMonitoringMode: str = "AllChats"
+    nickname: str | None = None
+
+
+class BargeIn(Operation, frozen=True):
+    supervisorMonitoringMode: str = "AllChats"
+    nickname: str | None = None
+
+
+class CancelSupervisorMonitoring(Operation, frozen=True):
+    pass
+
+
+class Intrude(Operation, frozen=True):
+    supervisorVisibilityMode: str | None = None
+    nickname: str | None = None
+
+
+class SwitchToMonitor(Operation, frozen=True):
+    pass
+
+
+class SwitchToCoach(Operation, frozen=True):
+    pass
+
+
+class SwitchToBargeIn(Operation, frozen=True):
+    pass
+
+
+SUPERVISOR_CHANNEL_OPERATIONS: dict[str, type[Operation]] = {
+    cls.__name__: cls for cls in (Monitor, Coach, BargeIn, CancelSupervisorMonitoring)
+}
+SUPERVISOR_SESSION_OPERATIONS: dict[str, type[Operation]] = {"Intrude": Intrude}
+
+
 ME_OPERATIONS: dict[str, type[Operation]] = {
     "StartContactCenterSession": StartContactCenterSession,
     "EndContactCenterSession": EndContactCenterSession,
@@ -186,16 +248,28 @@ SMS_SESSION_OPERATIONS: dict[str, type[Operation]] = {
         SendStopTypingNotification,
         SendStartTypingToAgentsNotification,
         SendStopTypingToAgentsNotification,
+        SwitchToMonitor,
+        SwitchToCoach,
+        SwitchToBargeIn,
     )
 }
 # Spellings GWS documents besides the canonical ones (see docs/gws-compatibility.md).
 SMS_SESSION_OPERATIONS["InFocus"] = SetInFocus
 SMS_SESSION_OPERATIONS["SendStopTypingToAgentNotification"] = SendStopTypingToAgentsNotification
+SMS_SESSION_OPERATIONS["SwitchBargeIn"] = SwitchToBargeIn  # spelled so once in the GWS samples
 
 _header_decoder = msgspec.json.Decoder(_Header)
 _decoders: dict[type[Operation], msgspec.json.Decoder[Any]] = {}
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def operation_name(body: bytes) -> str | None:
+    """The ``operationName`` of a request body, or None (for counting operations; never raises)."""
+    try:
+        return _header_decoder.decode(body).operationName
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
 
 
 def _decoder_for(cls: type[Operation]) -> msgspec.json.Decoder[Any]:

@@ -20,10 +20,17 @@ from smsdesk.domain.errors import DomainError
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
 from smsdesk.gws.envelope import GwsError, StatusCode
-from smsdesk.gws.representation import Urls, channel_json, message_json, session_json
+from smsdesk.gws.representation import (
+    Urls,
+    channel_json,
+    message_json,
+    session_json,
+    statistics_json,
+    user_data_audit_entry_json,
+)
 from smsdesk.http.responses import as_gws_error, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
-from smsdesk.operations import agent, queries, smssessions
+from smsdesk.operations import agent, conversations, queries, smssessions, statistics, supervision
 from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import StorageConflict, User
 from smsdesk.operations.services import Services
@@ -68,21 +75,35 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 
 class GwsApi:
-    def __init__(self, services: Services, security: RequestSecurity) -> None:
+    def __init__(
+        self,
+        services: Services,
+        security: RequestSecurity,
+        on_operation: Callable[[str, int], None] | None = None,
+    ) -> None:
         self.services = services
         self.security = security
         self.urls = services.urls
+        self.on_operation = on_operation  # told (operationName, statusCode) of every POSTed operation
 
     def _endpoint(self, fn: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             caller: Caller | None = None
+            status_code = StatusCode.SUCCESS
             try:
                 caller = await self.security.caller(request)
                 response = await self._run(fn, request, caller)
             except GwsError as error:
+                status_code = error.status
                 response = error_response(error)
             except DomainError as error:
-                response = error_response(as_gws_error(error))
+                gws_error = as_gws_error(error)
+                status_code = gws_error.status
+                response = error_response(gws_error)
+            if self.on_operation is not None and request.method == "POST":
+                name = rq.operation_name(await request.body())
+                if name:
+                    self.on_operation(name, int(status_code))
             if caller is not None:
                 caller.decorate(response, request.method)
             return response
@@ -124,8 +145,10 @@ class GwsApi:
             session_routes += [
                 Route(prefix + "/{session_id}", e(self.post_session), methods=["POST"]),
                 Route(prefix, e(self.list_sessions), methods=["GET"]),
+                Route(prefix, e(self.post_sessions), methods=["POST"]),
                 Route(prefix + "/{session_id}", e(self.get_session), methods=["GET"]),
                 Route(prefix + "/{session_id}/messages", e(self.get_messages), methods=["GET"]),
+                Route(prefix + "/{session_id}/userDataAudit", e(self.get_user_data_audit), methods=["GET"]),
             ]
         return [
             *session_routes,
@@ -134,9 +157,21 @@ class GwsApi:
             Route("/api/v2/me", e(self.get_me), methods=["GET"]),
             Route("/api/v2/me", e(self.post_me), methods=["POST"]),
             Route("/api/v2/me/channels", e(self.get_channels), methods=["GET"]),
+            Route("/api/v2/me/statistics", e(self.get_statistics), methods=["GET"]),
             Route("/api/v2/me/channels/{channel}", e(self.post_channel), methods=["POST"]),
             Route("/api/v2/users", e(self.get_users), methods=["GET"]),
             Route("/api/v2/users/{user_id}", e(self.get_user), methods=["GET"]),
+            Route(
+                "/api/v2/users/{user_id}/channels/smssession",
+                e(self.post_supervisor_channel),
+                methods=["POST"],
+            ),
+            Route("/api/v2/users/{user_id}/channels/sms", e(self.post_supervisor_channel), methods=["POST"]),
+            Route(
+                "/api/v2/users/{user_id}/smssessions/{session_id}",
+                e(self.post_supervisor_session),
+                methods=["POST"],
+            ),
         ]
 
     async def version(self, request: Request) -> Response:
@@ -211,6 +246,41 @@ class GwsApi:
                 return ok({"user": user_json(user, self.urls)})
         raise GwsError(StatusCode.NOT_FOUND, "User not found")
 
+    # ----- supervisors -----
+
+    async def get_statistics(self, request: Request, caller: Caller) -> Response:
+        """**Extension**: the live numbers of every queue the supervisor supervises."""
+        views, since = await statistics.my_statistics(self.services, caller.user)
+        return ok(
+            {"statistics": [statistics_json(queue, agents, since, self.urls) for queue, agents in views]}
+        )
+
+    async def post_supervisor_channel(self, request: Request, caller: Caller) -> Response:
+        operation = rq.decode_operation(await request.body(), rq.SUPERVISOR_CHANNEL_OPERATIONS)
+        agent_id = request.path_params["user_id"]
+        user = caller.user
+        if isinstance(operation, rq.Monitor):
+            reference_id = await supervision.monitor(self.services, user, agent_id, operation)
+        elif isinstance(operation, rq.Coach):
+            reference_id = await supervision.coach(self.services, user, agent_id, operation)
+        elif isinstance(operation, rq.BargeIn):
+            reference_id = await supervision.barge_in(self.services, user, agent_id, operation)
+        else:
+            reference_id = await supervision.cancel_supervisor_monitoring(self.services, user, agent_id)
+        return ok({"referenceId": reference_id})
+
+    async def post_supervisor_session(self, request: Request, caller: Caller) -> Response:
+        operation = rq.decode_operation(await request.body(), rq.SUPERVISOR_SESSION_OPERATIONS)
+        assert isinstance(operation, rq.Intrude)
+        reference_id = await supervision.intrude(
+            self.services,
+            caller.user,
+            request.path_params["user_id"],
+            request.path_params["session_id"],
+            operation,
+        )
+        return ok({"referenceId": reference_id})
+
     # ----- SMS sessions -----
 
     async def list_sessions(self, request: Request, caller: Caller) -> Response:
@@ -238,6 +308,28 @@ class GwsApi:
             rendered.append(body)
         return ok({"messages": rendered})
 
+    async def get_user_data_audit(self, request: Request, caller: Caller) -> Response:
+        """**Extension**: who changed which userData key, when, from what to what, through which operation."""
+        record, entries, authors = await queries.user_data_audit(
+            self.services, caller.user, request.path_params["session_id"]
+        )
+        rendered = []
+        for entry in entries:
+            author = authors.get(entry.user_id) if entry.user_id is not None else None
+            rendered.append(
+                user_data_audit_entry_json(
+                    entry.version,
+                    entry.key,
+                    entry.operation,
+                    (author.id, author.user_name) if author is not None else None,
+                    entry.old_value,
+                    entry.new_value,
+                    entry.changed_ms,
+                    self.urls,
+                )
+            )
+        return ok({"userDataVersion": record.user_data_version, "entries": rendered})
+
     async def preview_sms(self, request: Request, caller: Caller) -> Response:
         """**Extension**: how a text would travel as SMS (encoding and segments) before it is sent."""
         text = request.query_params.get("text")
@@ -252,6 +344,13 @@ class GwsApi:
                 "units": analysis.units,
             }
         )
+
+    async def post_sessions(self, request: Request, caller: Caller) -> Response:
+        """**Extension** Create: an agent starts an SMS conversation."""
+        operation = rq.decode_operation(await request.body(), rq.SESSION_COLLECTION_OPERATIONS)
+        assert isinstance(operation, rq.Create)
+        reference_id, session_id = await conversations.create(self.services, caller.user, operation)
+        return ok({"referenceId": reference_id, "id": session_id, "uri": self.urls.session(session_id)})
 
     async def post_session(self, request: Request, caller: Caller) -> Response:
         operation = rq.decode_operation(await request.body(), rq.SMS_SESSION_OPERATIONS)

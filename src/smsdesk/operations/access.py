@@ -2,15 +2,19 @@
 
 Everything is scoped to the caller's contact center (tenant): a session, user or queue of another
 tenant is reported as not found, exactly like one that does not exist, so ids leak nothing.
+
+Supervisors (role ``ROLE_SUPERVISOR``) act only on agents of the queues they supervise (the
+``queue_supervisors`` relation, set with ``smsdesk queues supervise``); agents can do none of it.
 """
 
 from __future__ import annotations
 
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
-from smsdesk.domain.model import SessionRecord
-from smsdesk.operations.ports import Transaction, User
+from smsdesk.domain.model import PartyState, SessionRecord
+from smsdesk.operations.ports import ServiceNumber, Transaction, User
 
 AGENT_ROLES = frozenset({"ROLE_AGENT", "ROLE_SUPERVISOR"})
+SUPERVISOR_ROLE = "ROLE_SUPERVISOR"
 
 
 def require_agent(user: User) -> None:
@@ -37,3 +41,76 @@ async def colleague(tx: Transaction, user: User, user_id_or_name: str) -> User:
     if not AGENT_ROLES.intersection(target.roles):
         raise DomainError(ErrorKind.INVALID_VALUE, "The target user is not an agent")
     return target
+
+
+def require_supervisor(user: User) -> None:
+    if SUPERVISOR_ROLE not in user.roles:
+        raise DomainError(ErrorKind.NO_PERMISSION, "The user is not a supervisor")
+
+
+async def supervised_agent(tx: Transaction, user: User, agent_id: str) -> User:
+    """An agent the supervisor may monitor, coach, barge in on or intrude on: same tenant, and a
+    member of a queue the supervisor supervises."""
+    require_supervisor(user)
+    agent = await tx.user_by_id(user.tenant_id, agent_id)
+    if agent is None or not agent.enabled:
+        raise not_found(f"User not found: {agent_id}")
+    if agent.id == user.id:
+        raise DomainError(ErrorKind.INVALID_VALUE, "A supervisor cannot supervise themselves")
+    if not await tx.supervises_agent(user.tenant_id, user.id, agent.id):
+        raise DomainError(
+            ErrorKind.NO_PERMISSION, f"{user.user_name} supervises no queue that {agent.user_name} serves"
+        )
+    return agent
+
+
+async def still_supervises(tx: Transaction, supervisor: User, agent_id: str) -> bool:
+    """Whether a stored monitoring may still be applied: the supervisor is enabled, still a
+    supervisor, and still supervises a queue the agent serves (the relation may have changed)."""
+    return (
+        supervisor.enabled
+        and SUPERVISOR_ROLE in supervisor.roles
+        and await tx.supervises_agent(supervisor.tenant_id, supervisor.id, agent_id)
+    )
+
+
+async def service_number_for_agent(tx: Transaction, user: User, requested: str | None) -> ServiceNumber:
+    """The service number an agent may start a conversation from: one routed to a queue they serve
+    (``requested``, or else the first such number)."""
+    allowed = await tx.service_numbers_of_agent(user.tenant_id, user.id)
+    if requested is None:
+        if not allowed:
+            raise DomainError(ErrorKind.NO_PERMISSION, "No service number is routed to a queue you serve")
+        return allowed[0]
+    for number in allowed:
+        if number.number == requested:
+            return number
+    raise DomainError(
+        ErrorKind.NO_PERMISSION,
+        f"You may not send from service number {requested}: it is not routed to a queue you serve",
+    )
+
+
+async def session_of_supervised_agent(
+    tx: Transaction, user: User, agent: User, session_id: str
+) -> SessionRecord:
+    """A session the (already checked) supervised agent is chatting in."""
+    record = await tx.load_session(user.tenant_id, session_id)
+    party = record.parties.get(agent.id) if record is not None else None
+    if record is None or party is None or party.state is not PartyState.CHATTING:
+        raise not_found("SMS session not found")
+    return record
+
+
+async def session_for_audit(tx: Transaction, user: User, session_id: str) -> SessionRecord:
+    """A session whose user-data history the caller may read: one they are (or were) a party of,
+    or, for a supervisor, any session of a queue they supervise."""
+    require_agent(user)
+    record = await tx.load_session(user.tenant_id, session_id)
+    if record is None:
+        raise not_found("SMS session not found")
+    if user.id in record.parties:
+        return record
+    if SUPERVISOR_ROLE in user.roles and record.queue in await tx.supervised_queues(user.tenant_id, user.id):
+        return record
+    raise not_found("SMS session not found")

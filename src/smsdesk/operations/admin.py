@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
 from smsdesk.gws.representation import now_ms
+from smsdesk.operations.access import SUPERVISOR_ROLE
 from smsdesk.operations.identity import hash_password
 from smsdesk.operations.ports import ServiceNumber, User
 from smsdesk.operations.services import Services, new_user_id
@@ -101,6 +102,9 @@ async def seed_demo(services: Services) -> DemoSeed:
                 created.append(name)
             agent_ids.append(user.id)
         await tx.ensure_queue(DEFAULT_TENANT, DEMO_QUEUE, agent_ids)
+        supervisor = await tx.user_by_name(DEMO_SUPERVISOR)
+        assert supervisor is not None
+        await tx.add_queue_supervisor(DEFAULT_TENANT, DEMO_QUEUE, supervisor.id)
         await tx.ensure_service_number(
             ServiceNumber(DEFAULT_TENANT, DEMO_SERVICE_NUMBER, DEMO_QUEUE, "simulator")
         )
@@ -121,3 +125,18 @@ async def add_service_number(
         service_number = ServiceNumber(tenant, number, queue, connector)
         await work.tx.ensure_service_number(service_number)
     return service_number
+
+
+async def supervise_queue(services: Services, queue: str, user_name: str) -> None:
+    """``user_name`` (a supervisor) supervises ``queue`` of their own contact center."""
+    async with services.work() as work:
+        user = await work.tx.user_by_name(user_name)
+        if user is None:
+            raise not_found(f"User not found: {user_name}")
+        if SUPERVISOR_ROLE not in user.roles:
+            raise DomainError(
+                ErrorKind.INVALID_VALUE, f"{user_name} is not a supervisor (users add --role supervisor)"
+            )
+        if not await work.tx.queue_exists(user.tenant_id, queue):
+            raise not_found(f"Queue not found in {user.tenant_id}: {queue}")
+        await work.tx.add_queue_supervisor(user.tenant_id, queue, user.id)

@@ -16,6 +16,7 @@ from smsdesk.operations import access
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.ports import Notification, User
 from smsdesk.operations.services import Services, Work
+from smsdesk.operations.statistics import record_agent_state
 
 log = logging.getLogger("smsdesk.agent")
 
@@ -46,6 +47,8 @@ async def start_contact_center_session(services: Services, user: User, channels:
         for name in names:
             if name not in existing:
                 await work.tx.set_agent_channel(user.tenant_id, user.id, name, ChannelState.NOT_READY)
+        if SMS_CHANNEL in names and SMS_CHANNEL not in existing:
+            await record_agent_state(work, user, ChannelState.NOT_READY.value)
         reference_id = await work.tx.next_reference_id(user.id)
         await _notify_channels(work, user, reference_id)
     log.info("%s started a contact-center session on %s", user.user_name, ", ".join(names))
@@ -57,6 +60,8 @@ async def end_contact_center_session(services: Services, user: User) -> int:
     async with services.work() as work:
         logged_out = [c.channel for c in await work.tx.agent_channels(user.id)]
         await work.tx.clear_agent_channels(user.id)
+        if SMS_CHANNEL in logged_out:
+            await record_agent_state(work, user, "LoggedOut")
         # Offers waiting for this agent go back to routing rather than wait for their timeout.
         for record in await work.tx.sessions_of_user(user.tenant_id, user.id):
             party = record.parties[user.id]
@@ -86,6 +91,8 @@ async def set_state(services: Services, user: User, state: ChannelState, channel
             targets = [name]
         for name in targets:
             await work.tx.set_agent_channel(user.tenant_id, user.id, name, state)
+        if SMS_CHANNEL in targets:
+            await record_agent_state(work, user, state.value)
         reference_id = await work.tx.next_reference_id(user.id)
         await _notify_channels(work, user, reference_id)
         if state is ChannelState.READY and SMS_CHANNEL in targets:

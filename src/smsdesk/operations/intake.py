@@ -86,6 +86,8 @@ class SmsIntake:
                     number.queue,
                 )
             self._apply_consent(session, ctx, opted_out, change is not None, sms.text.strip())
+            if record is not None and change is ConsentChange.OPT_OUT:
+                session.abandon()  # opted out while waiting: nobody will ever be able to answer
             await publish_session_change(services, work, session)
 
     @staticmethod
@@ -147,6 +149,8 @@ class SmsIntake:
                     was != signal.opted_out,
                     signal.reason or "reported by the carrier",
                 )
+                if signal.opted_out:
+                    session.abandon()
                 await publish_session_change(self.services, work, session)
         log.info(
             "%s reports %s %s for %s",

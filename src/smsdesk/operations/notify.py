@@ -21,13 +21,16 @@ from smsdesk.domain.model import (
     PropertiesChanged,
     RoutingRequested,
     StatusChanged,
+    UserDataChanged,
+    visible_to,
 )
 from smsdesk.domain.session import SmsSession
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import notifications as payloads
-from smsdesk.gws.representation import Urls, delivery_json, message_json, session_json
-from smsdesk.operations.ports import Notification
+from smsdesk.gws.representation import Urls, delivery_json, message_json, now_ms, session_json
+from smsdesk.operations.ports import Notification, UserDataAuditEntry
 from smsdesk.operations.services import Services, Work
+from smsdesk.operations.statistics import record_session_facts
 
 _encode = msgspec.json.encode
 
@@ -85,6 +88,7 @@ async def publish_session_change(
     record = session.record
     tx = work.tx
     await tx.save_session(record, session.next_deadline_ms(), session.parties_changed())
+    await record_session_facts(work, session)
     if session.new_messages:
         await tx.append_messages(record.id, session.new_messages)
     emitter = _Emitter(work, session, services.urls, requester, reference_id)
@@ -93,12 +97,20 @@ async def publish_session_change(
     }
     parties = record.parties
     chatting = [uid for uid, p in parties.items() if p.state is PartyState.CHATTING]
-    for effect in session.effects:
+    # Someone who joins in this change (a supervisor added when the agent accepts, say) gets the
+    # participants with their StatusChange and the whole log, this change's entries included, with
+    # their HistoryDelivered: no other effect of the change may reach them first, out of order, or twice.
+    history_to = {e.user_id for e in session.effects if isinstance(e, HistoryDelivered)}
+    status_at = {e.user_id: i for i, e in enumerate(session.effects) if isinstance(e, StatusChanged)}
+    for position, effect in enumerate(session.effects):
         if isinstance(effect, StatusChanged):
             emitter.state_change(effect.user_id, "StatusChange")
         elif isinstance(effect, ParticipantsChanged):
             for user_id in chatting:
-                emitter.state_change(user_id, "ParticipantsUpdated")
+                if status_at.get(user_id, -1) > position:
+                    continue
+                if not effect.supervisors_only or parties[user_id].supervision is not None:
+                    emitter.state_change(user_id, "ParticipantsUpdated")
         elif isinstance(effect, PropertiesChanged):
             audience = (
                 [effect.only] if effect.only else [u for u, p in parties.items() if p.state in LIVE_STATES]
@@ -119,11 +131,21 @@ async def publish_session_change(
                         reason=None,
                     )
             for user_id in chatting:
-                if user_id != effect.exclude:
-                    emitter.message_log(user_id, entries)
+                if user_id != effect.exclude and user_id not in history_to:
+                    seen = [
+                        entry
+                        for entry, message in zip(entries, effect.messages, strict=True)
+                        if visible_to(message.visibility, parties[user_id])
+                    ]
+                    if seen:
+                        emitter.message_log(user_id, seen)
         elif isinstance(effect, HistoryDelivered):
             history = await tx.messages(record.id, 1, 0)
-            emitter.message_log(effect.user_id, [message_json(m, services.urls) for m in history])
+            viewer = parties.get(effect.user_id)
+            emitter.message_log(
+                effect.user_id,
+                [message_json(m, services.urls) for m in history if visible_to(m.visibility, viewer)],
+            )
         elif isinstance(effect, OperationFailed):
             ref = emitter.take_reference(effect.user_id)
             emitter.emit(
@@ -146,3 +168,21 @@ async def publish_session_change(
             work.sms_enqueued = True
         elif isinstance(effect, RoutingRequested):
             work.routing_tenants.add(record.tenant_id)
+        elif isinstance(effect, UserDataChanged):
+            changed_ms = now_ms()
+            await tx.append_user_data_audit(
+                [
+                    UserDataAuditEntry(
+                        record.tenant_id,
+                        record.id,
+                        effect.version,
+                        change.key,
+                        effect.operation,
+                        effect.user_id,
+                        None if change.old is None else _encode(change.old).decode(),
+                        None if change.new is None else _encode(change.new).decode(),
+                        changed_ms,
+                    )
+                    for change in effect.changes
+                ]
+            )

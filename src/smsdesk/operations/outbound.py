@@ -101,6 +101,9 @@ class SmsDispatcher:
             else:
                 status = "failed"
                 log.error("SMS %s to %s failed: %s", record.id, record.customer_number, error)
+        outcome = "retry" if status == "pending" else status
+        for observe in self.services.on_sms_attempt:
+            observe(connector_name, outcome)
         async with self.services.work() as work:
             await record_delivery(
                 self.services,

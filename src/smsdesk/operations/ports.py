@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from smsdesk.domain.agents import ChannelState
-from smsdesk.domain.model import Message, SessionRecord
+from smsdesk.domain.model import Message, SessionRecord, SupervisionMode
 from smsdesk.domain.routing import AgentAvailability
+from smsdesk.domain.statistics import FactTotal
 
 
 class StorageConflict(Exception):
@@ -113,6 +114,49 @@ class OutboundRecord:
     connector: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Monitoring:
+    """A supervisor watching an agent (GWS Monitor / Coach / BargeIn on the agent's smssession channel)."""
+
+    tenant_id: str
+    agent_id: str
+    supervisor_id: str
+    mode: SupervisionMode
+    next_chat_only: bool  # supervisorMonitoringMode NextChat: stops after the agent's next session
+    created_ms: int
+    nickname: str | None = None  # how the supervisor appears in the sessions they join
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """Something that happened in a contact center, stored with the change that made it happen;
+    the live statistics are computed from these."""
+
+    tenant_id: str
+    queue: str
+    kind: str
+    at_ms: int
+    session_id: str | None = None
+    user_id: str | None = None
+    detail: str | None = None
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserDataAuditEntry:
+    """One user-data key changed: from ``old`` to ``new`` (JSON text; None = absent)."""
+
+    tenant_id: str
+    session_id: str
+    version: int
+    key: str
+    operation: str
+    user_id: str | None
+    old_value: str | None
+    new_value: str | None
+    changed_ms: int
+
+
 class Transaction(Protocol):
     """Everything one operation reads and writes; committed together or not at all."""
 
@@ -205,6 +249,30 @@ class Transaction(Protocol):
     async def set_consent(
         self, service_number: str, customer_number: str, *, opted_out: bool, reason: str, now_ms: int
     ) -> None: ...
+
+    # supervisors (storage/supervision_sql.py)
+    async def add_queue_supervisor(self, tenant_id: str, queue: str, user_id: str) -> None: ...
+    async def supervised_queues(self, tenant_id: str, user_id: str) -> list[str]: ...
+    async def queue_supervisors(self, tenant_id: str, queue: str) -> list[str]: ...
+    async def supervises_agent(self, tenant_id: str, supervisor_id: str, agent_id: str) -> bool: ...
+    async def save_monitoring(self, monitoring: Monitoring) -> None: ...
+    async def monitoring_of_agent(self, agent_id: str) -> list[Monitoring]: ...
+    async def delete_monitoring(self, agent_id: str, supervisor_id: str) -> bool: ...
+
+    # facts, statistics and the user-data audit trail (storage/supervision_sql.py)
+    async def append_facts(self, facts: Sequence[Fact]) -> None: ...
+    async def queue_fact_totals(
+        self, tenant_id: str, queue: str, since_ms: int, threshold_ms: int
+    ) -> list[FactTotal]: ...
+    async def completed_counts(self, tenant_id: str, since_ms: int) -> dict[str, int]: ...
+    async def live_session_counts(self, tenant_id: str) -> dict[str, int]: ...
+    async def queues_of_member(self, tenant_id: str, user_id: str) -> list[str]: ...
+    async def all_queues(self) -> list[tuple[str, str]]: ...
+    async def last_agent_states(self, tenant_id: str, user_ids: Sequence[str]) -> list[Fact]: ...
+    async def queue_members(self, tenant_id: str, queue: str) -> list[str]: ...
+    async def append_user_data_audit(self, entries: Sequence[UserDataAuditEntry]) -> None: ...
+    async def user_data_audit(self, session_id: str) -> list[UserDataAuditEntry]: ...
+    async def service_numbers_of_agent(self, tenant_id: str, user_id: str) -> list[ServiceNumber]: ...
 
 
 class Store(Protocol):

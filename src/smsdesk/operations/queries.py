@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from smsdesk.domain.errors import invalid_value
-from smsdesk.domain.model import LIVE_STATES, Message, SessionRecord
+from smsdesk.domain.model import LIVE_STATES, Message, SessionRecord, visible_to
 from smsdesk.operations import access
-from smsdesk.operations.ports import AgentChannel, OutboundRecord, User
+from smsdesk.operations.ports import AgentChannel, OutboundRecord, User, UserDataAuditEntry
 from smsdesk.operations.services import Services
 
 
@@ -28,8 +28,14 @@ async def session_messages(
     if start_index < 0 or count < 0:
         raise invalid_value("startIndex and count must be zero or positive integers")
     async with services.store.transaction() as tx:
-        await access.session_for_agent(tx, user, session_id)
-        messages = await tx.messages(session_id, max(start_index, 1), count)
+        record = await access.session_for_agent(tx, user, session_id)
+        viewer = record.parties[user.id]
+        # Entries only supervisors may see are skipped for agents (indexes keep their gaps).
+        messages = [
+            m
+            for m in await tx.messages(session_id, max(start_index, 1), count)
+            if visible_to(m.visibility, viewer)
+        ]
         outbound = {record.message_index: record for record in await tx.outbound_of_session(session_id)}
     return messages, outbound
 
@@ -42,3 +48,15 @@ async def my_channels(services: Services, user: User) -> list[AgentChannel]:
 async def colleagues(services: Services, user: User) -> list[User]:
     async with services.store.transaction() as tx:
         return [u for u in await tx.users(user.tenant_id) if u.enabled]
+
+
+async def user_data_audit(
+    services: Services, user: User, session_id: str
+) -> tuple[SessionRecord, list[UserDataAuditEntry], dict[str, User]]:
+    """**Extension**: every userData key change of a session, oldest first, with the users who made
+    them (by id). Readable by the session's parties and the supervisors of its queue."""
+    async with services.store.transaction() as tx:
+        record = await access.session_for_audit(tx, user, session_id)
+        entries = await tx.user_data_audit(record.id)
+        authors = {u.id: u for u in await tx.users(user.tenant_id)}
+    return record, entries, authors

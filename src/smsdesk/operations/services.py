@@ -26,6 +26,9 @@ class OperationSettings:
     sms_retry_max_ms: int = 60_000
     sms_max_attempts: int = 8
     consent_keywords: ConsentKeywords = field(default_factory=ConsentKeywords)
+    service_level_threshold_ms: int = (
+        60_000  # live statistics: accepted within this counts for the service level
+    )
 
 
 def new_session_id() -> str:
@@ -48,6 +51,7 @@ class Services:
         self.commit_listeners: list[CommitListener] = []
         self.on_routing_needed: list[Callable[[str], None]] = []
         self.on_sms_enqueued: list[Callable[[], None]] = []
+        self.on_sms_attempt: list[Callable[[str, str], None]] = []  # (connector, accepted|retry|failed)
 
     def domain_context(self) -> DomainContext:
         return DomainContext(
@@ -62,6 +66,11 @@ class Services:
         async with self.store.transaction() as tx:
             work = Work(tx)
             yield work
+            if work.statistics_queues:
+                # Imported here: statistics builds on this module (Services, Work).
+                from smsdesk.operations.statistics import publish_statistics
+
+                await publish_statistics(self, work)
             position = await tx.append_notifications(work.notifications) if work.notifications else 0
         if position:
             for listener in self.commit_listeners:
@@ -82,6 +91,7 @@ class Work:
         self.notifications: list[Notification] = []
         self.routing_tenants: set[str] = set()
         self.sms_enqueued = False
+        self.statistics_queues: set[tuple[str, str]] = set()  # (tenant, queue) whose numbers changed
 
     def notify(self, notification: Notification) -> None:
         self.notifications.append(notification)

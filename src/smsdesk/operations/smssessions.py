@@ -12,13 +12,14 @@ from typing import Any, TypeVar
 
 from smsdesk.domain.agents import SMS_CHANNEL
 from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state, invalid_value, not_found
-from smsdesk.domain.model import DomainContext, MessageType, OfferKind
+from smsdesk.domain.model import DomainContext, MessageType, OfferKind, SupervisionMode
 from smsdesk.domain.session import SmsSession
 from smsdesk.gws import requests as rq
 from smsdesk.operations import access
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.ports import User
 from smsdesk.operations.services import Services, Work
+from smsdesk.operations.supervision import join_monitoring_supervisors
 
 
 @dataclass(slots=True)
@@ -74,6 +75,8 @@ def _text(services: Services, value: str, name: str) -> str:
 async def accept(call: Call, op: rq.Accept) -> None:
     nickname = op.nickname or call.user.first_name or call.user.user_name
     call.session.accept(call.ctx, call.user.id, nickname)
+    if call.session.record.parties[call.user.id].supervision is None:
+        await join_monitoring_supervisors(call.work.tx, call.session, call.user.id, call.ctx)
 
 
 @handles(rq.Reject)
@@ -184,12 +187,16 @@ async def set_disposition(call: Call, op: rq.SetDisposition) -> None:
 
 @handles(rq.AttachUserData)
 async def attach_user_data(call: Call, op: rq.AttachUserData) -> None:
-    call.session.attach_user_data(op.userData, call.services.settings.user_data_limits)
+    call.session.attach_user_data(
+        op.userData, call.services.settings.user_data_limits, call.user.id, op.userDataVersion
+    )
 
 
 @handles(rq.UpdateUserData)
 async def update_user_data(call: Call, op: rq.UpdateUserData) -> None:
-    call.session.update_user_data(op.userData, call.services.settings.user_data_limits)
+    call.session.update_user_data(
+        op.userData, call.services.settings.user_data_limits, call.user.id, op.userDataVersion
+    )
 
 
 @handles(rq.DeleteUserData)
@@ -197,7 +204,7 @@ async def delete_user_data(call: Call, op: rq.DeleteUserData) -> None:
     keys = list(op.keys or [])
     if op.key is not None:
         keys.append(op.key)
-    call.session.delete_user_data(keys)
+    call.session.delete_user_data(keys, call.user.id, op.userDataVersion)
 
 
 # ----- messages --------------------------------------------------------------------------------------
@@ -257,6 +264,24 @@ async def send_stop_typing_to_agents_notification(
     call: Call, op: rq.SendStopTypingToAgentsNotification
 ) -> None:
     call.session.post(call.ctx, call.user.id, MessageType.TYPING_STOPPED, agents_only=True)
+
+
+# ----- supervisors in the session --------------------------------------------------------------------
+
+
+@handles(rq.SwitchToMonitor)
+async def switch_to_monitor(call: Call, op: rq.SwitchToMonitor) -> None:
+    call.session.switch_supervision(call.ctx, call.user.id, SupervisionMode.MONITOR)
+
+
+@handles(rq.SwitchToCoach)
+async def switch_to_coach(call: Call, op: rq.SwitchToCoach) -> None:
+    call.session.switch_supervision(call.ctx, call.user.id, SupervisionMode.COACH)
+
+
+@handles(rq.SwitchToBargeIn)
+async def switch_to_barge_in(call: Call, op: rq.SwitchToBargeIn) -> None:
+    call.session.switch_supervision(call.ctx, call.user.id, SupervisionMode.BARGE_IN)
 
 
 assert set(HANDLERS) == set(rq.SMS_SESSION_OPERATIONS.values()), "every SMS operation needs a handler"

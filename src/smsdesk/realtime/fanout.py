@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +97,8 @@ class Fanout:
         self.retention_s = retention_s
         self.server: BayeuxServer | None = None
         self.cursor = 0
+        # Told the position up to which rows were handed to their Bayeux sessions (metrics).
+        self.on_delivered: Callable[[int], None] | None = None
         self._sessions_by_user: dict[str, set[_Delivery]] = {}
         # catch_up_s: in a cluster, pokes come over the network and one may be lost; reading the
         # outbox on a timer as well bounds the delay that would cause.
@@ -228,6 +231,8 @@ class Fanout:
                             server.deliver(state.session, row.channel, data, ext, row.position)
                             state.watermark = row.position
                 self.cursor = row.position
+            if rows and self.on_delivered is not None:
+                self.on_delivered(self.cursor)
             if len(rows) < self.batch_size:
                 return
 

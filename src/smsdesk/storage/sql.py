@@ -26,6 +26,7 @@ from smsdesk.operations.ports import (
     StoredNotification,
     User,
 )
+from smsdesk.storage.supervision_sql import SupervisionSql
 
 encode = msgspec.json.encode
 decode_session = msgspec.json.Decoder(SessionRecord).decode
@@ -83,7 +84,7 @@ def stored_notifications(rows: Iterable[Row]) -> list[StoredNotification]:
     return [StoredNotification(int(p), str(u), str(c), bytes(b)) for p, u, c, b in rows]
 
 
-class SqlTransaction:
+class SqlTransaction(SupervisionSql):
     """Every query of the ``Transaction`` Protocol but the outbox append, in SQL both backends run."""
 
     def __init__(self, db: SqlConnection) -> None:
