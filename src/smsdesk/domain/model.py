@@ -55,6 +55,7 @@ class MessageType(StrEnum):
     PUSH_URL = "PushUrl"
     NOTICE = "Notice"
     CUSTOM_NOTICE = "CustomNotice"
+    COMMENT = "Comment"  # extension: an agent's AddComment, visible to agents only
 
 
 @dataclass(slots=True)
@@ -182,3 +183,5 @@ class SessionRecord:
     customer_present: bool = True
     customer_reachable: bool = True
     chat_type: str = "Inbound"
+    # The agents' note about the interaction (AddComment); the latest one wins, each is also logged.
+    comment: str | None = None
