@@ -98,6 +98,17 @@ def signature_is_valid(auth_token: str, url: str, form: Mapping[str, str], signa
     return valid
 
 
+def signed_content_digest(form: Mapping[str, str]) -> str:
+    """SHA-256 of the form as the signature covers it (sorted keys and values, unambiguously joined).
+    The URL is left out: one connector has one status URL."""
+    hasher = hashlib.sha256()
+    for key in sorted(form):
+        for part in (key, form[key]):
+            encoded = part.encode()
+            hasher.update(len(encoded).to_bytes(4, "big") + encoded)
+    return hasher.hexdigest()
+
+
 # ---------------------------------------------------------------------------------------------
 # Parsing
 
@@ -115,12 +126,17 @@ def parse_inbound(form: Mapping[str, str], *, connector: str) -> tuple[InboundSm
     Twilio sets ``OptOutType`` to STOP, START or HELP when its Advanced Opt-Out matched a keyword;
     HELP changes nothing.
     """
+    # The message id is what makes a provider's retry (or a captured request replayed) one message,
+    # so a request without it is refused rather than taken as a new message every time it arrives.
+    message_sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    if not message_sid:
+        raise WebhookFormError("missing MessageSid")
     sms = InboundSms(
         service_number=_required(form, "To"),
         customer_number=_required(form, "From"),
         text=form.get("Body", ""),
         connector=connector,
-        provider_message_id=form.get("MessageSid") or form.get("SmsSid") or None,
+        provider_message_id=message_sid,
     )
     opt_out_type = form.get("OptOutType", "").strip().upper()
     signal: OptOutSignal | None = None
@@ -131,6 +147,7 @@ def parse_inbound(form: Mapping[str, str], *, connector: str) -> tuple[InboundSm
             opted_out=opt_out_type == "STOP",
             connector=connector,
             reason=f"keyword {opt_out_type}",
+            idempotency_key=f"opt-out:{message_sid}",
         )
     return sms, signal
 
@@ -143,16 +160,23 @@ def parse_status(
     A status callback is about a message we sent, so ``From`` is our service number and ``To``
     the customer.
     """
-    message_sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    message_sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     if not message_sid:
         raise WebhookFormError("missing MessageSid")
+    # One message has several callbacks (sent, delivered...), so its id alone cannot key them; the
+    # digest of everything the provider signed can: a replay is byte-for-byte the same request.
+    key = "status:" + signed_content_digest(form)
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
     error_code = form.get("ErrorCode", "").strip() or None
     state = STATUS_TO_STATE.get(status)
     receipt = None
     if state is not None:
         receipt = DeliveryReceipt(
-            connector=connector, provider_message_id=message_sid, state=state, error_code=error_code
+            connector=connector,
+            provider_message_id=message_sid,
+            state=state,
+            error_code=error_code,
+            idempotency_key=key,
         )
     signal = None
     if error_code in OPT_OUT_ERROR_CODES and form.get("From") and form.get("To"):
@@ -162,6 +186,7 @@ def parse_status(
             opted_out=True,
             connector=connector,
             reason=f"twilio error {error_code}",
+            idempotency_key="opt-out:" + key,
         )
     return receipt, signal
 

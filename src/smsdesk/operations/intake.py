@@ -9,6 +9,7 @@ from smsdesk.domain.model import DomainContext
 from smsdesk.domain.session import SmsSession
 from smsdesk.operations.delivery import record_delivery
 from smsdesk.operations.notify import publish_session_change
+from smsdesk.operations.ports import Transaction
 from smsdesk.operations.services import Services, new_session_id
 from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OptOutSignal
 
@@ -100,6 +101,8 @@ class SmsIntake:
 
     async def delivery_receipt(self, receipt: DeliveryReceipt) -> None:
         async with self.services.work() as work:
+            if not await _first_time(work.tx, receipt.connector, receipt.idempotency_key):
+                return
             record = await work.tx.outbound_by_provider_id(receipt.connector, receipt.provider_message_id)
             if record is None:
                 log.warning(
@@ -124,6 +127,8 @@ class SmsIntake:
     async def opt_out(self, signal: OptOutSignal) -> None:
         """The provider says the customer blocked (or unblocked) the number: same state as a keyword."""
         async with self.services.work() as work:
+            if not await _first_time(work.tx, signal.connector, signal.idempotency_key):
+                return
             number = await work.tx.service_number(signal.service_number)
             if number is None:
                 log.warning("opt-out signal for %s: not a configured service number", signal.service_number)
@@ -155,6 +160,15 @@ class SmsIntake:
             "opted out" if signal.opted_out else "opted in",
             signal.service_number,
         )
+
+
+async def _first_time(tx: Transaction, connector: str, key: str | None) -> bool:
+    """Whether a replayable report is new. Keys share the table of inbound message ids: connectors
+    prefix them (``status:``, ``opt-out:``), so they never collide with a provider's message id."""
+    if key is None or await tx.record_inbound_id(connector, key):
+        return True
+    log.info("ignored a replayed %s report %s", connector, key)
+    return False
 
 
 _FINAL_DELIVERY = frozenset({"delivered", "failed", "expired"})
