@@ -33,8 +33,10 @@ from smsdesk.operations.identity import Authenticator, HttpSessions
 from smsdesk.operations.intake import SmsIntake
 from smsdesk.operations.outbound import SmsDispatcher
 from smsdesk.operations.ports import ServiceNumber
+from smsdesk.operations.ratelimit import Rate, TokenBuckets
 from smsdesk.operations.routing import Router
 from smsdesk.operations.services import OperationSettings, Services
+from smsdesk.operations.signin_throttle import SignInThrottle, ThrottleSettings
 from smsdesk.operations.sms_ports import SmsConnector
 from smsdesk.realtime.auth import bayeux_authenticator
 from smsdesk.realtime.fanout import Fanout
@@ -116,7 +118,13 @@ def build_node(settings: Settings) -> Node:
     built_simulator = connectors.get("simulator")
     simulator = built_simulator if isinstance(built_simulator, SimulatorConnector) else None
     check_service_numbers(settings, connectors)
-    intake = SmsIntake(services)
+    intake = SmsIntake(
+        services,
+        TokenBuckets(
+            Rate(settings.rate_limit_intake_per_s, settings.rate_limit_intake_burst),
+            "contact center's incoming SMS",
+        ),
+    )
     return Node(
         settings=settings,
         store=store,
@@ -231,8 +239,29 @@ def create_app(settings: Settings) -> Starlette:
     preflight_service_numbers(settings)
     authenticator = Authenticator(node.store, trust_s=settings.credential_trust_s)
     http_sessions = HttpSessions()
-    security = RequestSecurity(authenticator, http_sessions, settings.csrf)
-    endpoint = BayeuxEndpoint(node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store))
+    throttle = SignInThrottle(
+        ThrottleSettings(
+            max_failures=settings.signin_max_failures,
+            window_s=settings.signin_failure_window_s,
+            initial_s=settings.signin_throttle_initial_s,
+            max_s=settings.signin_throttle_max_s,
+        )
+    )
+    security = RequestSecurity(
+        authenticator,
+        http_sessions,
+        settings.csrf,
+        throttle,
+        user_requests=TokenBuckets(
+            Rate(settings.rate_limit_user_per_s, settings.rate_limit_user_burst), "user"
+        ),
+        tenant_requests=TokenBuckets(
+            Rate(settings.rate_limit_tenant_per_s, settings.rate_limit_tenant_burst), "contact center"
+        ),
+    )
+    endpoint = BayeuxEndpoint(
+        node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store, throttle)
+    )
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
     routes: list[BaseRoute] = endpoint.routes("/api/v2/notifications")
     routes += GwsApi(node.services, security).routes()

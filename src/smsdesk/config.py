@@ -59,6 +59,22 @@ class Settings:
     sms_retry_initial_ms: int = 1_000  # first retry of a transient send failure; doubles each time
     sms_retry_max_ms: int = 60_000
     sms_max_attempts: int = 8  # then the message is marked failed with the last reason
+    # Sign-in throttling per (user name, client address): after this many failures within the window
+    # the pair is refused (429) for a while that starts at initial and doubles up to max; 0 = off.
+    signin_max_failures: int = 10
+    signin_failure_window_s: float = 60.0
+    signin_throttle_initial_s: float = 5.0
+    signin_throttle_max_s: float = 300.0
+    # Token buckets (requests per second, burst), per process; a rate of 0 turns a limit off. Far
+    # above what a desktop needs, so they only bite a runaway script or a flood.
+    rate_limit_user_per_s: float = 100.0  # authenticated REST requests of one user
+    rate_limit_user_burst: int = 1_000
+    rate_limit_tenant_per_s: float = 2_000.0  # all REST requests of one contact center
+    rate_limit_tenant_burst: int = 10_000
+    rate_limit_intake_per_s: float = (
+        200.0  # customers' SMS into one contact center (webhooks, SMPP, simulator)
+    )
+    rate_limit_intake_burst: int = 1_000
     connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Applied idempotently at every start (README "Real SMS"); numbers added with `smsdesk numbers
     # add` keep working alongside.

@@ -20,12 +20,14 @@ from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.gws.representation import Urls, channel_json, message_json, session_json
-from smsdesk.http.responses import as_gws_error, error_response, ok
+from smsdesk.http.responses import as_gws_error, error_response, ok, too_many_requests
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, queries, smssessions
 from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import User
+from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.services import Services
+from smsdesk.operations.signin_throttle import SignInThrottled
 
 GWS_VERSION = "8.5.200.00"
 FEATURES = ["api-multimedia", "api-multimedia-chat", "api-voice"]
@@ -76,6 +78,10 @@ class GwsApi:
                 response = error_response(error)
             except DomainError as error:
                 response = error_response(as_gws_error(error))
+            except SignInThrottled as error:
+                response = too_many_requests(StatusCode.NOT_AUTHENTICATED, str(error), error.retry_after_s)
+            except RateLimited as error:
+                response = too_many_requests(StatusCode.FORBIDDEN, str(error), error.retry_after_s)
             if caller is not None:
                 caller.decorate(response, request.method)
             return response

@@ -13,6 +13,8 @@ from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions
 from smsdesk.operations.ports import User
+from smsdesk.operations.ratelimit import TokenBuckets
+from smsdesk.operations.signin_throttle import SignInThrottle, verify_throttled
 
 COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
@@ -37,10 +39,21 @@ class Caller:
 
 
 class RequestSecurity:
-    def __init__(self, authenticator: Authenticator, sessions: HttpSessions, csrf: CsrfMode) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        sessions: HttpSessions,
+        csrf: CsrfMode,
+        throttle: SignInThrottle,
+        user_requests: TokenBuckets,
+        tenant_requests: TokenBuckets,
+    ) -> None:
         self.authenticator = authenticator
         self.sessions = sessions
         self.csrf = csrf
+        self.throttle = throttle
+        self.user_requests = user_requests
+        self.tenant_requests = tenant_requests
 
     async def caller(self, request: Request) -> Caller:
         cookie_session = self.sessions.lookup(request.cookies.get(COOKIE))
@@ -48,13 +61,21 @@ class RequestSecurity:
         user: User | None
         if authorization is not None:
             credentials = parse_basic_authorization(authorization)
-            user = await self.authenticator.verify(*credentials) if credentials else None
+            user = None
+            if credentials is not None:
+                address = request.client.host if request.client else "unknown"
+                user = await verify_throttled(
+                    self.authenticator, self.throttle, *credentials, address, cookie_session
+                )
         elif cookie_session is not None:
             user = await self.authenticator.user_for_session(cookie_session)
         else:
             user = None
         if user is None:
             raise GwsError(StatusCode.NOT_AUTHENTICATED, "Access denied")
+        # Per user first: one agent's loop uses up their own bucket before it dents the tenant's.
+        self.user_requests.take(user.id)
+        self.tenant_requests.take(user.tenant_id)
 
         new_session = False
         http_session = cookie_session if cookie_session and cookie_session.user_id == user.id else None

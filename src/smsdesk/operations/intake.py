@@ -10,6 +10,7 @@ from smsdesk.domain.session import SmsSession
 from smsdesk.operations.delivery import record_delivery
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.ports import Transaction
+from smsdesk.operations.ratelimit import Rate, TokenBuckets
 from smsdesk.operations.services import Services, new_session_id
 from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OptOutSignal
 
@@ -21,8 +22,12 @@ class UnknownServiceNumber(Exception):
 
 
 class SmsIntake:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, limits: TokenBuckets | None = None) -> None:
         self.services = services
+        # Per contact center, so one tenant's flood (or a provider replaying a backlog) cannot take
+        # the database and the routing loop from the others. Raises RateLimited: the connector
+        # answers with its protocol's "try again later" (HTTP 429, SMPP ESME_RTHROTTLED).
+        self.limits = limits or TokenBuckets(Rate(0, 0), "contact center's incoming SMS")
 
     async def inbound(self, sms: InboundSms) -> None:
         """Join the customer's open session, or open a new one in the number's queue. Idempotent on
@@ -35,6 +40,7 @@ class SmsIntake:
             if number is None:
                 log.warning("dropped an SMS to %s: not a configured service number", sms.service_number)
                 raise UnknownServiceNumber(sms.service_number)
+            self.limits.take(number.tenant_id)
             if sms.provider_message_id is not None and not await tx.record_inbound_id(
                 sms.connector, sms.provider_message_id
             ):

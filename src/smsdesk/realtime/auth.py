@@ -11,8 +11,9 @@ import msgspec
 from smsdesk.bayeux import Rejection
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import StatusCode
-from smsdesk.operations.identity import Authenticator, HttpSessions
+from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions
 from smsdesk.operations.ports import Store, User
+from smsdesk.operations.signin_throttle import SignInThrottle, SignInThrottled, verify_throttled
 
 _DENIED = msgspec.json.encode(
     {"statusCode": int(StatusCode.NOT_AUTHENTICATED), "statusMessage": "Access denied"}
@@ -26,23 +27,37 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
+def _throttled(error: SignInThrottled) -> Rejection:
+    body = msgspec.json.encode({"statusCode": int(StatusCode.NOT_AUTHENTICATED), "statusMessage": str(error)})
+    return Rejection(status=429, body=body, headers=(("Retry-After", str(error.retry_after_s)),))
+
+
+def _cookie_session(scope: dict[str, Any], sessions: HttpSessions) -> HttpSession | None:
+    cookie_header = _header(scope, b"cookie")
+    if not cookie_header:
+        return None
+    cookie: SimpleCookie = SimpleCookie()
+    cookie.load(cookie_header)
+    morsel = cookie.get("JSESSIONID")
+    return sessions.lookup(morsel.value if morsel else None)
+
+
 def bayeux_authenticator(
-    authenticator: Authenticator, sessions: HttpSessions, store: Store
+    authenticator: Authenticator, sessions: HttpSessions, store: Store, throttle: SignInThrottle
 ) -> Callable[[dict[str, Any]], Awaitable[object]]:
     async def authenticate(scope: dict[str, Any]) -> object:
         credentials = parse_basic_authorization(_header(scope, b"authorization"))
+        http_session = _cookie_session(scope, sessions)
         user: User | None = None
         if credentials is not None:
-            user = await authenticator.verify(*credentials)
-        else:
-            cookie_header = _header(scope, b"cookie")
-            if cookie_header:
-                cookie: SimpleCookie = SimpleCookie()
-                cookie.load(cookie_header)
-                morsel = cookie.get("JSESSIONID")
-                http_session = sessions.lookup(morsel.value if morsel else None)
-                if http_session is not None:
-                    user = await authenticator.user_for_session(http_session)
+            client = scope.get("client")
+            address = str(client[0]) if client else "unknown"
+            try:
+                user = await verify_throttled(authenticator, throttle, *credentials, address, http_session)
+            except SignInThrottled as error:
+                return _throttled(error)
+        elif http_session is not None:
+            user = await authenticator.user_for_session(http_session)
         if user is None:
             return Rejection(status=401, body=_DENIED)
         return user
