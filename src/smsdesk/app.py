@@ -54,6 +54,7 @@ def operation_settings(settings: Settings) -> OperationSettings:
         sms_retry_initial_ms=settings.sms_retry_initial_ms,
         sms_retry_max_ms=settings.sms_retry_max_ms,
         sms_max_attempts=settings.sms_max_attempts,
+        password_min_length=settings.password_min_length,
         user_data_limits=UserDataLimits(
             max_keys=settings.user_data_max_keys,
             max_key_length=settings.user_data_max_key_length,
@@ -234,6 +235,15 @@ def preflight_service_numbers(settings: Settings) -> None:
             raise SystemExit(f"error: {error}") from None
 
 
+def _reachable_by(host: str, port: int) -> str:
+    """Who can reach a listener bound to ``host``, in words an operator can act on."""
+    if host in ("127.0.0.1", "::1", "localhost"):
+        return f"{host}:{port} (this machine only)"
+    if host in ("0.0.0.0", "::", ""):
+        return f"{host or '*'}:{port} (every network this machine is on)"
+    return f"{host}:{port} (that interface's network)"
+
+
 def create_app(settings: Settings) -> Starlette:
     node = build_node(settings)
     preflight_service_numbers(settings)
@@ -284,6 +294,12 @@ def create_app(settings: Settings) -> Starlette:
                 "Do not expose this server.%s",
                 DEMO_PASSWORD,
                 f" (created {', '.join(seeded.created_users)})" if seeded.created_users else "",
+            )
+        if node.simulator is not None:
+            log.warning(
+                "SMS simulator ON (a test tool, never for production): whoever reaches %s can text as "
+                "any customer and read every handset under /simulator/, without signing in",
+                _reachable_by(settings.host, settings.port),
             )
         # After the demo seed, which may create the tenant the numbers belong to.
         await ensure_service_numbers(node.services, settings.service_numbers, apply=True)

@@ -45,6 +45,7 @@ class Settings:
     user_data_max_key_length: int = 256
     user_data_max_bytes: int = 65_536
     credential_trust_s: float = 30.0
+    password_min_length: int = 8  # new and changed passwords (CLI); existing ones keep working
     bayeux_timeout_ms: int = 25_000
     bayeux_max_interval_ms: int = 10_000
     bayeux_max_queue: int = 10_000

@@ -37,6 +37,7 @@ async def add_user(
 ) -> User:
     if role not in ROLES:
         raise DomainError(ErrorKind.INVALID_VALUE, f"Unknown role {role}; use one of {', '.join(ROLES)}")
+    check_password(services, password)
     password_hash = hash_password(password)
     async with services.work() as work:
         if await work.tx.user_by_name(user_name) is not None:
@@ -58,7 +59,17 @@ async def add_user(
     return user
 
 
+def check_password(services: Services, password: str) -> None:
+    """A new password must not be empty (that user would sign in with ``-u bob:``) nor short."""
+    minimum = services.settings.password_min_length
+    if not password:
+        raise DomainError(ErrorKind.MISSING_PARAMETER, "The password must not be empty")
+    if len(password) < minimum:
+        raise DomainError(ErrorKind.INVALID_VALUE, f"The password must be at least {minimum} characters long")
+
+
 async def set_password(services: Services, user_name: str, password: str) -> None:
+    check_password(services, password)
     password_hash = hash_password(password)
     async with services.work() as work:
         user = await work.tx.user_by_name(user_name)

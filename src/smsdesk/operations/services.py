@@ -26,6 +26,7 @@ class OperationSettings:
     sms_retry_max_ms: int = 60_000
     sms_max_attempts: int = 8
     consent_keywords: ConsentKeywords = field(default_factory=ConsentKeywords)
+    password_min_length: int = 8  # the demo's "password" is exactly 8
 
 
 def new_session_id() -> str:
