@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -28,6 +28,7 @@ from smsdesk.http.guard import Guard
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
 from smsdesk.http.webhooks import WebhookConnector, webhook_routes
+from smsdesk.operations import phone_numbers
 from smsdesk.operations.admin import DEFAULT_TENANT, DEMO_PASSWORD, seed_demo
 from smsdesk.operations.identity import Authenticator, HttpSessions
 from smsdesk.operations.intake import SmsIntake
@@ -55,6 +56,7 @@ def operation_settings(settings: Settings) -> OperationSettings:
         sms_retry_max_ms=settings.sms_retry_max_ms,
         sms_max_attempts=settings.sms_max_attempts,
         password_min_length=settings.password_min_length,
+        default_region=settings.default_region,
         user_data_limits=UserDataLimits(
             max_keys=settings.user_data_max_keys,
             max_key_length=settings.user_data_max_key_length,
@@ -85,6 +87,27 @@ class Node:
     simulator: SimulatorConnector | None
 
 
+def with_normalised_numbers(settings: Settings) -> Settings:
+    """The settings with ``default_region`` checked and every configured service number in E.164
+    (connectors normalise what carriers write the same way, so the two always match)."""
+    try:
+        region = phone_numbers.check_region(settings.default_region)
+    except phone_numbers.InvalidPhoneNumber as error:
+        raise SystemExit(f"error: {error}") from None
+    numbers = tuple(
+        replace(entry, number=phone_numbers.normalise(entry.number, region))
+        for entry in settings.service_numbers
+    )
+    seen: set[str] = set()
+    for entry in numbers:
+        if entry.number in seen:
+            raise SystemExit(
+                f"error: invalid service_numbers: {entry.number} is listed twice (once normalised)"
+            )
+        seen.add(entry.number)
+    return replace(settings, default_region=region, service_numbers=numbers)
+
+
 def build_node(settings: Settings) -> Node:
     store = open_store(settings)
     store.migrate()
@@ -110,12 +133,12 @@ def build_node(settings: Settings) -> Node:
         fanout,
     )
     try:
-        connectors = build_connectors(settings.connectors)
+        connectors = build_connectors(settings.connectors, default_region=settings.default_region)
     except ConnectorConfigError as error:
         # SystemExit with a message: the operator reads what to fix, not a traceback.
         raise SystemExit(f"error: {error}") from None
     if settings.simulator_enabled and "simulator" not in connectors:
-        connectors["simulator"] = SimulatorConnector()
+        connectors["simulator"] = SimulatorConnector(default_region=settings.default_region)
     built_simulator = connectors.get("simulator")
     simulator = built_simulator if isinstance(built_simulator, SimulatorConnector) else None
     check_service_numbers(settings, connectors)
@@ -245,6 +268,7 @@ def _reachable_by(host: str, port: int) -> str:
 
 
 def create_app(settings: Settings) -> Starlette:
+    settings = with_normalised_numbers(settings)
     node = build_node(settings)
     preflight_service_numbers(settings)
     authenticator = Authenticator(node.store, trust_s=settings.credential_trust_s)

@@ -227,7 +227,7 @@ def numbers_add(
     from smsdesk.operations.admin import add_service_number
 
     try:
-        asyncio.run(
+        added = asyncio.run(
             add_service_number(
                 _services(_settings(config, database)),
                 number,
@@ -239,7 +239,7 @@ def numbers_add(
     except DomainError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
-    console.print(f"{number} now routes to queue {queue} of {tenant} via {connector}")
+    console.print(f"{added.number} now routes to queue {queue} of {tenant} via {connector}")
 
 
 @sms_app.command("send")

@@ -31,6 +31,9 @@ class Settings:
     # The base of the absolute ``uri``s in resources; defaults to http://host:port.
     public_url: str = ""
     demo: bool = False
+    # ISO 3166 region (e.g. "US") used to read phone numbers written in national format; empty:
+    # digits without "+" are read as international numbers that lack their "+".
+    default_region: str = ""
     simulator: bool = False
     # off: never check; cookie: check requests authenticated only by the session cookie (browsers);
     # always: check every POST/PUT/DELETE, as GWS does with enableCsrfProtection.

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from smsdesk.domain.sms_encoding import analyse
+from smsdesk.operations import phone_numbers
 from smsdesk.operations.sms_ports import (
     DeliveryReceipt,
     DeliveryState,
@@ -120,7 +121,16 @@ def _required(form: Mapping[str, str], name: str) -> str:
     return value
 
 
-def parse_inbound(form: Mapping[str, str], *, connector: str) -> tuple[InboundSms, OptOutSignal | None]:
+def _number(form: Mapping[str, str], name: str, default_region: str) -> str:
+    try:
+        return phone_numbers.normalise(_required(form, name), default_region)
+    except phone_numbers.InvalidPhoneNumber as error:
+        raise WebhookFormError(f"{name}: {error}") from None
+
+
+def parse_inbound(
+    form: Mapping[str, str], *, connector: str, default_region: str = ""
+) -> tuple[InboundSms, OptOutSignal | None]:
     """An inbound-message webhook as the SMS it carries, plus the opt change Twilio recognised in it.
 
     Twilio sets ``OptOutType`` to STOP, START or HELP when its Advanced Opt-Out matched a keyword;
@@ -132,8 +142,8 @@ def parse_inbound(form: Mapping[str, str], *, connector: str) -> tuple[InboundSm
     if not message_sid:
         raise WebhookFormError("missing MessageSid")
     sms = InboundSms(
-        service_number=_required(form, "To"),
-        customer_number=_required(form, "From"),
+        service_number=_number(form, "To", default_region),
+        customer_number=_number(form, "From", default_region),
         text=form.get("Body", ""),
         connector=connector,
         provider_message_id=message_sid,
@@ -153,7 +163,7 @@ def parse_inbound(form: Mapping[str, str], *, connector: str) -> tuple[InboundSm
 
 
 def parse_status(
-    form: Mapping[str, str], *, connector: str
+    form: Mapping[str, str], *, connector: str, default_region: str = ""
 ) -> tuple[DeliveryReceipt | None, OptOutSignal | None]:
     """A status callback as a receipt (None for statuses we do not track) and an opt-out it implies.
 
@@ -181,8 +191,8 @@ def parse_status(
     signal = None
     if error_code in OPT_OUT_ERROR_CODES and form.get("From") and form.get("To"):
         signal = OptOutSignal(
-            service_number=form["From"],
-            customer_number=form["To"],
+            service_number=_number(form, "From", default_region),
+            customer_number=_number(form, "To", default_region),
             opted_out=True,
             connector=connector,
             reason=f"twilio error {error_code}",
@@ -242,8 +252,11 @@ class WebhookResult:
 class TwilioConnector:
     """Sends through Twilio's Messages API and turns Twilio's webhooks into ``SmsEvents`` calls."""
 
-    def __init__(self, config: TwilioConfig, *, http_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, config: TwilioConfig, *, http_client: httpx.AsyncClient | None = None, default_region: str = ""
+    ) -> None:
         self.config = config
+        self.default_region = default_region
         self.name = config.name
         self._events: SmsEvents | None = None
         self._http_client = http_client
@@ -359,9 +372,9 @@ class TwilioConnector:
             raise RuntimeError(f"connector {self.name} got a webhook before start()")
         try:
             if kind == "inbound":
-                sms, signal = parse_inbound(form, connector=self.name)
+                sms, signal = parse_inbound(form, connector=self.name, default_region=self.default_region)
             else:
-                receipt, signal = parse_status(form, connector=self.name)
+                receipt, signal = parse_status(form, connector=self.name, default_region=self.default_region)
         except WebhookFormError as error:
             logger.warning("refused signed %s webhook for %s: %s", kind, self.name, error)
             return WebhookResult(http_status=400, reason=str(error))

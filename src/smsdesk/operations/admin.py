@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
+from smsdesk.operations import phone_numbers
 from smsdesk.operations.identity import hash_password
 from smsdesk.operations.ports import ServiceNumber, User
 from smsdesk.operations.services import Services, new_user_id
@@ -118,6 +119,10 @@ async def add_service_number(
     services: Services, number: str, *, queue: str, tenant: str = DEFAULT_TENANT, connector: str = "simulator"
 ) -> ServiceNumber:
     """Route SMS to ``number`` into ``queue`` of ``tenant``, sent and received through ``connector``."""
+    try:
+        number = phone_numbers.normalise(number, services.settings.default_region)
+    except phone_numbers.InvalidPhoneNumber as error:
+        raise DomainError(ErrorKind.INVALID_VALUE, str(error)) from None
     async with services.work() as work:
         existing = await work.tx.service_number(number)
         if existing is not None:

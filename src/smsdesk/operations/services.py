@@ -27,6 +27,7 @@ class OperationSettings:
     sms_max_attempts: int = 8
     consent_keywords: ConsentKeywords = field(default_factory=ConsentKeywords)
     password_min_length: int = 8  # the demo's "password" is exactly 8
+    default_region: str = ""  # for phone numbers in national format (operations/phone_numbers.py)
 
 
 def new_session_id() -> str:
