@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions
 from smsdesk.operations.ports import User
 from smsdesk.operations.ratelimit import TokenBuckets
-from smsdesk.operations.signin_throttle import SignInThrottle, verify_throttled
+from smsdesk.operations.signin_throttle import SessionHolder, SignInThrottle, verify_throttled
 
 COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
@@ -65,7 +66,11 @@ class RequestSecurity:
             if credentials is not None:
                 address = request.client.host if request.client else "unknown"
                 user = await verify_throttled(
-                    self.authenticator, self.throttle, *credentials, address, cookie_session
+                    self.authenticator,
+                    self.throttle,
+                    *credentials,
+                    address,
+                    session_holder=self._holder(cookie_session),
                 )
         elif cookie_session is not None:
             user = await self.authenticator.user_for_session(cookie_session)
@@ -87,6 +92,11 @@ class RequestSecurity:
             if new_session or not hmac.compare_digest(token.encode(), http_session.csrf_token.encode()):
                 raise GwsError(StatusCode.FORBIDDEN, "Missing or invalid Csrf token")
         return Caller(user, http_session, new_session)
+
+    def _holder(self, cookie_session: HttpSession | None) -> SessionHolder | None:
+        if cookie_session is None:
+            return None
+        return functools.partial(self.authenticator.user_for_session, cookie_session)
 
     def _csrf_required(self, sent_authorization: bool) -> bool:
         if self.csrf == "off":

@@ -21,10 +21,10 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from smsdesk.operations.identity import Authenticator, HttpSession
+from smsdesk.operations.identity import Authenticator
 from smsdesk.operations.ports import User
 
 log = logging.getLogger("smsdesk.auth")
@@ -119,23 +119,27 @@ class SignInThrottle:
         self._attempts.pop((user_name, address), None)
 
 
+SessionHolder = Callable[[], Awaitable[User | None]]
+
+
 async def verify_throttled(
     authenticator: Authenticator,
     throttle: SignInThrottle,
     user_name: str,
     password: str,
     address: str,
-    session: HttpSession | None = None,
+    session_holder: SessionHolder | None = None,
 ) -> User | None:
     """Check a password unless this (user, address) pair is throttled; count the outcome.
 
-    ``session`` is the caller's cookie session, if any: a desktop that already signed in as this
-    user is never throttled (an attacker sharing its address cannot lock it out).
+    ``session_holder`` returns the user of the caller's valid session cookie, if any (asked only
+    when throttled): a desktop that already signed in as this user is never throttled, so an
+    attacker sharing its address cannot lock it out.
     """
     try:
         throttle.check(user_name, address)
     except SignInThrottled:
-        holder = await authenticator.user_for_session(session) if session is not None else None
+        holder = await session_holder() if session_holder is not None else None
         if holder is None or holder.user_name != user_name:
             raise
     user = await authenticator.verify(user_name, password)

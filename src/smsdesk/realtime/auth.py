@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 from typing import Any
@@ -53,7 +54,14 @@ def bayeux_authenticator(
             client = scope.get("client")
             address = str(client[0]) if client else "unknown"
             try:
-                user = await verify_throttled(authenticator, throttle, *credentials, address, http_session)
+                holder = (
+                    functools.partial(authenticator.user_for_session, http_session)
+                    if http_session is not None
+                    else None
+                )
+                user = await verify_throttled(
+                    authenticator, throttle, *credentials, address, session_holder=holder
+                )
             except SignInThrottled as error:
                 return _throttled(error)
         elif http_session is not None:
