@@ -122,6 +122,10 @@ class Bench:
             SMSDESK_BAYEUX_MAX_INTERVAL_MS=str(MAX_INTERVAL_MS),
             # Offers must not expire and re-route while 1,000 agents are being set up.
             SMSDESK_OFFER_TIMEOUT_MS="600000",
+            # One tenant at 1,000 agents and thousands of ops/s: measure the server, not its limits.
+            SMSDESK_RATE_LIMIT_TENANT_PER_S="0",
+            SMSDESK_RATE_LIMIT_USER_PER_S="0",
+            SMSDESK_RATE_LIMIT_INTAKE_PER_S="0",
         )
         return env
 

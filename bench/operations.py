@@ -527,6 +527,10 @@ class Bench:
         env = dict(os.environ)
         env["SMSDESK_BAYEUX_TIMEOUT_MS"] = str(BAYEUX_TIMEOUT_MS)
         env["SMSDESK_SIMULATOR"] = "1"  # customers' SMS come in through POST /simulator/sms
+        # The benchmark is one tenant at full speed on purpose: measure the server, not its limits.
+        env["SMSDESK_RATE_LIMIT_USER_PER_S"] = "0"
+        env["SMSDESK_RATE_LIMIT_TENANT_PER_S"] = "0"
+        env["SMSDESK_RATE_LIMIT_INTAKE_PER_S"] = "0"
         return env
 
     async def start_echo(self) -> None:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeAlias
 
 from starlette.applications import Starlette
@@ -30,14 +30,17 @@ from smsdesk.http.metrics import Metrics, RequestMetrics
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
 from smsdesk.http.webhooks import WebhookConnector, webhook_routes
+from smsdesk.operations import phone_numbers
 from smsdesk.operations.admin import DEFAULT_TENANT, DEMO_PASSWORD, seed_demo
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSessions
 from smsdesk.operations.intake import SmsIntake
 from smsdesk.operations.outbound import SmsDispatcher
 from smsdesk.operations.ports import ServiceNumber
+from smsdesk.operations.ratelimit import Rate, TokenBuckets
 from smsdesk.operations.routing import Router
 from smsdesk.operations.services import OperationSettings, Services
+from smsdesk.operations.signin_throttle import SignInThrottle, ThrottleSettings
 from smsdesk.operations.sms_ports import SmsConnector
 from smsdesk.operations.statistics import all_queue_views
 from smsdesk.realtime.auth import bayeux_authenticator
@@ -62,6 +65,8 @@ def operation_settings(settings: Settings) -> OperationSettings:
         sms_retry_initial_ms=settings.sms_retry_initial_ms,
         sms_retry_max_ms=settings.sms_retry_max_ms,
         sms_max_attempts=settings.sms_max_attempts,
+        password_min_length=settings.password_min_length,
+        default_region=settings.default_region,
         user_data_limits=UserDataLimits(
             max_keys=settings.user_data_max_keys,
             max_key_length=settings.user_data_max_key_length,
@@ -112,6 +117,27 @@ class Node:
     """Set on PostgreSQL: Bayeux clients are kept in the database, and any node serves them."""
 
 
+def with_normalised_numbers(settings: Settings) -> Settings:
+    """The settings with ``default_region`` checked and every configured service number in E.164
+    (connectors normalise what carriers write the same way, so the two always match)."""
+    try:
+        region = phone_numbers.check_region(settings.default_region)
+    except phone_numbers.InvalidPhoneNumber as error:
+        raise SystemExit(f"error: {error}") from None
+    numbers = tuple(
+        replace(entry, number=phone_numbers.normalise(entry.number, region))
+        for entry in settings.service_numbers
+    )
+    seen: set[str] = set()
+    for entry in numbers:
+        if entry.number in seen:
+            raise SystemExit(
+                f"error: invalid service_numbers: {entry.number} is listed twice (once normalised)"
+            )
+        seen.add(entry.number)
+    return replace(settings, default_region=region, service_numbers=numbers)
+
+
 def build_node(settings: Settings) -> Node:
     store = open_store(settings)
     store.migrate()
@@ -143,16 +169,22 @@ def build_node(settings: Settings) -> Node:
         shared_clients = SharedBayeuxClients(store, fanout, expire_after_s)
         bayeux.shared = shared_clients
     try:
-        connectors = build_connectors(settings.connectors)
+        connectors = build_connectors(settings.connectors, default_region=settings.default_region)
     except ConnectorConfigError as error:
         # SystemExit with a message: the operator reads what to fix, not a traceback.
         raise SystemExit(f"error: {error}") from None
     if settings.simulator_enabled and "simulator" not in connectors:
-        connectors["simulator"] = SimulatorConnector()
+        connectors["simulator"] = SimulatorConnector(default_region=settings.default_region)
     built_simulator = connectors.get("simulator")
     simulator = built_simulator if isinstance(built_simulator, SimulatorConnector) else None
     check_service_numbers(settings, connectors)
-    intake = SmsIntake(services)
+    intake = SmsIntake(
+        services,
+        TokenBuckets(
+            Rate(settings.rate_limit_intake_per_s, settings.rate_limit_intake_burst),
+            "contact center's incoming SMS",
+        ),
+    )
     return Node(
         settings=settings,
         store=store,
@@ -330,7 +362,17 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.warning("could not signal the cluster: %s", task.exception())
 
 
+def _reachable_by(host: str, port: int) -> str:
+    """Who can reach a listener bound to ``host``, in words an operator can act on."""
+    if host in ("127.0.0.1", "::1", "localhost"):
+        return f"{host}:{port} (this machine only)"
+    if host in ("0.0.0.0", "::", ""):
+        return f"{host or '*'}:{port} (every network this machine is on)"
+    return f"{host}:{port} (that interface's network)"
+
+
 def create_app(settings: Settings) -> Starlette:
+    settings = with_normalised_numbers(settings)
     node = build_node(settings)
     preflight_service_numbers(settings)
     authenticator = Authenticator(node.store, trust_s=settings.credential_trust_s)
@@ -344,8 +386,29 @@ def create_app(settings: Settings) -> Starlette:
         ),
     )
     session_pruner = BackgroundLoop("smsdesk-http-session-prune", http_sessions.prune, 300.0, log)
-    security = RequestSecurity(authenticator, http_sessions, settings.csrf)
-    endpoint = BayeuxEndpoint(node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store))
+    throttle = SignInThrottle(
+        ThrottleSettings(
+            max_failures=settings.signin_max_failures,
+            window_s=settings.signin_failure_window_s,
+            initial_s=settings.signin_throttle_initial_s,
+            max_s=settings.signin_throttle_max_s,
+        )
+    )
+    security = RequestSecurity(
+        authenticator,
+        http_sessions,
+        settings.csrf,
+        throttle,
+        user_requests=TokenBuckets(
+            Rate(settings.rate_limit_user_per_s, settings.rate_limit_user_burst), "user"
+        ),
+        tenant_requests=TokenBuckets(
+            Rate(settings.rate_limit_tenant_per_s, settings.rate_limit_tenant_burst), "contact center"
+        ),
+    )
+    endpoint = BayeuxEndpoint(
+        node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store, throttle)
+    )
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
     routes: list[BaseRoute] = endpoint.routes("/api/v2/notifications")
     metrics = Metrics()
@@ -398,6 +461,12 @@ def create_app(settings: Settings) -> Starlette:
                 f" (created {', '.join(seeded.created_users)})" if seeded.created_users else "",
             )
         await http_sessions.start()
+        if node.simulator is not None:
+            log.warning(
+                "SMS simulator ON (a test tool, never for production): whoever reaches %s can text as "
+                "any customer and read every handset under /simulator/, without signing in",
+                _reachable_by(settings.host, settings.port),
+            )
         # After the demo seed, which may create the tenant the numbers belong to.
         await ensure_service_numbers(node.services, settings.service_numbers, apply=True)
         for connector in node.connectors.values():

@@ -6,11 +6,13 @@ import asyncio
 import getpass
 import logging
 import os
-from typing import TYPE_CHECKING, Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from smsdesk.config import Settings, load_settings
@@ -122,6 +124,24 @@ def _services(settings: Settings) -> Services:
     return Services(store, Urls(settings.base_url), operation_settings(settings))
 
 
+def _new_password(user_name: str, given: str | None) -> str:
+    """The password from the flag, or asked for twice at a terminal (a typo would otherwise lock the
+    user out); a script that pipes it in gives it once, on the first line of standard input."""
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"Password for {user_name}: ")
+    if getpass.getpass("The same password again: ") != first:
+        _fail("the two passwords differ; nothing was changed")
+    return first
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
 @users_app.command("add")
 def users_add(
     user_name: Annotated[str, typer.Argument(help="Login name (unique across contact centers).")],
@@ -140,7 +160,7 @@ def users_add(
     from smsdesk.domain.errors import DomainError
     from smsdesk.operations.admin import add_user
 
-    secret = password if password is not None else getpass.getpass(f"Password for {user_name}: ")
+    secret = _new_password(user_name, password)
     services = _services(_settings(config, database))
     try:
         user = asyncio.run(
@@ -186,7 +206,7 @@ def users_passwd(
     from smsdesk.domain.errors import DomainError
     from smsdesk.operations.admin import set_password
 
-    secret = password if password is not None else getpass.getpass(f"New password for {user_name}: ")
+    secret = _new_password(user_name, password)
     try:
         asyncio.run(set_password(_services(_settings(config, database)), user_name, secret))
     except DomainError as exc:
@@ -209,7 +229,7 @@ def numbers_add(
     from smsdesk.operations.admin import add_service_number
 
     try:
-        asyncio.run(
+        added = asyncio.run(
             add_service_number(
                 _services(_settings(config, database)),
                 number,
@@ -221,7 +241,7 @@ def numbers_add(
     except DomainError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
-    console.print(f"{number} now routes to queue {queue} of {tenant} via {connector}")
+    console.print(f"{added.number} now routes to queue {queue} of {tenant} via {connector}")
 
 
 @queues_app.command("supervise")
@@ -282,10 +302,29 @@ def sms_inbox(
     ),
 ) -> None:
     """Show what a customer's handset has received."""
-    response = httpx.get(server.rstrip("/") + "/simulator/sms", params={"number": number}, timeout=10)
-    for message in response.json().get("messages", []):
-        console.print(f"{message['from']} → {message['to']}: {message['text']}")
+    try:
+        response = httpx.get(server.rstrip("/") + "/simulator/sms", params={"number": number}, timeout=10)
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach {server}: {exc}")
+    if response.status_code == 404 and "statusCode" not in response.text:
+        _fail(f"{server} has no simulator (start it with --demo or the simulator connector)")
+    try:
+        body = response.json()
+    except ValueError:
+        _fail(f"{server} answered {response.status_code} with something that is not JSON")
+    if body.get("statusCode") != 0:
+        _fail(str(body.get("statusMessage")))
+    for message in body.get("messages", []):
+        console.print(f"{message['from']} → {message['to']}: {message['text']}", markup=False)
 
 
 def main() -> None:
-    app()
+    # Whatever goes wrong, an operator gets one line that says what, never a traceback.
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc) or type(exc).__name__)}")
+        sys.exit(1)

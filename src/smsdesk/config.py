@@ -35,6 +35,9 @@ class Settings:
     # The base of the absolute ``uri``s in resources; defaults to http://host:port.
     public_url: str = ""
     demo: bool = False
+    # ISO 3166 region (e.g. "US") used to read phone numbers written in national format; empty:
+    # digits without "+" are read as international numbers that lack their "+".
+    default_region: str = ""
     simulator: bool = False
     # off: never check; cookie: check requests authenticated only by the session cookie (browsers);
     # always: check every POST/PUT/DELETE, as GWS does with enableCsrfProtection.
@@ -58,6 +61,7 @@ class Settings:
     http_session_lifetime_s: float = 43_200.0
     http_session_max_per_user: int = 20
     http_session_check_s: float = 5.0
+    password_min_length: int = 8  # new and changed passwords (CLI); existing ones keep working
     bayeux_timeout_ms: int = 25_000
     bayeux_max_interval_ms: int = 10_000
     bayeux_max_queue: int = 10_000
@@ -72,6 +76,22 @@ class Settings:
     sms_retry_initial_ms: int = 1_000  # first retry of a transient send failure; doubles each time
     sms_retry_max_ms: int = 60_000
     sms_max_attempts: int = 8  # then the message is marked failed with the last reason
+    # Sign-in throttling per (user name, client address): after this many failures within the window
+    # the pair is refused (429) for a while that starts at initial and doubles up to max; 0 = off.
+    signin_max_failures: int = 10
+    signin_failure_window_s: float = 60.0
+    signin_throttle_initial_s: float = 5.0
+    signin_throttle_max_s: float = 300.0
+    # Token buckets (requests per second, burst), per process; a rate of 0 turns a limit off. Far
+    # above what a desktop needs, so they only bite a runaway script or a flood.
+    rate_limit_user_per_s: float = 100.0  # authenticated REST requests of one user
+    rate_limit_user_burst: int = 1_000
+    rate_limit_tenant_per_s: float = 2_000.0  # all REST requests of one contact center
+    rate_limit_tenant_burst: int = 10_000
+    rate_limit_intake_per_s: float = (
+        200.0  # customers' SMS into one contact center (webhooks, SMPP, simulator)
+    )
+    rate_limit_intake_burst: int = 1_000
     connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Applied idempotently at every start (README "Real SMS"); numbers added with `smsdesk numbers
     # add` keep working alongside.

@@ -171,6 +171,7 @@ def test_leave_alone_keeps_wrap_up_then_complete(cc: ContactCenter) -> None:
     assert left["smssession"]["capabilities"] == [
         "SetInFocus",
         "SetDisposition",
+        "AddComment",
         "AttachUserData",
         "DeleteUserData",
         "UpdateUserData",

@@ -203,3 +203,55 @@ def test_duplicate_provider_message_is_ignored(cc: ContactCenter, chat: tuple[Ag
         if "text" in m
     ]
     assert texts.count("once") == 1
+
+
+def test_add_comment_sets_the_comment_notifies_and_is_kept_in_the_transcript(
+    cc: ContactCenter, chat: tuple[Agent, str, str]
+) -> None:
+    agent, session_id, customer = chat
+    reply = agent.op(session_id, "AddComment", comment="Some chat comment text")
+    assert reply["statusCode"] == 0 and isinstance(reply["referenceId"], int)
+    properties, log = agent.take(2)
+    # As on the GWS page: PropertiesUpdated, with the referenceId, whose smssession carries the comment.
+    assert (properties["messageType"], properties["notificationType"]) == (
+        "SMSsessionStateChangeMessage",
+        "PropertiesUpdated",
+    )
+    assert properties["referenceId"] == reply["referenceId"]
+    assert properties["smssession"]["comment"] == "Some chat comment text"
+    assert "AddComment" in properties["smssession"]["capabilities"]
+    entry = single_entry(log)
+    assert (entry["type"], entry["text"], entry["visibility"], entry["from"]["nickname"]) == (
+        "Comment",
+        "Some chat comment text",
+        "Agents",
+        "Alice",
+    )
+    # A second comment replaces the first in the resource; both stay in the transcript.
+    agent.op(session_id, "AddComment", comment="Second thought")
+    agent.take(2)
+    assert agent.get(f"/api/v2/me/smssessions/{session_id}")["smssession"]["comment"] == "Second thought"
+    history = agent.get(f"/api/v2/me/smssessions/{session_id}/messages")["messages"]
+    assert [m["text"] for m in history if m["type"] == "Comment"] == [
+        "Some chat comment text",
+        "Second thought",
+    ]
+    # A comment is the contact center's note: it never reaches the handset.
+    agent.op(session_id, "SendMessage", text="visible")
+    agent.take(1)
+    assert handset_texts(cc, customer, 1) == ["visible"]
+    assert agent.op(session_id, "AddComment", comment="", expect=400)["statusCode"] == 1
+
+
+def test_add_comment_in_wrap_up_but_not_on_an_offer(cc: ContactCenter) -> None:
+    agent = cc.agent(0).listen().log_in()
+    cc.sms(cc.customer_number(), "hi")
+    session_id = agent.wait_invited()["id"]
+    agent.op(session_id, "AddComment", comment="too early", expect=400)
+    agent.op(session_id, "Accept")
+    agent.take(3)
+    agent.op(session_id, "Leave")
+    agent.take(1)
+    agent.op(session_id, "AddComment", comment="wrap-up note")
+    (properties,) = [n for n in agent.take(1) if n.get("notificationType") == "PropertiesUpdated"]
+    assert properties["smssession"]["comment"] == "wrap-up note"

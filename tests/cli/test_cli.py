@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -48,17 +51,21 @@ def test_migrate_users_and_numbers(tmp_path: Path) -> None:
     assert "applied migration 0001_initial" in smsdesk("migrate", "--database", database).stdout
     assert "up to date" in smsdesk("migrate", "--database", database).stdout
     added = smsdesk(
-        "users", "add", "alice", "--password", "s3cret", "--queue", "support", "--database", database
+        "users", "add", "alice", "--password", "s3cret-pass", "--queue", "support", "--database", database
     )
     assert added.returncode == 0 and "added agent alice" in added.stdout
-    duplicate = smsdesk("users", "add", "alice", "--password", "x", "--database", database)
+    duplicate = smsdesk("users", "add", "alice", "--password", "x" * 8, "--database", database)
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
-    prompted = smsdesk("users", "add", "bob", "--role", "supervisor", "--database", database, stdin="pw\n")
+    prompted = smsdesk(
+        "users", "add", "bob", "--role", "supervisor", "--database", database, stdin="piped-password\n"
+    )
     assert prompted.returncode == 0, prompted.stderr
     listing = smsdesk("users", "list", "--database", database).stdout
     assert "alice" in listing and "bob" in listing and "ROLE_SUPERVISOR" in listing
-    assert smsdesk("users", "passwd", "alice", "--password", "n3w", "--database", database).returncode == 0
-    assert smsdesk("users", "passwd", "nobody", "--password", "x", "--database", database).returncode == 1
+    assert (
+        smsdesk("users", "passwd", "alice", "--password", "n3w-pass", "--database", database).returncode == 0
+    )
+    assert smsdesk("users", "passwd", "nobody", "--password", "x" * 8, "--database", database).returncode == 1
     number = smsdesk("numbers", "add", "+15550199", "--queue", "support", "--database", database)
     assert number.returncode == 0 and "routes to queue support" in number.stdout
     supervise = smsdesk("queues", "supervise", "support", "bob", "--database", database)
@@ -68,7 +75,9 @@ def test_migrate_users_and_numbers(tmp_path: Path) -> None:
     no_queue = smsdesk("queues", "supervise", "nowhere", "bob", "--database", database)
     assert no_queue.returncode == 1 and "Queue not found" in no_queue.stderr
     assert (
-        smsdesk("users", "add", "x", "--role", "wizard", "--password", "x", "--database", database).returncode
+        smsdesk(
+            "users", "add", "x", "--role", "wizard", "--password", "x" * 8, "--database", database
+        ).returncode
         == 1
     )
 
@@ -116,3 +125,121 @@ def test_without_demo_there_are_no_default_credentials_and_no_simulator(tmp_path
 def test_unreachable_server_is_a_clear_error() -> None:
     result = smsdesk("sms", "send", "--from", "+1", "--to", "+2", "x", "--server", "http://127.0.0.1:9")
     assert result.returncode == 1 and "cannot reach" in result.stderr
+
+
+def test_empty_and_short_passwords_are_refused_with_one_line(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'pw.db'}"
+    for password in ("", "short"):
+        refused = smsdesk("users", "add", "bob", "--password", password, "--database", database)
+        assert refused.returncode == 1
+        assert refused.stderr.strip().count("\n") == 0 and "password" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    piped_empty = smsdesk("users", "add", "bob", "--database", database, stdin="\n")
+    assert piped_empty.returncode == 1 and "must not be empty" in piped_empty.stderr
+    assert smsdesk("users", "add", "bob", "--password", "eight-ch", "--database", database).returncode == 0
+    short = smsdesk("users", "passwd", "bob", "--password", "1234567", "--database", database)
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr
+    # The minimum is a setting.
+    env_min = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smsdesk",
+            "users",
+            "add",
+            "carol",
+            "--password",
+            "eight-ch",
+            "--database",
+            database,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SMSDESK_PASSWORD_MIN_LENGTH": "12"},
+    )
+    assert env_min.returncode == 1 and "at least 12 characters" in env_min.stderr
+
+
+def at_a_terminal(*args: str, answers: list[str]) -> str:
+    """Run smsdesk on a pseudo-terminal, as a person at a keyboard would: each answer is typed once
+    its prompt (a line ending in ": ") shows (getpass flushes whatever was typed before it asked)."""
+    main, secondary = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smsdesk", *args],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,  # no controlling terminal: getpass uses the pty on stdin
+    )
+    os.close(secondary)
+    output, pending = "", list(answers)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 1)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(main, 4096).decode(errors="replace")
+            except OSError:  # the child closed its side
+                break
+            output += chunk
+            if pending and output.rstrip(" ").endswith(":"):
+                os.write(main, (pending.pop(0) + "\n").encode())
+    finally:
+        os.close(main)
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+    return output
+
+
+def test_a_terminal_is_asked_for_the_password_twice(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'tty.db'}"
+    mismatch = at_a_terminal(
+        "users", "add", "dora", "--database", database, answers=["first-password", "second-password"]
+    )
+    assert "The same password again" in mismatch and "the two passwords differ" in mismatch
+    matched = at_a_terminal(
+        "users", "add", "dora", "--database", database, answers=["same-pass", "same-pass"]
+    )
+    assert "added agent dora" in matched, matched
+    assert "same-pass" not in matched  # not echoed
+
+
+def test_commands_fail_with_one_clear_line_never_a_traceback(tmp_path: Path) -> None:
+    down = "http://127.0.0.1:9"
+    for command in (
+        ["sms", "inbox", "+15551230000", "--server", down],
+        ["sms", "send", "--from", "+1", "--to", "+2", "x", "--server", down],
+        ["users", "list", "--database", f"sqlite:///{tmp_path}"],  # a directory, not a database file
+        ["migrate", "--database", f"sqlite:///{tmp_path}"],
+        [
+            "numbers",
+            "add",
+            "+15550199",
+            "--queue",
+            "q",
+            "--tenant",
+            "nowhere",
+            "--database",
+            f"sqlite:///{tmp_path / 'n.db'}",
+        ],
+    ):
+        result = smsdesk(*command)
+        assert result.returncode != 0, command
+        assert "Traceback" not in result.stderr + result.stdout, command
+        assert len(result.stderr.strip().splitlines()) == 1, (command, result.stderr)
+        assert result.stderr.startswith("error:"), (command, result.stderr)
+
+
+def test_the_simulator_warns_who_can_reach_it(tmp_path: Path) -> None:
+    server = RunningServer(tmp_path / "sim.db", demo=False, env={"SMSDESK_SIMULATOR": "true"}).start()
+    try:
+        assert "SMS simulator ON" in server.logs() and "127.0.0.1" in server.logs()
+        assert "this machine only" in server.logs()
+    finally:
+        server.stop()

@@ -23,6 +23,7 @@ from smsdesk.connectors.smpp import (
     split_user_data_header,
 )
 from smsdesk.domain.sms_encoding import gsm7_encode
+from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OutboundSms, SendAccepted, SmsSendError
 
 # SMPP 3.4 values (§5.3.2.12 and §5.1.3), spelled out rather than taken from either library.
@@ -146,9 +147,10 @@ def test_mo_single_part_becomes_inbound_sms() -> None:
         assert status == 0
         await events.wait_until(lambda: len(events.inbound_messages) == 1)
         [sms] = events.inbound_messages
+        # Plain SMPP digits arrive in E.164, as every connector reports numbers.
         assert (sms.service_number, sms.customer_number, sms.text) == (
-            SERVICE,
-            CUSTOMER,
+            "+" + SERVICE,
+            "+" + CUSTOMER,
             "Where is my parcel? {ref}",
         )
         assert sms.connector == "smpp" and sms.provider_message_id
@@ -441,3 +443,17 @@ def test_decode_short_message_by_data_coding() -> None:
     assert decode_short_message(gsm7_encode("€uro"), 0x00) == "€uro"
     assert decode_short_message("日本".encode("utf-16-be"), 0x08) == "日本"
     assert decode_short_message(b"caf\xe9", 0x03) == "café"
+
+
+def test_mo_over_the_intake_limit_is_answered_throttled_so_the_smsc_retries() -> None:
+    async def scenario(smsc: LoopbackSmsc, _connector: SmppConnector, events: RecordingEvents) -> None:
+        async def over_the_limit(sms: object) -> None:
+            raise RateLimited("contact center's incoming SMS", 1)
+
+        events.inbound = over_the_limit  # type: ignore[method-assign]
+        status = await smsc.deliver(
+            source_addr=CUSTOMER, destination_addr=SERVICE, short_message=gsm7_encode("flood")
+        )
+        assert status == 0x58  # ESME_RTHROTTLED: temporary
+
+    run_against_smsc(scenario)

@@ -24,6 +24,7 @@ from smsdesk.connectors.twilio_format import (
     parse_inbound,
     parse_status,
     signature_is_valid,
+    signed_content_digest,
 )
 from smsdesk.operations.sms_ports import DeliveryReceipt, OutboundSms, SmsSendError
 
@@ -232,6 +233,7 @@ def test_status_callback_maps_to_receipt(message_status: str, error_code: str, e
             provider_message_id="SM22222222222222222222222222222222",
             state=expected,  # type: ignore[arg-type]
             error_code=error_code or None,
+            idempotency_key="status:" + signed_content_digest(form),
         )
     ]
 
@@ -394,3 +396,22 @@ def test_connection_refused_is_transient() -> None:
     outcome, _events = asyncio.run(send_once(make_connector(f"http://127.0.0.1:{free_loopback_port()}")))
     assert isinstance(outcome, SmsSendError)
     assert outcome.transient is True
+
+
+def test_signed_inbound_without_message_sid_is_a_bad_request() -> None:
+    form = {key: value for key, value in INBOUND_FORM.items() if key not in ("MessageSid", "SmsSid")}
+    signature = twilio_sign(PUBLIC_BASE + "/inbound", form)
+    status, events = asyncio.run(deliver(make_connector(), "inbound", form, signature))
+    assert status == 400
+    assert events.inbound_messages == []
+
+
+def test_status_callbacks_are_keyed_by_their_signed_content() -> None:
+    form = {"MessageSid": "SM5", "MessageStatus": "delivered", "ErrorCode": "21610", "From": "+1", "To": "+2"}
+    first, first_signal = parse_status(form, connector="twilio")
+    again, _ = parse_status(dict(form), connector="twilio")
+    other, _ = parse_status({**form, "MessageStatus": "failed"}, connector="twilio")
+    assert first is not None and again is not None and other is not None and first_signal is not None
+    assert first.idempotency_key == again.idempotency_key
+    assert first.idempotency_key != other.idempotency_key
+    assert first_signal.idempotency_key not in (None, first.idempotency_key)

@@ -55,11 +55,11 @@ def test_secrets_may_come_from_the_environment() -> None:
             "twilio": {**{k: v for k, v in TWILIO.items() if k != "auth_token"}, "auth_token_env": "TW"},
             "smpp": {**{k: v for k, v in SMPP.items() if k != "password"}, "password_env": "PW"},
         },
-        environ={"TW": "from-env", "PW": "smpp-secret"},
+        environ={"TW": "from-env", "PW": "smpp-pw1"},
     )
     twilio, smpp = configs["twilio"], configs["smpp"]
     assert isinstance(twilio, TwilioConfig) and twilio.auth_token == "from-env"
-    assert isinstance(smpp, SmppConfig) and smpp.password == "smpp-secret"
+    assert isinstance(smpp, SmppConfig) and smpp.password == "smpp-pw1"
     assert "from-env" not in repr(twilio)  # the dataclasses keep secrets out of repr, and so logs
 
 
@@ -88,6 +88,13 @@ def test_secrets_may_come_from_the_environment() -> None:
         ({"sim": {"type": "simulator"}}, "reserved for, and required of, type simulator"),
         ({"simulator": {"type": "simulator", "speed": 2}}, "the simulator takes no settings"),
         ({"a/b": TWILIO}, "[connectors.a/b]: a connector name is letters"),
+        # SMPP 3.4's field sizes: smpplib would cut these short silently and the bind fail forever.
+        ({"x": {**SMPP, "system_id": "s" * 16}}, "system_id: 16 characters, SMPP 3.4 allows at most 15"),
+        ({"x": {**SMPP, "password": "p" * 9}}, "password: 9 characters, SMPP 3.4 allows at most 8"),
+        ({"x": {**SMPP, "system_type": "t" * 13}}, "system_type: 13 characters, SMPP 3.4 allows at most 12"),
+        ({"x": {**SMPP, "system_id": "smsdésk"}}, "system_id: SMPP allows ASCII characters only"),
+        ({"x": {**SMPP, "source_ton": 9}}, "source_ton: 9 is not an SMPP type of number"),
+        ({"x": {**SMPP, "destination_npi": 2}}, "destination_npi: 2 is not an SMPP numbering plan"),
     ],
 )
 def test_mistakes_are_named(sections: dict[str, dict[str, object]], message: str) -> None:

@@ -4,6 +4,7 @@ on loopback that records what the server sends."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,3 +210,50 @@ def test_unknown_connector_and_unknown_number(world: TwilioWorld) -> None:
     # A webhook must be a form: anything else is refused before the signature is even read.
     response = httpx.post(f"{world.webhook_base}/inbound", json=form, timeout=10)
     assert response.status_code == 415
+
+
+def test_signed_inbound_without_message_sid_is_refused_however_often_it_is_replayed(
+    world: TwilioWorld,
+) -> None:
+    agent, customer = world.agent, world.cc.customer_number()
+    form = world.inbound_form(customer, "replayed", "")
+    for name in ("MessageSid", "SmsSid", "SmsMessageSid"):
+        del form[name]
+    # Correctly signed, but without the id that makes a retry one message: refused, every time.
+    for _ in range(3):
+        response = world.post("inbound", form)
+        assert response.status_code == 400, response.text
+        assert "MessageSid" in response.text
+    assert world.post("inbound", world.inbound_form(customer, "genuine", "SM" + "e6" * 16)).status_code == 200
+    session_id = agent.wait_invited()["id"]
+    agent.op(session_id, "Accept", nickname="Alice")
+    assert [m["text"] for m in messages(agent, session_id) if m["type"] == "Text"] == ["genuine"]
+    complete(world, session_id)
+
+
+def test_a_replayed_status_callback_changes_nothing_a_new_one_does(world: TwilioWorld) -> None:
+    agent, customer = world.agent, world.cc.customer_number()
+    assert world.post("inbound", world.inbound_form(customer, "status?", "SM" + "f7" * 16)).status_code == 200
+    session_id, index = accept_and_reply(agent, "on its way")
+    poll_until(lambda: len(world.api.sids) > 0 and world.api.requests[-1].get("To") == customer)
+    message_sid = world.api.sids[-1]
+    wait_delivery(agent, index, "accepted")
+
+    def callback(status: str) -> dict[str, str]:
+        return {
+            "MessageSid": message_sid,
+            "MessageStatus": status,
+            "To": customer,
+            "From": world.number,
+            "AccountSid": ACCOUNT_SID,
+        }
+
+    for _ in range(3):
+        assert world.post("status", callback("delivered")).status_code == 200
+    wait_delivery(agent, index, "delivered")
+    time.sleep(0.5)
+    # Three identical signed callbacks were one report: one delivery update, not three.
+    later = [m["data"] for m in agent.bayeux.drain() if m["channel"] == "/v2/me/smssessions"]
+    assert [d for d in later if d.get("messageType") == "MessageDeliveryUpdated"] == []
+    assert "ignored a replayed twilio report status:" in world.server.logs()
+    complete(world, session_id)

@@ -26,6 +26,7 @@ SOLE_OWNER = [
     "Consult",
     "SetInFocus",
     "SetDisposition",
+    "AddComment",
     "AttachUserData",
     "DeleteUserData",
     "UpdateUserData",
@@ -42,8 +43,24 @@ TO_AGENTS = [
     "SendStartTypingToAgentsNotification",
     "SendStopTypingToAgentsNotification",
 ]
-MEMBER_BASE = ["Leave", "SetInFocus", "SetDisposition", "AttachUserData", "DeleteUserData", "UpdateUserData"]
-LEFT_CHAT = ["SetInFocus", "SetDisposition", "AttachUserData", "DeleteUserData", "UpdateUserData", "Complete"]
+MEMBER_BASE = [
+    "Leave",
+    "SetInFocus",
+    "SetDisposition",
+    "AddComment",
+    "AttachUserData",
+    "DeleteUserData",
+    "UpdateUserData",
+]
+LEFT_CHAT = [
+    "SetInFocus",
+    "SetDisposition",
+    "AddComment",
+    "AttachUserData",
+    "DeleteUserData",
+    "UpdateUserData",
+    "Complete",
+]
 
 
 def _without(names: list[str], *removed: str) -> list[str]:

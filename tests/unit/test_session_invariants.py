@@ -164,6 +164,8 @@ class SessionMachine(RuleBasedStateMachine):
                 pass
             case "SetDisposition":
                 s.set_disposition(agent, "Resolved", None, LIMITS)
+            case "AddComment":
+                s.add_comment(ctx, agent, f"note by {agent}", agent.title())
             case "AttachUserData":
                 s.attach_user_data({f"{agent}-attached": len(self.log)}, LIMITS)
             case "UpdateUserData":

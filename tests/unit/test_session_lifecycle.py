@@ -733,3 +733,20 @@ def test_leave_with_a_conference_member_delivers_entries_in_index_order(world: W
     session = conference(world, "alice", "bob")
     session.leave(world.ctx(), "alice")
     assert _delivered_indexes(session) == [m.index for m in session.new_messages]
+
+
+def test_a_comment_is_kept_with_the_stored_session_and_logged_for_agents_only(world: World) -> None:
+    import msgspec
+
+    from smsdesk.domain.model import SessionRecord
+
+    session = owned_by(world, "alice")
+    session.add_comment(world.ctx(), "alice", "VIP customer", "Alice")
+    (entry,) = session.new_messages[-1:]
+    assert (entry.type.value, entry.text, entry.visibility.value) == ("Comment", "VIP customer", "Agents")
+    # The aggregate is stored whole as JSON: the comment survives a save and a load, and rows
+    # written before comments existed load with none.
+    stored = msgspec.json.decode(msgspec.json.encode(session.record), type=SessionRecord)
+    assert stored.comment == "VIP customer"
+    old_row = msgspec.json.encode(session.record).replace(b',"comment":"VIP customer"', b"")
+    assert msgspec.json.decode(old_row, type=SessionRecord).comment is None

@@ -125,12 +125,43 @@ def _values_for(
             problems.append(f"{key}: {problem}")
         elif isinstance(values[key], int) and hints[key] is float:
             values[key] = float(values[key])  # TOML "15" for a float setting
+    if config_class is SmppConfig:
+        problems += smpp_limit_problems(values)
     for key, highest in (("port", 65_535), ("window", 10_000)):
         value = values.get(key)
         in_range = not isinstance(value, int) or isinstance(value, bool) or 1 <= value <= highest
         if config_class is SmppConfig and not in_range:
             problems.append(f"{key}: {value} is out of range 1..{highest}")
     return problems, {key: value for key, value in values.items() if key in settable}
+
+
+# SMPP 3.4 (§5.2) sizes its C-Octet strings including the terminating NUL; smpplib would cut a longer
+# value short without a word and the bind would then fail forever.
+SMPP_STRING_LIMITS: Final[Mapping[str, int]] = {"system_id": 15, "password": 8, "system_type": 12}
+SMPP_TONS: Final = frozenset(range(7))  # §5.2.5: unknown .. abbreviated
+SMPP_NPIS: Final = frozenset({0, 1, 3, 4, 6, 8, 9, 10, 14, 18})  # §5.2.6
+
+
+def smpp_limit_problems(values: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for key, longest in SMPP_STRING_LIMITS.items():
+        value = values.get(key)
+        if not isinstance(value, str):
+            continue
+        if not value.isascii():
+            problems.append(f"{key}: SMPP allows ASCII characters only")
+        elif len(value) > longest:
+            problems.append(f"{key}: {len(value)} characters, SMPP 3.4 allows at most {longest}")
+    for key in ("source_ton", "destination_ton"):
+        value = values.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value not in SMPP_TONS:
+            problems.append(f"{key}: {value} is not an SMPP type of number (0..6)")
+    for key in ("source_npi", "destination_npi"):
+        value = values.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value not in SMPP_NPIS:
+            known = ", ".join(str(n) for n in sorted(SMPP_NPIS))
+            problems.append(f"{key}: {value} is not an SMPP numbering plan ({known})")
+    return problems
 
 
 def _type_problem(value: object, hint: object) -> str | None:
@@ -170,7 +201,7 @@ def _url_problem(value: str) -> str | None:
 
 
 def build_connectors(
-    sections: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    sections: Mapping[str, Any], environ: Mapping[str, str] | None = None, *, default_region: str = ""
 ) -> dict[str, SmsConnector]:
     """One started-later connector per ``[connectors.<name>]`` section (see the module docstring).
 
@@ -179,9 +210,9 @@ def build_connectors(
     connectors: dict[str, SmsConnector] = {}
     for name, config in parse_connector_configs(sections, environ).items():
         if isinstance(config, TwilioConfig):
-            connectors[name] = TwilioConnector(config)
+            connectors[name] = TwilioConnector(config, default_region=default_region)
         elif isinstance(config, SmppConfig):
-            connectors[name] = SmppConnector(config)
+            connectors[name] = SmppConnector(config, default_region=default_region)
         else:
-            connectors[name] = SimulatorConnector()
+            connectors[name] = SimulatorConnector(default_region=default_region)
     return connectors

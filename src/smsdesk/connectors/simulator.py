@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from smsdesk.domain.sms_encoding import analyse
+from smsdesk.operations import phone_numbers
 from smsdesk.operations.sms_ports import (
     DeliveryReceipt,
     InboundSms,
@@ -49,7 +50,10 @@ class HandsetMessage:
 class SimulatorConnector:
     name = "simulator"
 
-    def __init__(self, max_per_handset: int = 1_000, receipt_delay_s: float = 0.05) -> None:
+    def __init__(
+        self, max_per_handset: int = 1_000, receipt_delay_s: float = 0.05, default_region: str = ""
+    ) -> None:
+        self.default_region = default_region
         self.max_per_handset = max_per_handset
         self.receipt_delay_s = receipt_delay_s
         self._tasks: set[asyncio.Task[None]] = set()
@@ -68,6 +72,7 @@ class SimulatorConnector:
         """Make sends to a handset fail, to rehearse carrier trouble: ``transient`` (retried),
         ``permanent`` (refused, error 30003 "unreachable handset"), ``blocked`` (the customer
         blocked the number: error 21610 and an opt-out signal), or ``none``."""
+        number = self._number(number)
         if failure == "none":
             self._failures.pop(number, None)
         else:
@@ -116,8 +121,8 @@ class SimulatorConnector:
             raise RuntimeError("the simulator is not started")
         await self._events.inbound(
             InboundSms(
-                service_number=recipient,
-                customer_number=sender,
+                service_number=self._number(recipient),
+                customer_number=self._number(sender),
                 text=text,
                 connector=self.name,
                 provider_message_id=message_id,
@@ -125,7 +130,11 @@ class SimulatorConnector:
         )
 
     def handset(self, number: str) -> list[HandsetMessage]:
-        return list(self._inboxes.get(number, ()))
+        return list(self._inboxes.get(self._number(number), ()))
+
+    def _number(self, raw: str) -> str:
+        # The handsets are keyed like every customer: in E.164 when the number can be read as one.
+        return phone_numbers.normalise(raw, self.default_region) if raw.strip() else raw
 
 
 def _now_ms() -> int:

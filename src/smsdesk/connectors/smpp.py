@@ -35,6 +35,9 @@ import smpplib.exceptions
 import smpplib.smpp
 
 from smsdesk.domain.sms_encoding import gsm7_decode, gsm7_encode, split_into_parts
+from smsdesk.operations import phone_numbers
+from smsdesk.operations.intake import UnknownServiceNumber
+from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.sms_ports import (
     DeliveryReceipt,
     DeliveryState,
@@ -62,6 +65,13 @@ REGISTERED_DELIVERY_FINAL_RECEIPT: Final = 0x01
 
 STATUS_OK: Final = 0x00
 STATUS_INVALID_COMMAND_ID: Final = 0x03
+# "Invalid destination address": a permanent refusal, so the SMSC stops redelivering an MO sent to a
+# number that is not one of our service numbers.
+STATUS_INVALID_DESTINATION: Final = 0x0B
+# "Throttling error": temporary; the SMSC retries later (our per-tenant intake limit).
+STATUS_THROTTLED: Final = 0x58
+TON_INTERNATIONAL: Final = 1
+TON_ALPHANUMERIC: Final = 5
 # "ESME Receiver Temporary App Error": the SMSC keeps the message and redelivers it later.
 STATUS_TEMPORARY_APP_ERROR: Final = 0x64
 # SMSC answers to submit_sm that say "try again later" rather than "this message is wrong".
@@ -116,6 +126,11 @@ class SmppConfig:
     name: str = "smpp"
 
 
+def smpp_address(number: str, ton: int) -> str:
+    """A stored (E.164) number as an SMPP address: international numbers go without their "+"."""
+    return number[1:] if ton == TON_INTERNATIONAL and number.startswith("+") else number
+
+
 # ---------------------------------------------------------------------------------------------
 # Pure pieces: what a deliver_sm says
 
@@ -136,6 +151,8 @@ class DeliverSmFields:
     sar_msg_ref_num: int | None = None
     sar_total_segments: int | None = None
     sar_segment_seqnum: int | None = None
+    source_addr_ton: int = 0
+    dest_addr_ton: int = 0
 
     @property
     def is_receipt(self) -> bool:
@@ -175,6 +192,8 @@ def deliver_sm_fields(pdu: Any) -> DeliverSmFields:
         sar_msg_ref_num=pdu.sar_msg_ref_num,
         sar_total_segments=pdu.sar_total_segments,
         sar_segment_seqnum=pdu.sar_segment_seqnum,
+        source_addr_ton=int(pdu.source_addr_ton or 0),
+        dest_addr_ton=int(pdu.dest_addr_ton or 0),
     )
 
 
@@ -363,8 +382,9 @@ class SmppConnector:
 
     MULTIPART_TRACKING_LIMIT: Final = 50_000
 
-    def __init__(self, config: SmppConfig) -> None:
+    def __init__(self, config: SmppConfig, *, default_region: str = "") -> None:
         self.config = config
+        self.default_region = default_region
         self.name = config.name
         self._events: SmsEvents | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -628,10 +648,10 @@ class SmppConnector:
                 client=client,
                 source_addr_ton=self.config.source_ton,
                 source_addr_npi=self.config.source_npi,
-                source_addr=sms.service_number,
+                source_addr=smpp_address(sms.service_number, self.config.source_ton),
                 dest_addr_ton=self.config.destination_ton,
                 dest_addr_npi=self.config.destination_npi,
-                destination_addr=sms.customer_number,
+                destination_addr=smpp_address(sms.customer_number, self.config.destination_ton),
                 esm_class=part.esm_class,
                 registered_delivery=REGISTERED_DELIVERY_FINAL_RECEIPT,
                 data_coding=part.data_coding,
@@ -666,6 +686,11 @@ class SmppConnector:
             try:
                 await self._handle_deliver(bind_token, fields)
                 status = STATUS_OK
+            except UnknownServiceNumber:
+                status = STATUS_INVALID_DESTINATION  # intake logged the one line that says so
+            except RateLimited as error:
+                logger.info("%s: deliver_sm %d throttled: %s", self.name, fields.sequence, error)
+                status = STATUS_THROTTLED
             except Exception:
                 logger.exception(
                     "%s: deliver_sm %d not taken; asking the SMSC to retry", self.name, fields.sequence
@@ -707,8 +732,8 @@ class SmppConnector:
             data_coding, first_sequence, body = completed
         await events.inbound(
             InboundSms(
-                service_number=fields.destination_addr,
-                customer_number=fields.source_addr,
+                service_number=self._number(fields.destination_addr, fields.dest_addr_ton),
+                customer_number=self._number(fields.source_addr, fields.source_addr_ton),
                 text=decode_short_message(body, data_coding),
                 connector=self.name,
                 # deliver_sm carries no message id for MO; the bind token keeps ids from colliding
@@ -716,6 +741,11 @@ class SmppConnector:
                 provider_message_id=f"{bind_token}-{first_sequence}",
             )
         )
+
+    def _number(self, address: str, ton: int) -> str:
+        if ton == TON_ALPHANUMERIC or not address.strip():
+            return address.strip()
+        return phone_numbers.normalise(address, self.default_region, international=ton == TON_INTERNATIONAL)
 
     @staticmethod
     def _concatenation(fields: DeliverSmFields) -> tuple[ConcatenationInfo | None, bytes]:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from smsdesk.domain.sms_encoding import analyse
+from smsdesk.operations import phone_numbers
 from smsdesk.operations.sms_ports import (
     DeliveryReceipt,
     DeliveryState,
@@ -98,6 +99,17 @@ def signature_is_valid(auth_token: str, url: str, form: Mapping[str, str], signa
     return valid
 
 
+def signed_content_digest(form: Mapping[str, str]) -> str:
+    """SHA-256 of the form as the signature covers it (sorted keys and values, unambiguously joined).
+    The URL is left out: one connector has one status URL."""
+    hasher = hashlib.sha256()
+    for key in sorted(form):
+        for part in (key, form[key]):
+            encoded = part.encode()
+            hasher.update(len(encoded).to_bytes(4, "big") + encoded)
+    return hasher.hexdigest()
+
+
 # ---------------------------------------------------------------------------------------------
 # Parsing
 
@@ -109,18 +121,32 @@ def _required(form: Mapping[str, str], name: str) -> str:
     return value
 
 
-def parse_inbound(form: Mapping[str, str], *, connector: str) -> tuple[InboundSms, OptOutSignal | None]:
+def _number(form: Mapping[str, str], name: str, default_region: str) -> str:
+    try:
+        return phone_numbers.normalise(_required(form, name), default_region)
+    except phone_numbers.InvalidPhoneNumber as error:
+        raise WebhookFormError(f"{name}: {error}") from None
+
+
+def parse_inbound(
+    form: Mapping[str, str], *, connector: str, default_region: str = ""
+) -> tuple[InboundSms, OptOutSignal | None]:
     """An inbound-message webhook as the SMS it carries, plus the opt change Twilio recognised in it.
 
     Twilio sets ``OptOutType`` to STOP, START or HELP when its Advanced Opt-Out matched a keyword;
     HELP changes nothing.
     """
+    # The message id is what makes a provider's retry (or a captured request replayed) one message,
+    # so a request without it is refused rather than taken as a new message every time it arrives.
+    message_sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    if not message_sid:
+        raise WebhookFormError("missing MessageSid")
     sms = InboundSms(
-        service_number=_required(form, "To"),
-        customer_number=_required(form, "From"),
+        service_number=_number(form, "To", default_region),
+        customer_number=_number(form, "From", default_region),
         text=form.get("Body", ""),
         connector=connector,
-        provider_message_id=form.get("MessageSid") or form.get("SmsSid") or None,
+        provider_message_id=message_sid,
     )
     opt_out_type = form.get("OptOutType", "").strip().upper()
     signal: OptOutSignal | None = None
@@ -131,37 +157,46 @@ def parse_inbound(form: Mapping[str, str], *, connector: str) -> tuple[InboundSm
             opted_out=opt_out_type == "STOP",
             connector=connector,
             reason=f"keyword {opt_out_type}",
+            idempotency_key=f"opt-out:{message_sid}",
         )
     return sms, signal
 
 
 def parse_status(
-    form: Mapping[str, str], *, connector: str
+    form: Mapping[str, str], *, connector: str, default_region: str = ""
 ) -> tuple[DeliveryReceipt | None, OptOutSignal | None]:
     """A status callback as a receipt (None for statuses we do not track) and an opt-out it implies.
 
     A status callback is about a message we sent, so ``From`` is our service number and ``To``
     the customer.
     """
-    message_sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    message_sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     if not message_sid:
         raise WebhookFormError("missing MessageSid")
+    # One message has several callbacks (sent, delivered...), so its id alone cannot key them; the
+    # digest of everything the provider signed can: a replay is byte-for-byte the same request.
+    key = "status:" + signed_content_digest(form)
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
     error_code = form.get("ErrorCode", "").strip() or None
     state = STATUS_TO_STATE.get(status)
     receipt = None
     if state is not None:
         receipt = DeliveryReceipt(
-            connector=connector, provider_message_id=message_sid, state=state, error_code=error_code
+            connector=connector,
+            provider_message_id=message_sid,
+            state=state,
+            error_code=error_code,
+            idempotency_key=key,
         )
     signal = None
     if error_code in OPT_OUT_ERROR_CODES and form.get("From") and form.get("To"):
         signal = OptOutSignal(
-            service_number=form["From"],
-            customer_number=form["To"],
+            service_number=_number(form, "From", default_region),
+            customer_number=_number(form, "To", default_region),
             opted_out=True,
             connector=connector,
             reason=f"twilio error {error_code}",
+            idempotency_key="opt-out:" + key,
         )
     return receipt, signal
 
@@ -217,8 +252,11 @@ class WebhookResult:
 class TwilioConnector:
     """Sends through Twilio's Messages API and turns Twilio's webhooks into ``SmsEvents`` calls."""
 
-    def __init__(self, config: TwilioConfig, *, http_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, config: TwilioConfig, *, http_client: httpx.AsyncClient | None = None, default_region: str = ""
+    ) -> None:
         self.config = config
+        self.default_region = default_region
         self.name = config.name
         self._events: SmsEvents | None = None
         self._http_client = http_client
@@ -334,9 +372,9 @@ class TwilioConnector:
             raise RuntimeError(f"connector {self.name} got a webhook before start()")
         try:
             if kind == "inbound":
-                sms, signal = parse_inbound(form, connector=self.name)
+                sms, signal = parse_inbound(form, connector=self.name, default_region=self.default_region)
             else:
-                receipt, signal = parse_status(form, connector=self.name)
+                receipt, signal = parse_status(form, connector=self.name, default_region=self.default_region)
         except WebhookFormError as error:
             logger.warning("refused signed %s webhook for %s: %s", kind, self.name, error)
             return WebhookResult(http_status=400, reason=str(error))

@@ -20,6 +20,7 @@ CANONICAL_ORDER: tuple[str, ...] = (
     "CancelConsult",
     "SetInFocus",
     "SetDisposition",
+    "AddComment",
     "AttachUserData",
     "DeleteUserData",
     "UpdateUserData",
@@ -81,11 +82,13 @@ def capabilities_for(session: SessionRecord, user_id: str) -> list[str]:
     if party.state is PartyState.INVITED:
         return _ordered({"Accept", "Reject", "SetInFocus", *USER_DATA_OPERATIONS})
     if party.state is PartyState.LEFT_CHAT:
-        return _ordered({"Complete", "SetInFocus", "SetDisposition", *USER_DATA_OPERATIONS})
+        return _ordered({"Complete", "SetInFocus", "SetDisposition", "AddComment", *USER_DATA_OPERATIONS})
     if party.state is not PartyState.CHATTING:
         return []
 
-    caps = {"Leave", "SetInFocus", "SetDisposition", *USER_DATA_OPERATIONS}
+    # A comment is the agents' note about the interaction: whoever works on it (or wraps it up) may
+    # write it; an agent who has only been offered the session has not seen it yet.
+    caps = {"Leave", "SetInFocus", "SetDisposition", "AddComment", *USER_DATA_OPERATIONS}
     is_owner = session.owner == user_id
     pending = pending_agent_offer(session)
     if is_owner:

@@ -73,6 +73,7 @@ class MessageType(StrEnum):
     PUSH_URL = "PushUrl"
     NOTICE = "Notice"
     CUSTOM_NOTICE = "CustomNotice"
+    COMMENT = "Comment"  # extension: an agent's AddComment, visible to agents only
 
 
 @dataclass(slots=True)
@@ -233,3 +234,5 @@ class SessionRecord:
     user_data_version: int = 0  # +1 whenever userData changes; the precondition of conditional writes
     waiting_since_ms: int | None = None  # when it last started waiting in a queue (statistics)
     answered_ms: int | None = None  # when an agent last took it on (routing accept or Create): handle time
+    # The agents' note about the interaction (AddComment); the latest one wins, each is also logged.
+    comment: str | None = None

@@ -551,6 +551,23 @@ class SmsSession:
         if changes:
             self.record.user_data_version += 1
             self.effects.append(UserDataChanged(user_id, operation, self.record.user_data_version, changes))
+
+    def add_comment(self, ctx: DomainContext, user_id: str, comment: str, author_nickname: str) -> None:
+        """Set the session's comment (replacing any earlier one) and keep it in the transcript, for
+        agents only: a comment is the contact center's note, never the customer's to see."""
+        if not comment:
+            raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: comment")
+        party = self.party(user_id)
+        self.record.comment = comment
+        # In wrap-up (LeftChat) the agent is no longer a participant; the entry still names them.
+        author = next(
+            (p for p in self.record.participants if p.participant_id == party.participant_id),
+            Participant(party.participant_id or "", "Agent", author_nickname, user_id=user_id),
+        )
+        # PropertiesUpdated first: the requester's referenceId goes on it, as in the GWS sample.
+        self.effects.append(PropertiesChanged())
+        entry = self._log(ctx, MessageType.COMMENT, author, Visibility.AGENTS, text=comment)
+        self.effects.append(MessagesAdded((entry,)))
         self.effects.append(PropertiesChanged())
 
     def post(

@@ -59,7 +59,7 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
     party = record.parties.get(user_id)
     state = party.state.value if party is not None else "Completed"
     final = party is None or party.state in FINAL_STATES
-    return {
+    body: dict[str, Any] = {
         "id": record.id,
         "uri": urls.session(record.id),
         "path": f"/smssessions/{record.id}",
@@ -73,6 +73,9 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
         "receivedDate": gws_timestamp(record.received_ms),
         "chatType": record.chat_type,
     }
+    if record.comment is not None:
+        body["comment"] = record.comment
+    return body
 
 
 def message_json(message: Message, urls: Urls) -> dict[str, Any]:

@@ -102,6 +102,10 @@ class SetDisposition(Operation, frozen=True):
     dispositionKey: str | None = None
 
 
+class AddComment(Operation, frozen=True):
+    comment: str
+
+
 class AttachUserData(Operation, frozen=True):
     userData: JsonObject
     userDataVersion: int | None = None  # extension: apply only to this version (conditional write)
@@ -236,6 +240,7 @@ SMS_SESSION_OPERATIONS: dict[str, type[Operation]] = {
         CancelConsult,
         SetInFocus,
         SetDisposition,
+        AddComment,
         AttachUserData,
         UpdateUserData,
         DeleteUserData,

@@ -28,12 +28,14 @@ from smsdesk.gws.representation import (
     statistics_json,
     user_data_audit_entry_json,
 )
-from smsdesk.http.responses import as_gws_error, error_response, ok
+from smsdesk.http.responses import as_gws_error, error_response, ok, too_many_requests
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, conversations, queries, smssessions, statistics, supervision
 from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import StorageConflict, User
+from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.services import Services
+from smsdesk.operations.signin_throttle import SignInThrottled
 
 GWS_VERSION = "8.5.200.00"
 FEATURES = ["api-multimedia", "api-multimedia-chat", "api-voice"]
@@ -100,6 +102,12 @@ class GwsApi:
                 gws_error = as_gws_error(error)
                 status_code = gws_error.status
                 response = error_response(gws_error)
+            except SignInThrottled as error:
+                status_code = StatusCode.NOT_AUTHENTICATED
+                response = too_many_requests(status_code, str(error), error.retry_after_s)
+            except RateLimited as error:
+                status_code = StatusCode.FORBIDDEN
+                response = too_many_requests(status_code, str(error), error.retry_after_s)
             if self.on_operation is not None and request.method == "POST":
                 name = rq.operation_name(await request.body())
                 if name:

@@ -42,3 +42,12 @@ def status_response(status: StatusCode, message: str) -> JsonResponse:
     return JsonResponse(
         {"statusCode": int(status), "statusMessage": message}, status_code=HTTP_STATUS.get(status, 400)
     )
+
+
+def too_many_requests(status: StatusCode, message: str, retry_after_s: int) -> JsonResponse:
+    """429 with ``Retry-After`` and the envelope (GWS has no code for it; see gws-compatibility.md)."""
+    return JsonResponse(
+        {"statusCode": int(status), "statusMessage": message},
+        status_code=429,
+        headers={"Retry-After": str(retry_after_s)},
+    )

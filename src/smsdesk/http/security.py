@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from dataclasses import dataclass
 
@@ -11,8 +12,10 @@ from starlette.responses import Response
 from smsdesk.config import CsrfMode
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import GwsError, StatusCode
-from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions, cookie_caller
+from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions, cookie_caller, cookie_user
 from smsdesk.operations.ports import User
+from smsdesk.operations.ratelimit import TokenBuckets
+from smsdesk.operations.signin_throttle import SessionHolder, SignInThrottle, verify_throttled
 
 COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
@@ -37,10 +40,21 @@ class Caller:
 
 
 class RequestSecurity:
-    def __init__(self, authenticator: Authenticator, sessions: HttpSessions, csrf: CsrfMode) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        sessions: HttpSessions,
+        csrf: CsrfMode,
+        throttle: SignInThrottle,
+        user_requests: TokenBuckets,
+        tenant_requests: TokenBuckets,
+    ) -> None:
         self.authenticator = authenticator
         self.sessions = sessions
         self.csrf = csrf
+        self.throttle = throttle
+        self.user_requests = user_requests
+        self.tenant_requests = tenant_requests
 
     async def caller(self, request: Request) -> Caller:
         cookie = request.cookies.get(COOKIE)
@@ -49,7 +63,15 @@ class RequestSecurity:
         http_session: HttpSession | None = None
         if authorization is not None:
             credentials = parse_basic_authorization(authorization)
-            user = await self.authenticator.verify(*credentials) if credentials else None
+            if credentials is not None:
+                address = request.client.host if request.client else "unknown"
+                user = await verify_throttled(
+                    self.authenticator,
+                    self.throttle,
+                    *credentials,
+                    address,
+                    session_holder=self._holder(cookie),
+                )
             claim = self.sessions.claim(cookie) if user is not None else None
             if user is not None and claim is not None and claim.user_id == user.id:
                 http_session = await self.sessions.resolve(claim, user)
@@ -59,6 +81,9 @@ class RequestSecurity:
                 user, http_session = found
         if user is None:
             raise GwsError(StatusCode.NOT_AUTHENTICATED, "Access denied")
+        # Per user first: one agent's loop uses up their own bucket before it dents the tenant's.
+        self.user_requests.take(user.id)
+        self.tenant_requests.take(user.tenant_id)
 
         new_session = False
         if http_session is None:
@@ -69,6 +94,12 @@ class RequestSecurity:
             if new_session or not hmac.compare_digest(token.encode(), http_session.csrf_token.encode()):
                 raise GwsError(StatusCode.FORBIDDEN, "Missing or invalid Csrf token")
         return Caller(user, http_session, new_session)
+
+    def _holder(self, cookie: str | None) -> SessionHolder | None:
+        """Who the request's session cookie belongs to, asked only when the sign-in is throttled."""
+        if cookie is None:
+            return None
+        return functools.partial(cookie_user, self.authenticator, self.sessions, cookie)
 
     def _csrf_required(self, sent_authorization: bool) -> bool:
         if self.csrf == "off":

@@ -11,8 +11,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from smsdesk.gws.envelope import StatusCode
-from smsdesk.http.responses import ok, status_response
+from smsdesk.http.responses import ok, status_response, too_many_requests
 from smsdesk.operations.intake import UnknownServiceNumber
+from smsdesk.operations.ratelimit import RateLimited
 
 
 class HandsetMessage(Protocol):
@@ -61,6 +62,8 @@ def simulator_routes(handsets: Handsets) -> list[BaseRoute]:
             await handsets.deliver_from_handset(sms.from_, sms.to, sms.text, sms.id)
         except UnknownServiceNumber:
             return status_response(StatusCode.NOT_FOUND, f"Not a service number: {sms.to}")
+        except RateLimited as error:
+            return too_many_requests(StatusCode.FORBIDDEN, str(error), error.retry_after_s)
         return ok()
 
     async def read_handset(request: Request) -> Response:

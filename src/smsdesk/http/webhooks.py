@@ -18,6 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smsdesk.operations.intake import UnknownServiceNumber
+from smsdesk.operations.ratelimit import RateLimited
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -64,6 +65,10 @@ def webhook_routes(connectors: Mapping[str, WebhookConnector]) -> list[BaseRoute
         except UnknownServiceNumber as error:
             # Retrying will not make the number ours: answer 404 so the provider's console shows why.
             return PlainTextResponse(f"not a service number: {error}", status_code=404)
+        except RateLimited as error:
+            return PlainTextResponse(
+                str(error), status_code=429, headers={"Retry-After": str(error.retry_after_s)}
+            )
         # Refusals are logged by the connector, which knows why (and against which URL it checked).
         body = result.body or (result.reason if result.http_status != 200 else "")
         return Response(body, status_code=result.http_status, media_type=result.content_type)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
 from smsdesk.gws.representation import now_ms
+from smsdesk.operations import phone_numbers
 from smsdesk.operations.access import SUPERVISOR_ROLE
 from smsdesk.operations.identity import hash_password
 from smsdesk.operations.ports import ServiceNumber, User
@@ -39,6 +40,7 @@ async def add_user(
 ) -> User:
     if role not in ROLES:
         raise DomainError(ErrorKind.INVALID_VALUE, f"Unknown role {role}; use one of {', '.join(ROLES)}")
+    check_password(services, password)
     password_hash = hash_password(password)
     async with services.work() as work:
         if await work.tx.user_by_name(user_name) is not None:
@@ -60,7 +62,17 @@ async def add_user(
     return user
 
 
+def check_password(services: Services, password: str) -> None:
+    """A new password must not be empty (that user would sign in with ``-u bob:``) nor short."""
+    minimum = services.settings.password_min_length
+    if not password:
+        raise DomainError(ErrorKind.MISSING_PARAMETER, "The password must not be empty")
+    if len(password) < minimum:
+        raise DomainError(ErrorKind.INVALID_VALUE, f"The password must be at least {minimum} characters long")
+
+
 async def set_password(services: Services, user_name: str, password: str) -> None:
+    check_password(services, password)
     password_hash = hash_password(password)
     async with services.work() as work:
         user = await work.tx.user_by_name(user_name)
@@ -115,6 +127,10 @@ async def add_service_number(
     services: Services, number: str, *, queue: str, tenant: str = DEFAULT_TENANT, connector: str = "simulator"
 ) -> ServiceNumber:
     """Route SMS to ``number`` into ``queue`` of ``tenant``, sent and received through ``connector``."""
+    try:
+        number = phone_numbers.normalise(number, services.settings.default_region)
+    except phone_numbers.InvalidPhoneNumber as error:
+        raise DomainError(ErrorKind.INVALID_VALUE, str(error)) from None
     async with services.work() as work:
         existing = await work.tx.service_number(number)
         if existing is not None:

@@ -288,3 +288,8 @@ async def cookie_caller(
         return None
     session = await sessions.resolve(claim, user)
     return (user, session) if session is not None else None
+
+
+async def cookie_user(authenticator: Authenticator, sessions: HttpSessions, token: str | None) -> User | None:
+    found = await cookie_caller(authenticator, sessions, token)
+    return found[0] if found is not None else None

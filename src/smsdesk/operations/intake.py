@@ -9,6 +9,8 @@ from smsdesk.domain.model import DomainContext
 from smsdesk.domain.session import SmsSession
 from smsdesk.operations.delivery import record_delivery
 from smsdesk.operations.notify import publish_session_change
+from smsdesk.operations.ports import Transaction
+from smsdesk.operations.ratelimit import Rate, TokenBuckets
 from smsdesk.operations.services import Services, new_session_id
 from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OptOutSignal
 
@@ -20,8 +22,12 @@ class UnknownServiceNumber(Exception):
 
 
 class SmsIntake:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, limits: TokenBuckets | None = None) -> None:
         self.services = services
+        # Per contact center, so one tenant's flood (or a provider replaying a backlog) cannot take
+        # the database and the routing loop from the others. Raises RateLimited: the connector
+        # answers with its protocol's "try again later" (HTTP 429, SMPP ESME_RTHROTTLED).
+        self.limits = limits or TokenBuckets(Rate(0, 0), "contact center's incoming SMS")
 
     async def inbound(self, sms: InboundSms) -> None:
         """Join the customer's open session, or open a new one in the number's queue. Idempotent on
@@ -34,6 +40,7 @@ class SmsIntake:
             if number is None:
                 log.warning("dropped an SMS to %s: not a configured service number", sms.service_number)
                 raise UnknownServiceNumber(sms.service_number)
+            self.limits.take(number.tenant_id)
             if sms.provider_message_id is not None and not await tx.record_inbound_id(
                 sms.connector, sms.provider_message_id
             ):
@@ -102,6 +109,8 @@ class SmsIntake:
 
     async def delivery_receipt(self, receipt: DeliveryReceipt) -> None:
         async with self.services.work() as work:
+            if not await _first_time(work.tx, receipt.connector, receipt.idempotency_key):
+                return
             record = await work.tx.outbound_by_provider_id(receipt.connector, receipt.provider_message_id)
             if record is None:
                 log.warning(
@@ -126,6 +135,8 @@ class SmsIntake:
     async def opt_out(self, signal: OptOutSignal) -> None:
         """The provider says the customer blocked (or unblocked) the number: same state as a keyword."""
         async with self.services.work() as work:
+            if not await _first_time(work.tx, signal.connector, signal.idempotency_key):
+                return
             number = await work.tx.service_number(signal.service_number)
             if number is None:
                 log.warning("opt-out signal for %s: not a configured service number", signal.service_number)
@@ -159,6 +170,15 @@ class SmsIntake:
             "opted out" if signal.opted_out else "opted in",
             signal.service_number,
         )
+
+
+async def _first_time(tx: Transaction, connector: str, key: str | None) -> bool:
+    """Whether a replayable report is new. Keys share the table of inbound message ids: connectors
+    prefix them (``status:``, ``opt-out:``), so they never collide with a provider's message id."""
+    if key is None or await tx.record_inbound_id(connector, key):
+        return True
+    log.info("ignored a replayed %s report %s", connector, key)
+    return False
 
 
 _FINAL_DELIVERY = frozenset({"delivered", "failed", "expired"})

@@ -29,6 +29,8 @@ class OperationSettings:
     service_level_threshold_ms: int = (
         60_000  # live statistics: accepted within this counts for the service level
     )
+    password_min_length: int = 8  # the demo's "password" is exactly 8
+    default_region: str = ""  # for phone numbers in national format (operations/phone_numbers.py)
 
 
 def new_session_id() -> str:

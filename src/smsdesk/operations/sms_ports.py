@@ -50,6 +50,8 @@ class DeliveryReceipt:
     provider_message_id: str
     state: DeliveryState
     error_code: str | None = None
+    # Set by connectors whose reports can be replayed (signed webhooks): intake acts on each key once.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,8 @@ class OptOutSignal:
     opted_out: bool
     connector: str
     reason: str = ""
+    # As on DeliveryReceipt: a replayed report with the same key changes nothing.
+    idempotency_key: str | None = None
 
 
 class SmsSendError(Exception):

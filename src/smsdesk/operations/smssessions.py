@@ -185,6 +185,13 @@ async def set_disposition(call: Call, op: rq.SetDisposition) -> None:
     )
 
 
+@handles(rq.AddComment)
+async def add_comment(call: Call, op: rq.AddComment) -> None:
+    comment = _text(call.services, op.comment, "comment")
+    nickname = call.user.first_name or call.user.user_name
+    call.session.add_comment(call.ctx, call.user.id, comment, nickname)
+
+
 @handles(rq.AttachUserData)
 async def attach_user_data(call: Call, op: rq.AttachUserData) -> None:
     call.session.attach_user_data(

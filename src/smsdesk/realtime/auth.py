@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 from typing import Any
@@ -11,8 +12,9 @@ import msgspec
 from smsdesk.bayeux import Rejection
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import StatusCode
-from smsdesk.operations.identity import Authenticator, HttpSessions, cookie_caller
+from smsdesk.operations.identity import Authenticator, HttpSessions, cookie_user
 from smsdesk.operations.ports import Store, User
+from smsdesk.operations.signin_throttle import SignInThrottle, SignInThrottled, verify_throttled
 
 _DENIED = msgspec.json.encode(
     {"statusCode": int(StatusCode.NOT_AUTHENTICATED), "statusMessage": "Access denied"}
@@ -26,23 +28,40 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
+def _throttled(error: SignInThrottled) -> Rejection:
+    body = msgspec.json.encode({"statusCode": int(StatusCode.NOT_AUTHENTICATED), "statusMessage": str(error)})
+    return Rejection(status=429, body=body, headers=(("Retry-After", str(error.retry_after_s)),))
+
+
+def _session_cookie(scope: dict[str, Any]) -> str | None:
+    cookie_header = _header(scope, b"cookie")
+    if not cookie_header:
+        return None
+    cookie: SimpleCookie = SimpleCookie()
+    cookie.load(cookie_header)
+    morsel = cookie.get("JSESSIONID")
+    return morsel.value if morsel else None
+
+
 def bayeux_authenticator(
-    authenticator: Authenticator, sessions: HttpSessions, store: Store
+    authenticator: Authenticator, sessions: HttpSessions, store: Store, throttle: SignInThrottle
 ) -> Callable[[dict[str, Any]], Awaitable[object]]:
     async def authenticate(scope: dict[str, Any]) -> object:
         credentials = parse_basic_authorization(_header(scope, b"authorization"))
+        cookie = _session_cookie(scope)
         user: User | None = None
         if credentials is not None:
-            user = await authenticator.verify(*credentials)
-        else:
-            cookie_header = _header(scope, b"cookie")
-            if cookie_header:
-                cookie: SimpleCookie = SimpleCookie()
-                cookie.load(cookie_header)
-                morsel = cookie.get("JSESSIONID")
-                found = await cookie_caller(authenticator, sessions, morsel.value if morsel else None)
-                if found is not None:
-                    user = found[0]
+            client = scope.get("client")
+            address = str(client[0]) if client else "unknown"
+            try:
+                holder = functools.partial(cookie_user, authenticator, sessions, cookie) if cookie else None
+                user = await verify_throttled(
+                    authenticator, throttle, *credentials, address, session_holder=holder
+                )
+            except SignInThrottled as error:
+                return _throttled(error)
+        elif cookie is not None:
+            user = await cookie_user(authenticator, sessions, cookie)
         if user is None:
             return Rejection(status=401, body=_DENIED)
         return user
