@@ -24,6 +24,7 @@ from smsdesk.connectors.twilio_format import TwilioConnector
 from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
+from smsdesk.http.desktop import desktop_routes
 from smsdesk.http.guard import Guard
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
@@ -245,6 +246,7 @@ def create_app(settings: Settings) -> Starlette:
         if isinstance(connector, TwilioConnector)
     }
     routes += webhook_routes(webhook_connectors)
+    routes += desktop_routes(handset_page=node.simulator is not None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from smsdesk.domain.capabilities import capabilities_for
-from smsdesk.domain.model import FINAL_STATES, Message, Participant, SessionRecord
+from smsdesk.domain.model import FINAL_STATES, Message, Participant, PartyState, SessionRecord
 
 SYSTEM_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
 SYSTEM_NOT_READY_ID = "900D55CC-2BB0-431F-8BF9-D3525B383BE6"
@@ -57,7 +57,7 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
     party = record.parties.get(user_id)
     state = party.state.value if party is not None else "Completed"
     final = party is None or party.state in FINAL_STATES
-    return {
+    body: dict[str, Any] = {
         "id": record.id,
         "uri": urls.session(record.id),
         "path": f"/smssessions/{record.id}",
@@ -68,6 +68,10 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
         "receivedDate": gws_timestamp(record.received_ms),
         "chatType": record.chat_type,
     }
+    if party is not None and party.state is PartyState.INVITED and party.deadline_ms is not None:
+        # **Extension**: when the offer is revoked unless accepted (epoch ms), for a desktop's countdown.
+        body["offerDeadline"] = party.deadline_ms
+    return body
 
 
 def message_json(message: Message, urls: Urls) -> dict[str, Any]:

@@ -42,3 +42,9 @@ async def my_channels(services: Services, user: User) -> list[AgentChannel]:
 async def colleagues(services: Services, user: User) -> list[User]:
     async with services.store.transaction() as tx:
         return [u for u in await tx.users(user.tenant_id) if u.enabled]
+
+
+async def colleagues_with_channels(services: Services, user: User) -> list[tuple[User, list[AgentChannel]]]:
+    """The colleagues and their channel states, so a desktop can show who is Ready before a hand-over."""
+    async with services.store.transaction() as tx:
+        return [(u, await tx.agent_channels(u.id)) for u in await tx.users(user.tenant_id) if u.enabled]

@@ -1,0 +1,69 @@
+"""The browser tier: Debian's Chromium driven by Playwright against a real server.
+
+Never a Playwright browser download: the executable is the system's (``make browser-deps``
+installs the ``chromium`` package when it is missing), started headless without sandbox or
+background networking (these machines have no internet).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
+
+from support.server import RunningServer
+
+from .desk import BROWSER_TIMEOUTS, Contexts
+
+expect.set_options(timeout=15_000)
+
+
+def chromium_path() -> str:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RuntimeError("Chromium is missing: run `make browser-deps` (apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = RunningServer(Path(tmp_path_factory.mktemp("browser")) / "smsdesk.db", BROWSER_TIMEOUTS).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(
+        executable_path=chromium_path(),
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-default-apps",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[Contexts]:
+    opened = Contexts(browser)
+    yield opened
+    opened.close()
+    assert opened.errors == [], opened.errors
