@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
+from support.agents import ContactCenter, create_contact_center
 from support.server import RunningServer
 
 from .desk import BROWSER_TIMEOUTS, Contexts
@@ -67,3 +69,13 @@ def contexts(browser: Browser) -> Iterator[Contexts]:
     yield opened
     opened.close()
     assert opened.errors == [], opened.errors
+
+
+@pytest.fixture
+def cc(server: RunningServer, playwright: Playwright) -> Iterator[ContactCenter]:
+    # Provisioning runs its own event loop, which cannot nest in the one sync Playwright keeps
+    # running on this thread: give it a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        center = pool.submit(create_contact_center, server).result()
+    yield center
+    center.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
@@ -90,7 +91,11 @@ def add_user(server: RunningServer, user_name: str, role: str, tenant: str) -> N
     settings = Settings(database_url=server.database_url)
     store = open_store(settings)
     services = Services(store, Urls(server.base_url), operation_settings(settings))
-    asyncio.run(admin.add_user(services, user_name, PASSWORD, role=role, tenant=tenant))
+    # In a thread: sync Playwright keeps an event loop running on this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(
+            asyncio.run, admin.add_user(services, user_name, PASSWORD, role=role, tenant=tenant)
+        ).result()
     store.close()
 
 
@@ -99,3 +104,11 @@ def screenshot(page: Page, name: str, tmp_path: Path) -> None:
     target = Path(os.environ.get("SMSDESK_SCREENSHOTS") or tmp_path)
     target.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target / f"{name}.png"))
+
+
+def choose_target(page: Page, user_name: str) -> None:
+    """Pick a colleague as the hand-over target (each option shows their current state)."""
+    target = page.get_by_role("combobox", name="To")
+    option = target.locator("option", has_text=f"({user_name})")
+    expect(option).to_have_count(1)
+    target.select_option(value=option.get_attribute("value"))

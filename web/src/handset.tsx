@@ -99,13 +99,19 @@ function Handset() {
             <div class="numbers">
                 <label>
                     Phone number
-                    <input value={number} list="suggested-numbers" inputMode="tel" onChange={(e) => setNumber((e.currentTarget as HTMLInputElement).value.trim())} />
+                    <input value={number} inputMode="tel" onChange={(e) => setNumber((e.currentTarget as HTMLInputElement).value.trim())} />
                 </label>
-                <datalist id="suggested-numbers">
-                    {SUGGESTED.map((n) => (
-                        <option key={n} value={n} />
-                    ))}
-                </datalist>
+                <label>
+                    Pick a number
+                    <select value={SUGGESTED.includes(number) ? number : ""} onChange={(e) => setNumber((e.currentTarget as HTMLSelectElement).value || number)}>
+                        <option value="">…</option>
+                        {SUGGESTED.map((n) => (
+                            <option key={n} value={n}>
+                                {n}
+                            </option>
+                        ))}
+                    </select>
+                </label>
                 <label>
                     Service number
                     <input value={service} inputMode="tel" onChange={(e) => setService((e.currentTarget as HTMLInputElement).value.trim())} />
