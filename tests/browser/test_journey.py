@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from support.agents import ContactCenter
 from support.server import RunningServer
@@ -27,7 +27,7 @@ from .desk import (
 pytestmark = pytest.mark.slow
 
 
-def user_data_row(page: Page, key: str):  # type: ignore[no-untyped-def]
+def user_data_row(page: Page, key: str) -> Locator:
     return (
         page.get_by_role("region", name="User data")
         .get_by_role("row")

@@ -1,0 +1,75 @@
+"""What the agent sees of the SMS itself: segments before sending, a failed delivery with the
+carrier's reason, and a customer who opted out."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from support.agents import ContactCenter
+from support.server import RunningServer
+
+from .desk import Contexts, go_ready, send, sign_in, transcript
+
+pytestmark = pytest.mark.slow
+
+
+def chatting(page: Page, cc: ContactCenter, customer: str, first: str) -> None:
+    go_ready(page)
+    cc.sms(customer, first)
+    offer = page.get_by_role("region", name="Offers")
+    offer.get_by_role("button", name="Accept").click()
+    expect(transcript(page).get_by_role("listitem").filter(has_text=first)).to_have_count(1)
+
+
+def test_the_composer_counts_segments_like_the_server(
+    server: RunningServer, cc: ContactCenter, contexts: Contexts
+) -> None:
+    page = sign_in(contexts.page(), server, cc.agent_names[0])
+    chatting(page, cc, cc.customer_number(), "hello")
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    for text in ["a" * 160, "a" * 161, "€" * 80, "é" * 71, "Merci 🙂", "你好" * 40]:
+        box.fill(text)
+        preview = httpx.get(
+            server.base_url + "/api/v2/sms/preview",
+            params={"text": text},
+            auth=(cc.agent_names[0], "secret-pass"),
+        ).json()
+        expect(page.locator(".counter")).to_contain_text(
+            f"{preview['encoding']} · {preview['segments']} SMS · {preview['units']}"
+        )
+    # Shift+Enter is a new line, Enter sends.
+    box.fill("first line")
+    box.press("Shift+Enter")
+    box.type("second line")
+    expect(box).to_have_value("first line\nsecond line")
+    box.press("Enter")
+    expect(transcript(page).get_by_role("listitem").filter(has_text="second line")).to_have_count(1)
+
+
+def test_a_failed_delivery_and_an_opt_out_are_shown_to_the_agent(
+    server: RunningServer, cc: ContactCenter, contexts: Contexts
+) -> None:
+    page = sign_in(contexts.page(), server, cc.agent_names[0])
+    customer = cc.customer_number()
+    chatting(page, cc, customer, "my phone is flaky")
+    httpx.post(server.base_url + "/simulator/handsets", json={"number": customer, "failure": "permanent"})
+    send(page, "Can you read this?")
+    sent = transcript(page).get_by_role("listitem").filter(has_text="Can you read this?")
+    expect(sent).to_contain_text("Failed: simulated unreachable handset (code 30003)")
+    httpx.post(server.base_url + "/simulator/handsets", json={"number": customer, "failure": "none"})
+
+    cc.sms(customer, "STOP")
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    expect(box).to_be_disabled()
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
+    expect(page.get_by_role("status").filter(has_text="opted out")).to_contain_text("START")
+    expect(page.get_by_role("list", name="Conversations")).to_contain_text("no SMS")
+
+    cc.sms(customer, "START")
+    expect(box).to_be_enabled()
+    send(page, "Welcome back")
+    expect(transcript(page).get_by_role("listitem").filter(has_text="Welcome back")).to_contain_text(
+        "Delivered"
+    )
