@@ -73,3 +73,23 @@ def test_a_failed_delivery_and_an_opt_out_are_shown_to_the_agent(
     expect(transcript(page).get_by_role("listitem").filter(has_text="Welcome back")).to_contain_text(
         "Delivered"
     )
+
+
+def test_several_conversations_with_unread_counts(
+    server: RunningServer, cc: ContactCenter, contexts: Contexts
+) -> None:
+    page = sign_in(contexts.page(), server, cc.agent_names[0])
+    first, second = cc.customer_number(), cc.customer_number()
+    chatting(page, cc, first, "first customer here")
+    cc.sms(second, "second customer here")
+    page.get_by_role("region", name="Offers").get_by_role("button", name="Accept").click()
+    expect(transcript(page).get_by_role("listitem").filter(has_text="second customer here")).to_have_count(1)
+    conversations = page.get_by_role("list", name="Conversations").get_by_role("listitem")
+    expect(conversations).to_have_count(2)
+    cc.sms(first, "are you still there?")
+    cc.sms(first, "hello??")
+    expect(conversations.filter(has_text=first)).to_contain_text("2 unread")
+    expect(conversations.filter(has_text=second)).not_to_contain_text("unread")
+    conversations.filter(has_text=first).get_by_role("button").click()
+    expect(transcript(page).get_by_role("listitem").filter(has_text="hello??")).to_have_count(1)
+    expect(conversations.filter(has_text=first)).not_to_contain_text("unread")

@@ -100,6 +100,9 @@ def test_the_whole_journey_with_two_agents_and_a_customer(
     )
     text_from_handset(handset, "Order 1234")
     expect(transcript(alice).get_by_role("listitem").filter(has_text="Order 1234")).to_have_count(1)
+    alice.get_by_role("textbox", name="Link to send").fill("https://example.com/track/1234")
+    alice.get_by_role("button", name="Send link").click()
+    expect(messages).to_contain_text("https://example.com/track/1234")
 
     # User data: a number stays a number.
     data = alice.get_by_role("region", name="User data")
@@ -129,7 +132,10 @@ def test_the_whole_journey_with_two_agents_and_a_customer(
     expect(transcript(bob).get_by_role("listitem").filter(has_text="VIP customer")).to_contain_text(
         "agents only"
     )
+    bob.get_by_role("textbox", name="Message", exact=True).fill("Refund")
+    expect(alice.get_by_text(f"{cc.agent_names[1]} is typing")).to_be_visible()
     send(bob, "Refund approved from my side")
+    expect(alice.get_by_text(f"{cc.agent_names[1]} is typing")).to_have_count(0)
     expect(transcript(alice).get_by_role("listitem").filter(has_text="Refund approved")).to_contain_text(
         "agents only"
     )
@@ -152,8 +158,12 @@ def test_the_whole_journey_with_two_agents_and_a_customer(
 
     # The customer's phone got exactly what was meant for it, never the agents' notes.
     received = [m["text"] for m in cc.handset(customer)]
-    assert received == ["Hello! Let me check your order.", "Your refund is on its way."]
-    expect(messages.get_by_role("listitem")).to_have_count(4)
+    assert received == [
+        "Hello! Let me check your order.",
+        "https://example.com/track/1234",
+        "Your refund is on its way.",
+    ]
+    expect(messages.get_by_role("listitem")).to_have_count(5)
 
 
 def test_an_unanswered_offer_is_withdrawn_with_a_reason(
