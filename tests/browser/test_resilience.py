@@ -3,6 +3,7 @@ transcript has every message, once, in order."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +27,21 @@ from .desk import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A server of this test's own: restarting the shared one would disturb nobody, but be slower to reason about."""
-    running = RunningServer(tmp_path / "smsdesk.db", BROWSER_TIMEOUTS).start()
+# Notifications are kept one second only, and a silent Bayeux client is dropped after 1.5 s: a
+# short network drop is then enough for the missed notifications to be gone (a NotificationGap).
+FORGETFUL = {
+    "SMSDESK_NOTIFICATION_RETENTION_S": "1",
+    "SMSDESK_NOTIFICATION_PRUNE_INTERVAL_S": "1",
+    "SMSDESK_BAYEUX_MAX_INTERVAL_MS": "1500",
+}
+
+
+@pytest.fixture(params=["restart", "gap"])
+def own_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """A server of this test's own, since the test restarts it or makes it forget."""
+    env = {**BROWSER_TIMEOUTS, **(FORGETFUL if request.param == "gap" else {})}
+    running = RunningServer(tmp_path / "smsdesk.db", env).start()
+    running.scenario = request.param  # type: ignore[attr-defined]
     yield running
     running.stop()
 
@@ -46,9 +58,11 @@ def own_cc(own_server: RunningServer, playwright: object) -> Iterator[ContactCen
     center.close()
 
 
-def test_a_server_restart_mid_conversation_loses_nothing(
+def test_a_restart_or_a_gap_mid_conversation_loses_nothing(
     own_server: RunningServer, own_cc: ContactCenter, contexts: Contexts
 ) -> None:
+    """``restart``: the server is killed and restarted; the desktop resumes from its last position.
+    ``gap``: the missed notifications were pruned; the desktop is told so and re-reads its state."""
     cc = own_cc
     page = sign_in(contexts.page(), own_server, cc.agent_names[0])
     customer = cc.customer_number()
@@ -59,13 +73,23 @@ def test_a_server_restart_mid_conversation_loses_nothing(
     send(page, "reply before")
     expect(handset.get_by_role("log", name="Messages")).to_contain_text("reply before")
 
-    own_server.restart(kill=True)
-    # Committed while the desktop is still finding its way back: the resume extension replays them.
-    text_from_handset(handset, "while you were away 1")
-    text_from_handset(handset, "while you were away 2")
+    if own_server.scenario == "restart":  # type: ignore[attr-defined]
+        own_server.restart(kill=True)
+        # Committed while the desktop is still finding its way back: the resume extension replays them.
+        text_from_handset(handset, "while you were away 1")
+        text_from_handset(handset, "while you were away 2")
+    else:
+        page.context.set_offline(True)
+        expect(page.get_by_role("status").filter(has_text="reconnecting")).to_be_visible()
+        text_from_handset(handset, "while you were away 1")
+        text_from_handset(handset, "while you were away 2")
+        time.sleep(4)  # the Bayeux session expires and the notifications are pruned
+        page.context.set_offline(False)
     expect(page.get_by_role("status").filter(has_text="reconnecting")).to_have_count(0, timeout=30_000)
     items = transcript(page).get_by_role("listitem")
     expect(items.filter(has_text="while you were away 2")).to_have_count(1)
+    if own_server.scenario == "gap":  # type: ignore[attr-defined]
+        expect(page.get_by_role("status").filter(has_text="re-read everything")).to_be_visible()
 
     # The desktop opened a new HTTP session by itself and works as before.
     send(page, "reply after")

@@ -61,9 +61,20 @@ function failure(error: unknown): void {
 
 const sessionPath = (id: string): string => `/api/v2/me/smssessions/${id}`;
 
+// Offering the session to another agent changes the requester's own capabilities (Transfer,
+// Invite and Consult leave, CancelConsult comes) without a notification to the requester, so
+// the desktop re-reads the session after these, to keep showing only what the server accepts.
+const SILENT_CAPABILITY_CHANGES = new Set(["Transfer", "Invite", "Consult"]);
+
 async function operate(sessionId: string, operationName: string, fields: Record<string, unknown> = {}): Promise<boolean> {
     try {
         await post(sessionPath(sessionId), {operationName, ...fields});
+        if (SILENT_CAPABILITY_CHANGES.has(operationName)) {
+            const answer = await get(sessionPath(sessionId));
+            const session = answer["smssession"] as Session;
+            if (LIVE.has(session.state) && state.conversations.has(session.id)) upsertSession(state, session);
+            refresh();
+        }
         return true;
     } catch (error) {
         failure(error);
@@ -179,7 +190,10 @@ async function startDesktop(me: Envelope): Promise<void> {
     }
     notifications = new Notifications({
         notification: applyNotification,
-        resync: () => void resync(),
+        resync: (reason) => {
+            if (reason === "gap") notice("Some updates could no longer be replayed after the disconnection: the desktop re-read everything.");
+            void resync();
+        },
         connection: (connection) => {
             state.connection = connection;
             refresh();
@@ -564,17 +578,20 @@ function typed(conversation: Conversation, agents: boolean): void {
 function Composer({conversation}: {conversation: Conversation}) {
     const caps = conversation.session.capabilities;
     const blocked = sendingBlockedReason(conversation);
-    const canCustomer = caps.includes("SendMessage");
+    const myPath = `/users/${state.me?.id}`;
+    // A consultant's messages never reach the customer, whichever operation carries them.
+    const consulting = conversation.session.participants.some((p) => p.path === myPath && p.visibility === "Agents");
+    const canCustomer = caps.includes("SendMessage") && !consulting;
     const canAgents = caps.includes("SendToAgents");
-    const agentsOnly = conversation.agentsOnly && canAgents ? true : !canCustomer && canAgents;
-    const canSend = agentsOnly ? canAgents : canCustomer;
+    const agentsOnly = consulting || (conversation.agentsOnly && canAgents) || (!canCustomer && canAgents);
+    const canSend = agentsOnly ? canAgents || (consulting && caps.includes("SendMessage")) : canCustomer;
     const shape = analyse(conversation.draft);
     const [url, setUrl] = useState("");
     async function send(): Promise<void> {
         const text = conversation.draft.trim();
         if (!text || !canSend) return;
         stopTyping();
-        const operationName = agentsOnly ? "SendToAgents" : "SendMessage";
+        const operationName = agentsOnly && canAgents ? "SendToAgents" : "SendMessage";
         if (await operate(conversation.session.id, operationName, {text})) {
             conversation.draft = "";
             refresh();
@@ -620,7 +637,7 @@ function Composer({conversation}: {conversation: Conversation}) {
                     Agents only
                 </label>
                 <span class="counter" aria-live="off">
-                    {agentsOnly ? "Note: not sent as SMS" : `${shape.encoding} · ${shape.segments} SMS · ${shape.units} ${shape.encoding === "GSM-7" ? "characters" : "units"}`}
+                    {consulting ? "You are consulting: agents only" : agentsOnly ? "Note: not sent as SMS" : `${shape.encoding} · ${shape.segments} SMS · ${shape.units} ${shape.encoding === "GSM-7" ? "characters" : "units"}`}
                 </span>
                 <button type="button" class="primary" disabled={!canSend} onClick={() => void send()}>
                     Send

@@ -81,9 +81,12 @@ export class Notifications {
             this.subscribed = false;
             // 401: the server forgot our HTTP session (it restarted); open a new one so that the
             // client's next handshake attempt (it retries by itself, with backoff) gets through.
-            void renewSession().then((renewed) => {
-                if (!renewed) this.sink.sessionLost();
-            });
+            renewSession().then(
+                (renewed) => {
+                    if (!renewed) this.sink.sessionLost();
+                },
+                () => undefined, // the network is down: the client's next attempt will tell
+            );
             return;
         }
         const resumed = this.subscribedBefore && this.position !== null;
