@@ -39,6 +39,8 @@ def test_the_composer_counts_segments_like_the_server(
         expect(page.locator(".counter")).to_contain_text(
             f"{preview['encoding']} · {preview['segments']} SMS · {preview['units']}"
         )
+    box.fill("It\u2019s on its way 🙂")  # a curly quote: the classic surprise
+    expect(page.get_by_text("Sent as Unicode")).to_contain_text("because of: \u2019 🙂")
     # Shift+Enter is a new line, Enter sends.
     box.fill("first line")
     box.press("Shift+Enter")

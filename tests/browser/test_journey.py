@@ -116,7 +116,7 @@ def test_the_whole_journey_with_two_agents_and_a_customer(
     choose_target(alice, cc.agent_names[1])
     alice.get_by_role("button", name="Consult").click()
     bob_offer = bob.get_by_role("region", name="Offers")
-    expect(bob_offer).to_contain_text(customer)
+    expect(bob_offer).to_contain_text(f"asks to consult you about {customer}")
     bob_offer.get_by_role("button", name="Accept").click()
     expect(transcript(bob).get_by_role("listitem").filter(has_text="Order 1234")).to_have_count(1)
     expect(user_data_row(bob, "OrderNumber")).to_contain_text("1234")

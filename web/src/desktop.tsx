@@ -23,7 +23,7 @@ import {
     type UserDataValue,
 } from "./model";
 import {Notifications} from "./notifications";
-import {analyse} from "./sms";
+import {analyse, unicodeCulprits} from "./sms";
 
 const state = initialState();
 let notifications: Notifications | null = null;
@@ -143,6 +143,9 @@ function applySessionChange(data: Record<string, unknown>): void {
     }
     const conversation = upsertSession(state, session);
     if (!known) void loadMessages(conversation).catch(failure);
+    if (session.offeredBy !== undefined && !state.colleagues.some((c) => `/users/${c.id}` === session.offeredBy)) {
+        void loadColleagues();
+    }
     if (session.state === "Chatting" && known?.session.state === "Invited" && state.selected === null) {
         state.selected = session.id;
     }
@@ -380,6 +383,25 @@ function firstCustomerText(conversation: Conversation): string {
     return first?.text ?? "";
 }
 
+function colleagueName(path: string | undefined): string {
+    const colleague = state.colleagues.find((c) => `/users/${c.id}` === path);
+    return colleague ? colleague.name : "Another agent";
+}
+
+function offerTitle(session: Session, customer: string): string {
+    const by = colleagueName(session.offeredBy);
+    switch (session.offerKind) {
+        case "transfer":
+            return `${by} transfers the conversation with ${customer} to you`;
+        case "consult":
+            return `${by} asks to consult you about ${customer} (the customer will not see you)`;
+        case "invite":
+            return `${by} invites you to the conversation with ${customer}`;
+        default:
+            return `Incoming SMS from ${customer}`;
+    }
+}
+
 function Offers() {
     const list = offers();
     if (list.length === 0) return null;
@@ -392,7 +414,7 @@ function Offers() {
                 return (
                     <div class="offer" role="alert" key={offer.session.id}>
                         <p>
-                            <strong>Incoming SMS from {customer}</strong>
+                            <strong>{offerTitle(offer.session, customer)}</strong>
                             {left !== null && <span class="countdown"> · {left} s to answer</span>}
                         </p>
                         <p class="first">{firstCustomerText(offer)}</p>
@@ -636,6 +658,9 @@ function Composer({conversation}: {conversation: Conversation}) {
                     />
                     Agents only
                 </label>
+                {!agentsOnly && shape.encoding === "UCS-2" && (
+                    <span class="unicode-hint">Sent as Unicode (fewer characters per SMS) because of: {unicodeCulprits(conversation.draft)}</span>
+                )}
                 <span class="counter" aria-live="off">
                     {consulting ? "You are consulting: agents only" : agentsOnly ? "Note: not sent as SMS" : `${shape.encoding} · ${shape.segments} SMS · ${shape.units} ${shape.encoding === "GSM-7" ? "characters" : "units"}`}
                 </span>

@@ -22,6 +22,8 @@ export interface Session {
     userData: UserData;
     receivedDate: string;
     offerDeadline?: number;
+    offerKind?: "route" | "transfer" | "invite" | "consult";
+    offeredBy?: string;
 }
 
 export interface Delivery {

@@ -32,3 +32,13 @@ export function analyse(text: string): SmsShape {
     }
     return {encoding, segments, units};
 }
+
+/** The first few distinct characters that force UCS-2 (a curly quote is the classic surprise). */
+export function unicodeCulprits(text: string, limit = 5): string {
+    const culprits = new Set<string>();
+    for (const c of text) {
+        if (!GSM7_BASIC.includes(c) && !GSM7_EXTENSION.includes(c)) culprits.add(c);
+        if (culprits.size >= limit) break;
+    }
+    return [...culprits].map((c) => (c.trim() === "" ? `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}` : c)).join(" ");
+}

@@ -68,9 +68,15 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
         "receivedDate": gws_timestamp(record.received_ms),
         "chatType": record.chat_type,
     }
-    if party is not None and party.state is PartyState.INVITED and party.deadline_ms is not None:
-        # **Extension**: when the offer is revoked unless accepted (epoch ms), for a desktop's countdown.
-        body["offerDeadline"] = party.deadline_ms
+    if party is not None and party.state is PartyState.INVITED:
+        # **Extensions** for a desktop's offer banner: when the offer is revoked unless accepted
+        # (epoch ms, for a countdown), why it is offered, and by which agent.
+        if party.deadline_ms is not None:
+            body["offerDeadline"] = party.deadline_ms
+        if party.offer is not None:
+            body["offerKind"] = party.offer.value
+        if party.offered_by is not None:
+            body["offeredBy"] = f"/users/{party.offered_by}"
     return body
 
 
