@@ -17,8 +17,15 @@ def test_the_root_leads_to_the_desktop_and_the_pages_are_served(server: RunningS
         assert page.status_code == 200 and marker in page.text
         assert page.headers["content-type"].startswith("text/html")
         assert "default-src 'self'" in page.headers["content-security-policy"]
-    script = httpx.get(server.base_url + "/static/desktop.js")
+    script = httpx.get(server.base_url + "/static/desktop.js")  # httpx asks for gzip and decodes it
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["content-encoding"] == "gzip" and "/meta/handshake" in script.text
+    again = httpx.get(
+        server.base_url + "/static/desktop.js", headers={"If-None-Match": script.headers["etag"]}
+    )
+    assert again.status_code == 304
+    plain = httpx.get(server.base_url + "/static/style.css", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text.startswith("/*")
     for missing in ["/static/nothing.js", "/static/..%2Fapp.py", "/static/.hidden.js", "/static/x.py"]:
         assert httpx.get(server.base_url + missing).status_code == 404
 

@@ -40,6 +40,9 @@ function refresh(): void {
     queueMicrotask(() => {
         renderQueued = false;
         render(<Desktop />, document.getElementById("desktop")!);
+        // The tab's title tells an agent working in another window that something waits.
+        const waiting = offers().length + [...state.conversations.values()].reduce((n, c) => n + c.unread, 0);
+        document.title = `${waiting > 0 ? `(${waiting}) ` : ""}smsdesk · agent desktop`;
     });
 }
 
@@ -425,6 +428,7 @@ function Offers() {
                                 const nickname = state.me?.firstName || state.me?.userName;
                                 if (await operate(offer.session.id, "Accept", {nickname})) {
                                     state.selected = offer.session.id;
+                                    focusComposerOf = offer.session.id;
                                     refresh();
                                 }
                             }}
@@ -542,7 +546,8 @@ function ConversationView({conversation}: {conversation: Conversation}) {
         if (log) log.scrollTop = log.scrollHeight;
     }, [entries.length]);
     useEffect(() => {
-        conversation.unread = 0;
+        // Seen only when the page is visible; a hidden tab keeps counting.
+        if (!document.hidden) conversation.unread = 0;
     });
     const typing = [...conversation.typing.values()];
     return (
@@ -597,6 +602,9 @@ function typed(conversation: Conversation, agents: boolean): void {
     typingTimer = setTimeout(stopTyping, 4000);
 }
 
+/** The session whose composer takes the focus once it can send (after Accept, for keyboard users). */
+let focusComposerOf: string | null = null;
+
 function Composer({conversation}: {conversation: Conversation}) {
     const caps = conversation.session.capabilities;
     const blocked = sendingBlockedReason(conversation);
@@ -609,6 +617,13 @@ function Composer({conversation}: {conversation: Conversation}) {
     const canSend = agentsOnly ? canAgents || (consulting && caps.includes("SendMessage")) : canCustomer;
     const shape = analyse(conversation.draft);
     const [url, setUrl] = useState("");
+    const box = useRef<HTMLTextAreaElement>(null);
+    useEffect(() => {
+        if (focusComposerOf === conversation.session.id && canSend && box.current) {
+            focusComposerOf = null;
+            box.current.focus();
+        }
+    });
     async function send(): Promise<void> {
         const text = conversation.draft.trim();
         if (!text || !canSend) return;
@@ -628,6 +643,7 @@ function Composer({conversation}: {conversation: Conversation}) {
                 </p>
             )}
             <textarea
+                ref={box}
                 aria-label="Message"
                 rows={3}
                 value={conversation.draft}
