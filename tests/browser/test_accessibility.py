@@ -99,7 +99,7 @@ def test_no_serious_accessibility_violations(
     expect(page.get_by_role("region", name="Offers")).to_contain_text("Hello?")
     expect(transcript(page).get_by_role("listitem").filter(has_text="Thanks!")).to_have_count(1)
     assert serious_violations(page) == []
-    screenshot(page, f"desktop-{size}", tmp_path)
+    screenshot(page, "desktop-phone" if size == "phone" else "desktop-offer", tmp_path)
 
     handset = open_handset(contexts.page(viewport or PHONE_SIZE, bypass_csp=True), cc, first)
     expect(handset.get_by_role("log", name="Messages")).to_contain_text("Let me look it up.")

@@ -81,7 +81,6 @@ def test_the_whole_journey_with_two_agents_and_a_customer(
     expect(offer).to_contain_text(customer)
     expect(offer).to_contain_text("Hi, my parcel has not arrived")
     expect(offer).to_contain_text(re.compile(r"\d+ s to answer"))
-    screenshot(alice, "desktop-offer", tmp_path)
     offer.get_by_role("button", name="Accept").click()
     expect(offer).to_have_count(0)
     conversations = alice.get_by_role("list", name="Conversations")
