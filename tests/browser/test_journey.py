@@ -74,6 +74,11 @@ def test_the_whole_journey_with_two_agents_and_a_customer(
     # Both start Not Ready (nothing is offered before the agent says so); only Alice takes work.
     expect(bob.get_by_role("button", name="Not Ready")).to_have_attribute("aria-pressed", "true")
     go_ready(alice)
+    mute = alice.get_by_role("button", name="Mute ringing")
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "true")
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "false")
 
     # The offer rings with the customer's number, first message and a countdown.
     text_from_handset(handset, "Hi, my parcel has not arrived")
@@ -145,6 +150,7 @@ def test_the_whole_journey_with_two_agents_and_a_customer(
     choose_target(alice, cc.agent_names[1])
     alice.get_by_role("button", name="Transfer").click()
     expect(alice.get_by_role("list", name="Conversations").get_by_role("listitem")).to_have_count(0)
+    expect(alice.get_by_role("status").filter(has_text="was transferred")).to_contain_text(customer)
     expect(bob.get_by_role("button", name="Complete")).to_be_visible()
     send(bob, "Your refund is on its way.")
     expect(messages).to_contain_text("Your refund is on its way.")

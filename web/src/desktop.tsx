@@ -30,6 +30,8 @@ let notifications: Notifications | null = null;
 let noticeIds = 0;
 /** Sessions this desktop itself completed or handed over: their end needs no notice. */
 const endedHere = new Set<string>();
+/** Sessions this desktop offered to another agent by Transfer: when they end here, that is why. */
+const transferredHere = new Set<string>();
 
 // ---------------------------------------------------------------- rendering
 
@@ -127,7 +129,11 @@ function applySessionChange(data: Record<string, unknown>): void {
     const session = data["smssession"] as Session | undefined;
     if (!session) return;
     const kind = data["notificationType"];
-    if (kind === "Error") notice(String(data["errorMessage"] ?? "The operation failed"));
+    if (kind === "Error") {
+        // e.g. the agent asked for a transfer or a consultation declined or did not answer.
+        notice(String(data["errorMessage"] ?? "The operation failed"));
+        transferredHere.delete(session.id);
+    }
     const known = state.conversations.get(session.id);
     if (!LIVE.has(session.state)) {
         if (known) {
@@ -136,12 +142,17 @@ function applySessionChange(data: Record<string, unknown>): void {
             if (session.state === "Revoked" && known.session.state === "Invited") {
                 const expired = known.session.offerDeadline !== undefined && Date.now() >= known.session.offerDeadline - 1000;
                 notice(`The offer from ${customer} was withdrawn: ${expired ? "it was not answered in time" : "it was taken back"}.`);
-            } else if (!endedHere.has(session.id)) {
-                notice(`The conversation with ${customer} ended for you (${session.state === "Completed" ? "completed or handed over" : "revoked"}).`);
+            } else if (endedHere.has(session.id)) {
+                // This desktop ended it: the agent knows.
+            } else if (transferredHere.has(session.id)) {
+                notice(`The conversation with ${customer} was transferred: the other agent has it now.`);
+            } else {
+                notice(`The conversation with ${customer} ended for you: the agent who owns it completed it or sent it to a queue.`);
             }
             if (state.selected === session.id) state.selected = firstChatting();
         }
         endedHere.delete(session.id);
+        transferredHere.delete(session.id);
         return;
     }
     const conversation = upsertSession(state, session);
@@ -880,7 +891,11 @@ function HandOver({conversation}: {conversation: Conversation}) {
     const targetFields = (): Record<string, string> => (toQueue ? {queueName: chosen.slice(6)} : {targetUri: chosen});
     const act = (operationName: string, fields: Record<string, unknown> = {}, ends = false) => async () => {
         if (ends) endedHere.add(session.id);
-        if (!(await operate(session.id, operationName, fields))) endedHere.delete(session.id);
+        if (operationName === "Transfer") transferredHere.add(session.id);
+        if (!(await operate(session.id, operationName, fields))) {
+            endedHere.delete(session.id);
+            transferredHere.delete(session.id);
+        }
     };
     const stateLabel = {Ready: "Ready", NotReady: "Not Ready", LoggedOut: "logged out", Unknown: "?"};
     const handOver = caps.includes("Transfer") || caps.includes("Consult") || caps.includes("Invite");
