@@ -353,6 +353,10 @@ function Header() {
     const me = state.me!;
     const setState = (operationName: string) => async () => {
         try {
+            if (state.channel === "LoggedOut") {
+                // Logged out elsewhere (another tab signed out): log in on the channel again first.
+                await post("/api/v2/me", {operationName: "StartContactCenterSession", channels: ["smssession"]});
+            }
             await post("/api/v2/me/channels/smssession", {operationName});
         } catch (error) {
             failure(error);

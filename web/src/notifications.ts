@@ -4,7 +4,7 @@
 // ext.smsdesk.resume, and the server replays whatever was missed before anything new. When the
 // server can no longer replay (NotificationGap) the desktop re-reads its state instead.
 
-import {CometD, type Message} from "cometd";
+import {AckExtension, CometD, type Message} from "cometd";
 import {renewSession} from "./api";
 
 export type Connection = "connecting" | "connected" | "reconnecting";
@@ -35,6 +35,9 @@ export class Notifications {
         this.cometd.unregisterTransport("websocket");
         this.cometd.unregisterTransport("callback-polling");
         this.cometd.configure({url: new URL("/api/v2/notifications", location.href).href, logLevel: "warn", maxBackoff: 5000, backoffIncrement: 500});
+        // Within one Bayeux session, the ack extension has the server resend what a lost
+        // long-poll answer carried; across sessions, the resume token below does the same.
+        this.cometd.registerExtension("ack", new AckExtension());
         this.cometd.registerExtension("smsdesk-resume", {
             outgoing: (message: Message): Message => {
                 if (message.channel === "/meta/handshake" && this.position !== null) {
