@@ -28,6 +28,9 @@ def test_cancel_consult_invite_leave_and_transfer_to_a_queue(
     expect(alice.get_by_role("checkbox", name="Agents only")).to_be_disabled()
     expect(alice.get_by_role("button", name="Cancel consult")).to_have_count(0)
 
+    # Each colleague is listed with their current state.
+    bob_option = alice.get_by_role("combobox", name="To").locator("option", has_text=f"({cc.agent_names[1]})")
+    expect(bob_option).to_contain_text("Not Ready")
     choose_target(alice, cc.agent_names[1])
     alice.get_by_role("button", name="Consult").click()
     bob_offers = bob.get_by_role("region", name="Offers")

@@ -130,6 +130,14 @@ def test_the_whole_journey_with_two_agents_and_a_customer(
     expect(user_data_row(bob, "OrderNumber")).to_contain_text("5678")
     expect(user_data_row(bob, "OrderNumber")).to_contain_text("number")
 
+    # Deleting a key is seen live too.
+    data.get_by_role("textbox", name="New key").fill("Scratch")
+    data.get_by_role("textbox", name="New value").fill("to be removed")
+    data.get_by_role("button", name="Add key").click()
+    expect(user_data_row(bob, "Scratch")).to_contain_text("string")
+    user_data_row(bob, "Scratch").get_by_role("button", name="Delete Scratch").click()
+    expect(user_data_row(alice, "Scratch")).to_have_count(0)
+
     # Agents-only notes: Alice's (in agents-only mode) and Bob's (a consultant never reaches the customer).
     alice.get_by_role("checkbox", name="Agents only").check()
     send(alice, "Note: VIP customer, refund allowed")
