@@ -157,6 +157,7 @@ function applySessionChange(data: Record<string, unknown>): void {
     }
     const conversation = upsertSession(state, session);
     if (!known) void loadMessages(conversation).catch(failure);
+    if (!known && session.state === "Invited" && !state.muted) ring(); // at once; then every 3 s
     if (session.offeredBy !== undefined && !state.colleagues.some((c) => `/users/${c.id}` === session.offeredBy)) {
         void loadColleagues();
     }
