@@ -30,20 +30,22 @@ def chromium_path() -> str:
     raise RuntimeError("Chromium is missing: run `make browser-deps` (apt-get install chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = RunningServer(Path(tmp_path_factory.mktemp("browser")) / "smsdesk.db", BROWSER_TIMEOUTS).start()
     yield running
     running.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: sync Playwright keeps an event loop running on this thread while it
+# lives, and the tiers after this one call asyncio.run().
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(
         executable_path=chromium_path(),
