@@ -188,6 +188,8 @@ def test_an_unanswered_offer_is_withdrawn_with_a_reason(
     cc.sms(customer, "anyone there?")
     offer = alice.get_by_role("region", name="Offers")
     expect(offer).to_contain_text("anyone there?")
+    # The countdown runs on the server's clock (timesync), from the 8 s offer timeout down.
+    expect(offer).to_contain_text(re.compile(r"\b[1-8] s to answer"))
     # Not Ready now: once revoked, the offer is not routed back to this desktop.
     alice.get_by_role("button", name="Not Ready").click()
     expect(alice.get_by_role("status").filter(has_text="withdrawn")).to_contain_text(

@@ -33,6 +33,11 @@ const endedHere = new Set<string>();
 /** Sessions this desktop offered to another agent by Transfer: when they end here, that is why. */
 const transferredHere = new Set<string>();
 
+/** The server's time (offer deadlines are the server's), or this clock before notifications start. */
+function serverNow(): number {
+    return notifications?.serverNow() ?? Date.now();
+}
+
 // ---------------------------------------------------------------- rendering
 
 let renderQueued = false;
@@ -140,7 +145,7 @@ function applySessionChange(data: Record<string, unknown>): void {
             state.conversations.delete(session.id);
             const customer = customerOf(known.session);
             if (session.state === "Revoked" && known.session.state === "Invited") {
-                const expired = known.session.offerDeadline !== undefined && Date.now() >= known.session.offerDeadline - 1000;
+                const expired = known.session.offerDeadline !== undefined && serverNow() >= known.session.offerDeadline - 1000;
                 notice(`The offer from ${customer} was withdrawn: ${expired ? "it was not answered in time" : "it was taken back"}.`);
             } else if (endedHere.has(session.id)) {
                 // This desktop ended it: the agent knows.
@@ -429,7 +434,7 @@ function Offers() {
             {list.map((offer) => {
                 const customer = customerOf(offer.session);
                 const deadline = offer.session.offerDeadline;
-                const left = deadline === undefined ? null : Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+                const left = deadline === undefined ? null : Math.max(0, Math.ceil((deadline - serverNow()) / 1000));
                 return (
                     <div class="offer" role="alert" key={offer.session.id}>
                         <p>

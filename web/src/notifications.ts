@@ -4,7 +4,7 @@
 // ext.smsdesk.resume, and the server replays whatever was missed before anything new. When the
 // server can no longer replay (NotificationGap) the desktop re-reads its state instead.
 
-import {AckExtension, CometD, type Message} from "cometd";
+import {AckExtension, CometD, type Message, TimeSyncExtension} from "cometd";
 import {renewSession} from "./api";
 
 export type Connection = "connecting" | "connected" | "reconnecting";
@@ -23,8 +23,14 @@ interface SmsdeskExt {
     smsdesk?: {position?: number; resume?: number};
 }
 
+/** What the package's TimeSyncExtension offers beyond its (empty) type declaration. */
+interface ServerClock {
+    getServerTime(): number;
+}
+
 export class Notifications {
     private readonly cometd = new CometD("smsdesk");
+    private readonly clock = new TimeSyncExtension();
     private position: number | null = null;
     private subscribed = false;
     private stopped = false;
@@ -38,6 +44,8 @@ export class Notifications {
         // Within one Bayeux session, the ack extension has the server resend what a lost
         // long-poll answer carried; across sessions, the resume token below does the same.
         this.cometd.registerExtension("ack", new AckExtension());
+        // The server's clock (Bayeux timesync), so that offer countdowns do not depend on this one's.
+        this.cometd.registerExtension("timesync", this.clock);
         this.cometd.registerExtension("smsdesk-resume", {
             outgoing: (message: Message): Message => {
                 if (message.channel === "/meta/handshake" && this.position !== null) {
@@ -65,6 +73,11 @@ export class Notifications {
                 this.sink.connection("reconnecting");
             }
         });
+    }
+
+    /** Now, in epoch milliseconds, by the server's clock as far as timesync could tell. */
+    serverNow(): number {
+        return (this.clock as unknown as ServerClock).getServerTime();
     }
 
     start(): void {
