@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench clean
+.PHONY: install run test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench clean browser-deps web web-check screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/smsdesk serve --demo --host $(HOST) --port $(PORT)
 
 ## Everything: lint, types, import contracts, the whole test suite (slow tier included).
-test: lint typecheck contracts test-deps pytest
+test: lint typecheck contracts test-deps browser-deps web-check pytest
 
 ## What the tests start besides Python: Debian's PostgreSQL server and nginx, installed when missing.
 test-deps:
@@ -56,8 +56,32 @@ pytest: $(STAMP)
 pytest-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
+## What the browser tests need: Debian's Chromium (installed only when missing; never a
+## Playwright browser download) and the desktop's npm packages from its lockfile.
+WEB_STAMP := web/node_modules/.installed
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+browser-deps: $(WEB_STAMP)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+## Type-check the desktop's TypeScript (strict).
+web-check: $(WEB_STAMP)
+	cd web && npx --no-install tsc --noEmit
+
+## Rebuild the desktop bundle committed under src/smsdesk/web/static (commit the result).
+web: $(WEB_STAMP)
+	cd web && node build.mjs
+
+## Retake the README's screenshots (docs/screenshots) with the browser tests.
+screenshots: $(STAMP) browser-deps
+	SMSDESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/browser
+
 bench: $(STAMP)
 	$(BIN)/python bench/operations.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache web/node_modules

@@ -25,6 +25,7 @@ from smsdesk.connectors.twilio_format import TwilioConnector
 from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
+from smsdesk.http.desktop import desktop_routes
 from smsdesk.http.guard import Guard
 from smsdesk.http.metrics import Metrics, RequestMetrics
 from smsdesk.http.security import RequestSecurity
@@ -429,6 +430,7 @@ def create_app(settings: Settings) -> Starlette:
         if isinstance(connector, TwilioConnector)
     }
     routes += webhook_routes(webhook_connectors)
+    routes += desktop_routes(handset_page=node.simulator is not None)
 
     async def start_background_work() -> None:
         async with node.store.transaction() as tx:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from smsdesk.domain.capabilities import capabilities_for
-from smsdesk.domain.model import FINAL_STATES, Message, Participant, SessionRecord, visible_to
+from smsdesk.domain.model import FINAL_STATES, Message, Participant, PartyState, SessionRecord, visible_to
 from smsdesk.domain.statistics import AgentStatistics, QueueStatistics
 
 SYSTEM_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
@@ -75,6 +75,15 @@ def session_json(record: SessionRecord, user_id: str, urls: Urls) -> dict[str, A
     }
     if record.comment is not None:
         body["comment"] = record.comment
+    if party is not None and party.state is PartyState.INVITED:
+        # **Extensions** for a desktop's offer banner: when the offer is revoked unless accepted
+        # (epoch ms, for a countdown), why it is offered, and by which agent.
+        if party.deadline_ms is not None:
+            body["offerDeadline"] = party.deadline_ms
+        if party.offer is not None:
+            body["offerKind"] = party.offer.value
+        if party.offered_by is not None:
+            body["offeredBy"] = f"/users/{party.offered_by}"
     return body
 
 

@@ -242,6 +242,19 @@ class GwsApi:
     # ----- users (so an agent can find a colleague to transfer, invite or consult) -----
 
     async def get_users(self, request: Request, caller: Caller) -> Response:
+        if request.query_params.get("subresources") == "channels":
+            # **Extension**: each colleague's channels, in the shape of GET /api/v2/me/channels.
+            return ok(
+                {
+                    "users": [
+                        {
+                            **user_json(u, self.urls),
+                            "channels": [channel_json(c.channel, c.state.value) for c in cs],
+                        }
+                        for u, cs in await queries.colleagues_with_channels(self.services, caller.user)
+                    ]
+                }
+            )
         users = await queries.colleagues(self.services, caller.user)
         if request.query_params.get("fields") == "*":
             return ok({"users": [user_json(u, self.urls) for u in users]})

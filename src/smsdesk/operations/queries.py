@@ -60,3 +60,9 @@ async def user_data_audit(
         entries = await tx.user_data_audit(record.id)
         authors = {u.id: u for u in await tx.users(user.tenant_id)}
     return record, entries, authors
+
+
+async def colleagues_with_channels(services: Services, user: User) -> list[tuple[User, list[AgentChannel]]]:
+    """The colleagues and their channel states, so a desktop can show who is Ready before a hand-over."""
+    async with services.store.transaction() as tx:
+        return [(u, await tx.agent_channels(u.id)) for u in await tx.users(user.tenant_id) if u.enabled]
