@@ -50,11 +50,27 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
-	$(BIN)/pytest -q
+## The suite in two halves at once (two cores; each half starts its own servers, databases and
+## ports), each into var/test-*.log, printed when both are done, then one closing line for both.
+PYTEST_A := tests/unit tests/storage tests/api tests/bayeux tests/cli tests/connectors
+PYTEST_B := tests/reliability tests/sms_e2e tests/conformance tests/cluster tests/browser
+pytest: $(STAMP) $(CONFORMANCE_STAMP)
+	@mkdir -p var; rm -f var/test-a.* var/test-b.*
+	@echo "pytest: two halves at once, logs in var/test-a.log and var/test-b.log"
+	@( $(BIN)/pytest -q -p no:cacheprovider --basetemp=/tmp/smsdesk-test-a $(PYTEST_A) > var/test-a.log 2>&1; echo $$? > var/test-a.rc ) & \
+	( $(BIN)/pytest -q -p no:cacheprovider --basetemp=/tmp/smsdesk-test-b $(PYTEST_B) > var/test-b.log 2>&1; echo $$? > var/test-b.rc ); \
+	wait; cat var/test-a.log var/test-b.log; \
+	$(BIN)/python scripts/test_summary.py var/test-a.log var/test-b.log; \
+	test "$$(cat var/test-a.rc)" = 0 && test "$$(cat var/test-b.rc)" = 0
 
 pytest-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
+
+## The official CometD client's npm packages for the conformance and cluster tiers (lockfile).
+CONFORMANCE_STAMP := tests/conformance/node_modules/.installed
+$(CONFORMANCE_STAMP): tests/conformance/package-lock.json
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONFORMANCE_STAMP)
 
 ## What the browser tests need: Debian's Chromium (installed only when missing; never a
 ## Playwright browser download) and the desktop's npm packages from its lockfile.

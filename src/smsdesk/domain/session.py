@@ -551,6 +551,7 @@ class SmsSession:
         if changes:
             self.record.user_data_version += 1
             self.effects.append(UserDataChanged(user_id, operation, self.record.user_data_version, changes))
+        self.effects.append(PropertiesChanged())
 
     def add_comment(self, ctx: DomainContext, user_id: str, comment: str, author_nickname: str) -> None:
         """Set the session's comment (replacing any earlier one) and keep it in the transcript, for
@@ -568,7 +569,6 @@ class SmsSession:
         self.effects.append(PropertiesChanged())
         entry = self._log(ctx, MessageType.COMMENT, author, Visibility.AGENTS, text=comment)
         self.effects.append(MessagesAdded((entry,)))
-        self.effects.append(PropertiesChanged())
 
     def post(
         self,
