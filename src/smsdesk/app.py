@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
@@ -22,9 +23,11 @@ from smsdesk.connectors.factory import ConnectorConfigError, build_connectors
 from smsdesk.connectors.simulator import SimulatorConnector
 from smsdesk.connectors.twilio_format import TwilioConnector
 from smsdesk.domain.userdata import UserDataLimits
+from smsdesk.gws.bounds import InputBounds
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
 from smsdesk.http.guard import Guard
+from smsdesk.http.responses import bayeux_refusal, http_exception_handler
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
 from smsdesk.http.webhooks import WebhookConnector, webhook_routes
@@ -57,6 +60,15 @@ def operation_settings(settings: Settings) -> OperationSettings:
             max_key_length=settings.user_data_max_key_length,
             max_total_bytes=settings.user_data_max_bytes,
         ),
+    )
+
+
+def input_bounds(settings: Settings) -> InputBounds:
+    return InputBounds(
+        max_json_depth=settings.max_json_depth,
+        max_string_length=settings.max_string_length,
+        max_list_items=settings.max_list_items,
+        max_query_integer=settings.max_query_integer,
     )
 
 
@@ -102,6 +114,10 @@ def build_node(settings: Settings) -> Node:
             max_request_bytes=settings.bayeux_max_request_bytes,
             multiple_clients_interval_ms=settings.bayeux_multiple_clients_interval_ms,
             sweep_interval_ms=settings.bayeux_sweep_interval_ms,
+            max_batch=settings.bayeux_max_batch,
+            max_json_depth=settings.max_json_depth,
+            max_clients_per_principal=settings.bayeux_max_clients_per_user,
+            unconnected_expiry_ms=settings.bayeux_unconnected_expiry_ms,
         ),
         GwsSecurityPolicy(),
         fanout,
@@ -232,10 +248,12 @@ def create_app(settings: Settings) -> Starlette:
     authenticator = Authenticator(node.store, trust_s=settings.credential_trust_s)
     http_sessions = HttpSessions()
     security = RequestSecurity(authenticator, http_sessions, settings.csrf)
-    endpoint = BayeuxEndpoint(node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store))
+    endpoint = BayeuxEndpoint(
+        node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store), bayeux_refusal
+    )
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
     routes: list[BaseRoute] = endpoint.routes("/api/v2/notifications")
-    routes += GwsApi(node.services, security).routes()
+    routes += GwsApi(node.services, security, input_bounds(settings)).routes()
     if node.simulator is not None:
         routes += simulator_routes(node.simulator)
     # Only connectors that receive HTTP webhooks; any other name answers 404.
@@ -290,6 +308,12 @@ def create_app(settings: Settings) -> Starlette:
                 allow_credentials=True,
             )
         )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_exception_handler},
+    )
+    app.router.redirect_slashes = False  # the Guard strips trailing slashes: one resource, one answer
     app.state.node = node
     return app

@@ -80,14 +80,23 @@ def serve(
     import uvicorn
 
     from smsdesk.app import create_app
+    from smsdesk.http.server_protocol import ConnectionLimits, guarded_protocol, raise_open_file_limit
 
+    open_files = raise_open_file_limit()
+    logging.getLogger("smsdesk").info("open-file limit: %d", open_files)
+    limits = ConnectionLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections_per_address=settings.max_connections_per_address,
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(limits),
         lifespan="on",
         access_log=access_log,
         timeout_graceful_shutdown=3,

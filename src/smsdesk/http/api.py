@@ -18,6 +18,7 @@ from smsdesk.domain.agents import ChannelState
 from smsdesk.domain.errors import DomainError
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
+from smsdesk.gws.bounds import InputBounds, query_integer, query_string
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.gws.representation import Urls, channel_json, message_json, session_json
 from smsdesk.http.responses import as_gws_error, error_response, ok
@@ -47,24 +48,17 @@ def user_json(user: User, urls: Urls) -> dict[str, Any]:
     }
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise GwsError(StatusCode.VALIDATION_ERROR, f"Invalid value for parameter {name}: {raw}") from None
-    if value < 0:
-        raise GwsError(StatusCode.VALIDATION_ERROR, f"Invalid value for parameter {name}: {raw}")
-    return value
-
-
 class GwsApi:
-    def __init__(self, services: Services, security: RequestSecurity) -> None:
+    def __init__(
+        self, services: Services, security: RequestSecurity, bounds: InputBounds = rq.DEFAULT_BOUNDS
+    ) -> None:
         self.services = services
         self.security = security
         self.urls = services.urls
+        self.bounds = bounds
+
+    def _query_integer(self, request: Request, name: str, default: int) -> int:
+        return query_integer(request.query_params.get(name), name, default, self.bounds)
 
     def _endpoint(self, fn: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
@@ -140,7 +134,7 @@ class GwsApi:
         return ok({"user": body})
 
     async def post_me(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.ME_OPERATIONS)
+        operation = rq.decode_operation(await request.body(), rq.ME_OPERATIONS, self.bounds)
         user = caller.user
         if isinstance(operation, rq.StartContactCenterSession):
             reference_id = await agent.start_contact_center_session(self.services, user, operation.channels)
@@ -161,7 +155,7 @@ class GwsApi:
         return ok({"channels": [channel_json(c.channel, c.state.value) for c in channels]})
 
     async def post_channel(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.CHANNEL_OPERATIONS)
+        operation = rq.decode_operation(await request.body(), rq.CHANNEL_OPERATIONS, self.bounds)
         state = ChannelState.READY if isinstance(operation, rq.Ready) else ChannelState.NOT_READY
         reference_id = await agent.set_state(
             self.services, caller.user, state, request.path_params["channel"]
@@ -196,8 +190,8 @@ class GwsApi:
         return ok({"smssession": session_json(record, caller.user.id, self.urls)})
 
     async def get_messages(self, request: Request, caller: Caller) -> Response:
-        start = _int_param(request, "startIndex", 1)
-        count = _int_param(request, "count", 0)
+        start = self._query_integer(request, "startIndex", 1)
+        count = self._query_integer(request, "count", 0)
         messages, outbound = await queries.session_messages(
             self.services, caller.user, request.path_params["session_id"], start, count
         )
@@ -212,7 +206,7 @@ class GwsApi:
 
     async def preview_sms(self, request: Request, caller: Caller) -> Response:
         """**Extension**: how a text would travel as SMS (encoding and segments) before it is sent."""
-        text = request.query_params.get("text")
+        text = query_string(request.query_params.get("text"), "text", self.bounds)
         if text is None:
             raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: text")
         analysis = analyse(text)
@@ -226,7 +220,7 @@ class GwsApi:
         )
 
     async def post_session(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.SMS_SESSION_OPERATIONS)
+        operation = rq.decode_operation(await request.body(), rq.SMS_SESSION_OPERATIONS, self.bounds)
         reference_id = await smssessions.perform(
             self.services, caller.user, request.path_params["session_id"], operation
         )
