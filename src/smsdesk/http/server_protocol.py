@@ -124,7 +124,10 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             if self.transport.is_closing():
                 return
             log.debug("closed a connection from %s: request %s too slow", self._address, what)
-            if self.cycle is None or not self.cycle.response_started or self.cycle.response_complete:
+            # Headers too slow: no request has started, so nothing was answered. Body too slow: the
+            # application may have answered already (say a 401 before reading the body); then
+            # the connection is only closed.
+            if what == "headers" or not self.cycle.response_started:
                 self.transport.write(refusal)
             self.transport.close()
 
