@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run test test-fast lint typecheck contracts pytest pytest-fast node-deps bench clean
+.PHONY: install run test test-fast lint typecheck contracts pytest pytest-fast node-deps bench clean api-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ pytest: $(STAMP)
 
 pytest-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
+
+## Rewrite docs/api.md from the OpenAPI document (a test fails when it is stale).
+api-docs: $(STAMP)
+	$(BIN)/python -m smsdesk.http.openapi_markdown > docs/api.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/operations.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,7 +22,8 @@ from smsdesk.gws import requests as rq
 from smsdesk.gws.bounds import InputBounds, query_integer, query_string
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.gws.representation import Urls, channel_json, message_json, session_json
-from smsdesk.http.responses import as_gws_error, error_response, ok
+from smsdesk.http.openapi import OPENAPI_PATH, Limits, openapi_document
+from smsdesk.http.responses import JsonResponse, as_gws_error, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, queries, smssessions
 from smsdesk.operations.delivery import delivery_of
@@ -56,6 +58,9 @@ class GwsApi:
         self.security = security
         self.urls = services.urls
         self.bounds = bounds
+        settings = services.settings
+        self.openapi_limits = Limits(bounds, settings.max_text_length, settings.user_data_limits.max_keys)
+        self._openapi: bytes | None = None
 
     def _query_integer(self, request: Request, name: str, default: int) -> int:
         return query_integer(request.query_params.get(name), name, default, self.bounds)
@@ -96,6 +101,7 @@ class GwsApi:
         return [
             *session_routes,
             Route("/api/v2/diagnostics/version", self.version, methods=["GET"]),
+            Route(OPENAPI_PATH, self.openapi, methods=["GET"]),
             Route("/api/v2/sms/preview", e(self.preview_sms), methods=["GET"]),
             Route("/api/v2/me", e(self.get_me), methods=["GET"]),
             Route("/api/v2/me", e(self.post_me), methods=["POST"]),
@@ -107,6 +113,11 @@ class GwsApi:
 
     async def version(self, request: Request) -> Response:
         return ok({"version": GWS_VERSION, "product": "smsdesk", "productVersion": smsdesk.__version__})
+
+    async def openapi(self, request: Request) -> Response:
+        if self._openapi is None:
+            self._openapi = msgspec.json.encode(openapi_document(self.openapi_limits))
+        return JsonResponse(self._openapi)
 
     # ----- /api/v2/me -----
 
