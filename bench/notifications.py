@@ -122,6 +122,8 @@ class Bench:
             SMSDESK_BAYEUX_MAX_INTERVAL_MS=str(MAX_INTERVAL_MS),
             # Offers must not expire and re-route while 1,000 agents are being set up.
             SMSDESK_OFFER_TIMEOUT_MS="600000",
+            # Every simulated desktop connects from the same loopback address.
+            SMSDESK_MAX_CONNECTIONS_PER_ADDRESS="0",
         )
         return env
 

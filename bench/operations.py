@@ -527,6 +527,7 @@ class Bench:
         env = dict(os.environ)
         env["SMSDESK_BAYEUX_TIMEOUT_MS"] = str(BAYEUX_TIMEOUT_MS)
         env["SMSDESK_SIMULATOR"] = "1"  # customers' SMS come in through POST /simulator/sms
+        env["SMSDESK_MAX_CONNECTIONS_PER_ADDRESS"] = "0"  # every client is on the same loopback address
         return env
 
     async def start_echo(self) -> None:
