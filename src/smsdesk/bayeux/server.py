@@ -163,7 +163,7 @@ class BayeuxServer:
         while len(siblings) > self.settings.max_clients_per_principal:
             oldest = next(iter(siblings.values()))
             log.debug("Bayeux client %s removed: its principal opened too many clients", oldest.id)
-            self._remove(oldest, "evicted")
+            self._remove(oldest, "over_cap")
 
     def _lookup(self, message: Message, principal: object) -> ServerSession | None:
         """The message's session, if it exists and belongs to the requester. A principal mismatch

@@ -52,7 +52,7 @@ class ServerSession:
         """Set by a websocket without the ack extension: messages are pushed as they come."""
         self.transport: str | None = None
         self.removed: str | None = None
-        """Why the session is gone (``disconnect``, ``expired``, ``overflow``, ``evicted``, ``closed``), or None."""
+        """Why the session is gone (``disconnect``, ``expired``, ``overflow``, ``over_cap``, ``closed``), or None."""
         self.attributes: dict[str, Any] = {}
 
     @property
