@@ -250,7 +250,8 @@ def sms_send(
     except httpx.HTTPError as exc:
         err.print(f"[red]error:[/red] cannot reach {server}: {exc}")
         raise typer.Exit(1) from None
-    if response.status_code == 404 and "statusCode" not in response.text:
+    # An unknown route is answered "No such resource" (the simulator's own 404 names the number).
+    if response.status_code == 404 and "No such resource" in response.text:
         err.print(
             f"[red]error:[/red] {server} has no simulator (start it with --demo or the simulator connector)"
         )
