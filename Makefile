@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench clean browser-deps web web-check screenshots
+.PHONY: install run test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench clean browser-deps web web-check screenshots api-docs fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,20 @@ web: $(WEB_STAMP)
 ## Retake the README's screenshots (docs/screenshots) with the browser tests.
 screenshots: $(STAMP) browser-deps
 	SMSDESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/browser
+
+## The long fuzz and durability runs (about half an hour on a busy 2-core machine): prints cases,
+## 5xx count and acknowledged writes lost, writes them into docs/reliability.md, fails unless 0 and 0.
+FUZZ_DIR := var/fuzz
+fuzz: $(STAMP)
+	mkdir -p $(FUZZ_DIR)
+	FUZZ_EXAMPLES=1700 FUZZ_REPORT=$(FUZZ_DIR)/openapi.json $(BIN)/pytest -q tests/api/test_openapi.py -k generated; echo $$? > $(FUZZ_DIR)/openapi.rc
+	FUZZ_EXAMPLES=20000 FUZZ_BAYEUX_REPORT=$(FUZZ_DIR)/bayeux.json $(BIN)/pytest -q tests/bayeux/test_parser_fuzz.py; echo $$? > $(FUZZ_DIR)/bayeux.rc
+	FUZZ_KILLS=30 FUZZ_DURABILITY_REPORT=$(FUZZ_DIR)/durability.json $(BIN)/pytest -q tests/reliability/test_durability.py; echo $$? > $(FUZZ_DIR)/durability.rc
+	$(BIN)/python tests/reliability/fuzz_report.py $(FUZZ_DIR) --update-docs docs/reliability.md
+
+## Rewrite docs/api.md from the OpenAPI document (a test fails when it is stale).
+api-docs: $(STAMP)
+	$(BIN)/python -m smsdesk.http.openapi_markdown > docs/api.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/operations.py

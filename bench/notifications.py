@@ -126,6 +126,8 @@ class Bench:
             SMSDESK_RATE_LIMIT_TENANT_PER_S="0",
             SMSDESK_RATE_LIMIT_USER_PER_S="0",
             SMSDESK_RATE_LIMIT_INTAKE_PER_S="0",
+            # Every simulated desktop connects from the same loopback address.
+            SMSDESK_MAX_CONNECTIONS_PER_ADDRESS="0",
         )
         return env
 

@@ -531,6 +531,7 @@ class Bench:
         env["SMSDESK_RATE_LIMIT_USER_PER_S"] = "0"
         env["SMSDESK_RATE_LIMIT_TENANT_PER_S"] = "0"
         env["SMSDESK_RATE_LIMIT_INTAKE_PER_S"] = "0"
+        env["SMSDESK_MAX_CONNECTIONS_PER_ADDRESS"] = "0"  # every client is on the same loopback address
         return env
 
     async def start_echo(self) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeAlias
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Route
@@ -23,11 +24,13 @@ from smsdesk.connectors.factory import ConnectorConfigError, build_connectors
 from smsdesk.connectors.simulator import SimulatorConnector
 from smsdesk.connectors.twilio_format import TwilioConnector
 from smsdesk.domain.userdata import UserDataLimits
+from smsdesk.gws.bounds import InputBounds
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
 from smsdesk.http.desktop import desktop_routes
 from smsdesk.http.guard import Guard
 from smsdesk.http.metrics import Metrics, RequestMetrics
+from smsdesk.http.responses import bayeux_refusal, http_exception_handler
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
 from smsdesk.http.webhooks import WebhookConnector, webhook_routes
@@ -73,6 +76,15 @@ def operation_settings(settings: Settings) -> OperationSettings:
             max_key_length=settings.user_data_max_key_length,
             max_total_bytes=settings.user_data_max_bytes,
         ),
+    )
+
+
+def input_bounds(settings: Settings) -> InputBounds:
+    return InputBounds(
+        max_json_depth=settings.max_json_depth,
+        max_string_length=settings.max_string_length,
+        max_list_items=settings.max_list_items,
+        max_query_integer=settings.max_query_integer,
     )
 
 
@@ -160,6 +172,10 @@ def build_node(settings: Settings) -> Node:
             max_request_bytes=settings.bayeux_max_request_bytes,
             multiple_clients_interval_ms=settings.bayeux_multiple_clients_interval_ms,
             sweep_interval_ms=settings.bayeux_sweep_interval_ms,
+            max_batch=settings.bayeux_max_batch,
+            max_json_depth=settings.max_json_depth,
+            max_clients_per_principal=settings.bayeux_max_clients_per_user,
+            unconnected_expiry_ms=settings.bayeux_unconnected_expiry_ms,
         ),
         GwsSecurityPolicy(),
         fanout,
@@ -408,7 +424,7 @@ def create_app(settings: Settings) -> Starlette:
         ),
     )
     endpoint = BayeuxEndpoint(
-        node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store, throttle)
+        node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store, throttle), bayeux_refusal
     )
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
     routes: list[BaseRoute] = endpoint.routes("/api/v2/notifications")
@@ -417,7 +433,7 @@ def create_app(settings: Settings) -> Starlette:
     node.services.on_sms_attempt.append(metrics.sms_attempt)
     node.fanout.on_delivered = metrics.delivered_up_to
     metrics.bayeux_clients.set_function(lambda: sum(1 for _ in node.bayeux.sessions()))
-    routes += GwsApi(node.services, security, on_operation=metrics.operation).routes()
+    routes += GwsApi(node.services, security, input_bounds(settings), on_operation=metrics.operation).routes()
     routes.append(
         Route("/metrics", metrics.endpoint(settings.metrics_token, lambda: all_queue_views(node.services)))
     )
@@ -506,6 +522,12 @@ def create_app(settings: Settings) -> Starlette:
                 allow_credentials=True,
             )
         )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_exception_handler},
+    )
+    app.router.redirect_slashes = False  # the Guard strips trailing slashes: one resource, one answer
     app.state.node = node
     return app

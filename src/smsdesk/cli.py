@@ -84,14 +84,23 @@ def serve(
     import uvicorn
 
     from smsdesk.app import create_app
+    from smsdesk.http.server_protocol import ConnectionLimits, guarded_protocol, raise_open_file_limit
 
+    open_files = raise_open_file_limit()
+    logging.getLogger("smsdesk").info("open-file limit: %d", open_files)
+    limits = ConnectionLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections_per_address=settings.max_connections_per_address,
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(limits),
         lifespan="on",
         access_log=access_log,
         timeout_graceful_shutdown=3,
@@ -282,7 +291,8 @@ def sms_send(
     except httpx.HTTPError as exc:
         err.print(f"[red]error:[/red] cannot reach {server}: {exc}")
         raise typer.Exit(1) from None
-    if response.status_code == 404 and "statusCode" not in response.text:
+    # An unknown route is answered "No such resource" (the simulator's own 404 names the number).
+    if response.status_code == 404 and "No such resource" in response.text:
         err.print(
             f"[red]error:[/red] {server} has no simulator (start it with --demo or the simulator connector)"
         )

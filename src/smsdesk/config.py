@@ -45,6 +45,16 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     log_level: str = "info"
     max_body_bytes: int = 1_048_576  # any REST request body
+    # Input bounds checked at the decoding edge (docs/reliability.md, "Input bounds").
+    max_json_depth: int = 32  # arrays/objects nested in any JSON body, Bayeux included
+    max_string_length: int = 4_096  # any string field or query parameter
+    max_list_items: int = 256  # any list field of a request body
+    max_query_integer: int = 2_147_483_647  # startIndex, count
+    # Slow and vanishing clients (docs/reliability.md, "Slow clients").
+    header_timeout_s: float = 10.0  # from a request's first byte to the end of its headers
+    body_timeout_s: float = 30.0  # from the end of the headers to the end of the body
+    max_connections_per_address: int = 256  # open connections from one client IP; 0 = no limit
+    max_header_bytes: int = 65_536  # request line plus headers of one request
     offer_timeout_ms: int = 30_000
     max_sessions_per_agent: int = 5
     service_level_threshold_ms: int = 60_000
@@ -68,6 +78,9 @@ class Settings:
     bayeux_max_request_bytes: int = 1_048_576  # one Bayeux POST body or websocket frame
     bayeux_multiple_clients_interval_ms: int = 2_000
     bayeux_sweep_interval_ms: int = 1_000  # idle-expiry check period
+    bayeux_max_batch: int = 100  # messages in one Bayeux POST body or websocket frame
+    bayeux_max_clients_per_user: int = 32  # a user's oldest Bayeux client goes beyond this
+    bayeux_unconnected_expiry_ms: int = 5_000  # a client that handshook but never connected goes
     # How long notifications stay in the outbox for replay to reconnecting clients (resume tokens
     # older than this get a NotificationGap), and how often older ones are deleted.
     notification_retention_s: float = 600.0

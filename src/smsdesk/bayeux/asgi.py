@@ -21,6 +21,8 @@ from starlette.types import Receive, Scope, Send
 from smsdesk.bayeux.policy import Rejection
 from smsdesk.bayeux.server import BayeuxServer, Message, encode
 from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, ServerSession
+from smsdesk.bayeux.settings import BayeuxSettings
+from smsdesk.jsondepth import nests_deeper_than
 
 log = logging.getLogger("smsdesk.bayeux")
 
@@ -28,22 +30,45 @@ Authenticate = Callable[[dict[str, Any]], Awaitable[object]]
 BROWSER_COOKIE = "BAYEUX_BROWSER"
 _decode = msgspec.json.decode
 _JSON = b"application/json;charset=UTF-8"
+_DEFAULTS = BayeuxSettings()
 
 
-def _error_body(error: str) -> bytes:
-    return encode([{"successful": False, "error": error}])
+def _error(error: str) -> list[Message]:
+    return [{"successful": False, "error": error}]
 
 
-def parse(body: bytes) -> list[Message] | bytes:
-    """The batch as a list of messages, or the encoded Bayeux error array refusing it."""
+class Refused:
+    """A POST body or frame refused whole, with the Bayeux error messages that say why."""
+
+    __slots__ = ("errors",)
+
+    def __init__(self, errors: list[Message]) -> None:
+        self.errors = errors
+
+
+Refusal = Callable[[int, list[Message]], tuple[int, bytes]]
+"""Renders an HTTP-level refusal (status, Bayeux error messages) as the (status, body) sent."""
+
+
+def bayeux_errors(status: int, errors: list[Message]) -> tuple[int, bytes]:
+    """The default refusal: the Bayeux error messages themselves."""
+    return status, encode(errors)
+
+
+def parse(body: bytes, settings: BayeuxSettings = _DEFAULTS) -> list[Message] | Refused:
+    """The batch as a list of messages, or why it is refused."""
+    if nests_deeper_than(body, settings.max_json_depth):
+        return Refused(_error("400::message_too_deep"))
     try:
         value = _decode(body)
     except msgspec.DecodeError:
-        return _error_body("400::invalid_json")
+        return Refused(_error("400::invalid_json"))
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list) or not value:
-        return _error_body("400::message_invalid")
+        return Refused(_error("400::message_invalid"))
+    if len(value) > settings.max_batch:
+        return Refused(_error("400::batch_too_large"))
     if all(isinstance(m, dict) and isinstance(m.get("channel"), str) for m in value):
         return cast(list[Message], value)
     errors: list[Message] = []
@@ -59,7 +84,7 @@ def parse(body: bytes) -> list[Message] | bytes:
         if "id" in m:
             error["id"] = m["id"]
         errors.append(error)
-    return encode(errors)
+    return Refused(errors)
 
 
 def _browser(scope: Scope) -> str | None:
@@ -80,9 +105,14 @@ class BayeuxEndpoint:
     """A pure ASGI app. ``authenticate(scope)`` runs for every HTTP request and once per websocket;
     it returns the principal, or a :class:`Rejection` that is sent as-is."""
 
-    def __init__(self, server: BayeuxServer, authenticate: Authenticate) -> None:
+    def __init__(
+        self, server: BayeuxServer, authenticate: Authenticate, refusal: Refusal = bayeux_errors
+    ) -> None:
         self.server = server
         self.authenticate = authenticate
+        # How an HTTP-level refusal (not a Bayeux reply) is written: the application may want its
+        # own error format there, as every other non-200 answer of its API has.
+        self.refusal = refusal
         self.max_bytes = server.settings.max_request_bytes
 
     def routes(self, path: str) -> list[BaseRoute]:
@@ -100,7 +130,7 @@ class BayeuxEndpoint:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
-            await _respond(send, 405, _error_body("405::method_not_allowed"), [(b"allow", b"POST")])
+            await _respond(send, *self.refusal(405, _error("405::method_not_allowed")), [(b"allow", b"POST")])
             return
         principal = await self.authenticate(cast(dict[str, Any], scope))
         if isinstance(principal, Rejection):
@@ -108,11 +138,11 @@ class BayeuxEndpoint:
             return
         body = await self._body(scope, receive)
         if body is None:
-            await _respond(send, 400, _error_body("400::request_too_large"))
+            await _respond(send, *self.refusal(400, _error("400::request_too_large")))
             return
-        messages = parse(body)
-        if isinstance(messages, bytes):
-            await _respond(send, 400, messages)
+        messages = parse(body, self.server.settings)
+        if isinstance(messages, Refused):
+            await _respond(send, *self.refusal(400, messages.errors))
             return
         browser = _browser(scope)
         headers: list[tuple[bytes, bytes]] = []
@@ -217,9 +247,9 @@ class BayeuxEndpoint:
                 if len(data) > self.max_bytes:
                     connection.close_code = 1009
                     break
-                messages = parse(data)
-                if isinstance(messages, bytes):
-                    connection.add([messages[1:-1]])
+                messages = parse(data, self.server.settings)
+                if isinstance(messages, Refused):
+                    connection.add([encode(error) for error in messages.errors])
                     continue
                 shared = self.server.shared
                 if shared is not None:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import msgspec
@@ -44,6 +44,15 @@ def _failure(message: Message, error: str, **fields: Any) -> Message:
     return _reply(message, False, error=error, **fields)
 
 
+def _principal_key(principal: object) -> Hashable:
+    """Principals that compare equal share a cap; an unhashable one is counted on its own."""
+    try:
+        hash(principal)
+    except TypeError:
+        return id(principal)
+    return principal
+
+
 class BayeuxServer:
     def __init__(
         self, settings: BayeuxSettings, policy: SecurityPolicy, listener: SessionListener | None = None
@@ -54,6 +63,9 @@ class BayeuxServer:
         self.shared: SharedClients | None = None
         """Set for a cluster: clients are kept by the cluster, this server holds copies of them."""
         self._sessions: dict[str, ServerSession] = {}
+        # Each principal's sessions in handshake order (dicts keep insertion order): the first is
+        # the oldest, the one a handshake beyond ``max_clients_per_principal`` removes.
+        self._by_principal: dict[Hashable, dict[str, ServerSession]] = {}
         self._browser_holds: dict[str, int] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._types = [WEBSOCKET, LONG_POLLING] if settings.websocket_enabled else [LONG_POLLING]
@@ -104,11 +116,15 @@ class BayeuxServer:
             # elsewhere for a while (other nodes hold its connects meanwhile).
             max_idle += 2 * self._timeout_s
         reason = "evicted" if self.shared is not None else "expired"
+        never_connected = self.settings.unconnected_expiry_ms / 1000
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
             idle = [
-                s for s in self._sessions.values() if s.connect is None and now - s.last_active > max_idle
+                s
+                for s in self._sessions.values()
+                if s.connect is None
+                and now - s.last_active > (max_idle if s.connected else min(max_idle, never_connected))
             ]
             for session in idle:
                 self._remove(session, reason)
@@ -129,6 +145,12 @@ class BayeuxServer:
     def _remove(self, session: ServerSession, reason: str) -> None:
         if self._sessions.pop(session.id, None) is None:
             return
+        key = _principal_key(session.principal)
+        siblings = self._by_principal.get(key)
+        if siblings is not None:
+            siblings.pop(session.id, None)
+            if not siblings:
+                del self._by_principal[key]
         session.removed = reason
         session.queue.clear()
         if session.connect is not None:
@@ -140,6 +162,15 @@ class BayeuxServer:
                 self.listener.on_removed(session, reason == "expired")
             except Exception:
                 log.exception("SessionListener.on_removed failed for %s", session.id)
+
+    def _admit(self, session: ServerSession) -> None:
+        """Count ``session`` against its principal's cap; beyond it, that principal's oldest goes."""
+        siblings = self._by_principal.setdefault(_principal_key(session.principal), {})
+        siblings[session.id] = session
+        while len(siblings) > self.settings.max_clients_per_principal:
+            oldest = next(iter(siblings.values()))
+            log.debug("Bayeux client %s removed: its principal opened too many clients", oldest.id)
+            self._remove(oldest, "over_cap")
 
     def _lookup(self, message: Message, principal: object) -> ServerSession | None:
         """The message's session, if it exists and belongs to the requester. A principal mismatch
@@ -264,6 +295,7 @@ class BayeuxServer:
         session = ServerSession(secrets.token_hex(16), principal, ack, time.monotonic())
         session.transport = transport
         self._sessions[session.id] = session
+        self._admit(session)
         extra: dict[str, Any] | None = None
         if self.listener is not None:
             try:

@@ -53,7 +53,7 @@ class ServerSession:
         """Set by a websocket without the ack extension: messages are pushed as they come."""
         self.transport: str | None = None
         self.removed: str | None = None
-        """Why the session is gone (``disconnect``, ``expired``, ``overflow``, ``closed``), or None."""
+        """Why the session is gone (``disconnect``, ``expired``, ``overflow``, ``over_cap``, ``closed``), or None."""
         self.sequence = 0
         """The highest application sequence number of the messages queued so far (see
         :meth:`BayeuxServer.deliver`); with the ack extension, batch ids follow it."""

@@ -34,6 +34,23 @@ class BayeuxSettings:
     """When several tabs of one browser (same ``BAYEUX_BROWSER`` cookie) long-poll at once, only one
     may hold a connect (browsers allow few connections per host); the others poll at this interval."""
 
+    max_batch: int = 100
+    """Messages in one HTTP POST body or websocket frame. A client sends a handful at a time (a
+    handshake, or subscribes then a connect); a bigger batch is refused whole with ``400``."""
+
+    max_json_depth: int = 32
+    """Arrays/objects nested in one POST body or frame, checked before decoding: a decoder
+    recursing a thousand levels deep would raise instead of answering."""
+
+    max_clients_per_principal: int = 32
+    """Bayeux clients one principal (user) may hold at once. A further handshake removes that
+    principal's oldest client, and only theirs: one user cannot hold unbounded memory with
+    handshakes, nor push anybody else out."""
+
+    unconnected_expiry_ms: int = 5_000
+    """A client that handshook but never sent ``/meta/connect`` is expired after this long (every
+    real client connects right after its handshake): handshakes alone cost memory only briefly."""
+
     websocket_enabled: bool = True
     """Offer and accept the websocket transport."""
 

@@ -55,15 +55,30 @@ STATUS_FOR_KIND: dict[ErrorKind, StatusCode] = {
 
 
 class GwsError(Exception):
-    """A failure answered with ``{"statusCode": N, "statusMessage": "..."}`` and nothing else."""
+    """A failure answered with ``{"statusCode": N, "statusMessage": "..."}`` and nothing else.
 
-    def __init__(self, status: StatusCode, message: str) -> None:
+    The HTTP status follows the statusCode (:data:`HTTP_STATUS`) unless the failure is one HTTP
+    itself names better (405 with ``Allow``, 413, 408, 429): then ``http_status`` says so and
+    ``headers`` carries what that status requires.
+    """
+
+    def __init__(
+        self,
+        status: StatusCode,
+        message: str,
+        http_status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self._http_status = http_status
+        self.headers = headers or {}
 
     @property
     def http_status(self) -> int:
+        if self._http_status is not None:
+            return self._http_status
         return HTTP_STATUS.get(self.status, 400)
 
     def body(self) -> dict[str, object]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from smsdesk.gws.bounds import InputBounds, check_fields, check_json_depth
 from smsdesk.gws.envelope import GwsError, StatusCode
 
 JsonObject = dict[str, Any]
@@ -284,10 +285,17 @@ def _decoder_for(cls: type[Operation]) -> msgspec.json.Decoder[Any]:
     return decoder
 
 
-def decode_operation(body: bytes, table: dict[str, type[Operation]]) -> Operation:
-    """Decode a POST body into the Struct of its ``operationName``, or raise a :class:`GwsError`."""
+DEFAULT_BOUNDS = InputBounds()
+
+
+def decode_operation(
+    body: bytes, table: dict[str, type[Operation]], bounds: InputBounds = DEFAULT_BOUNDS
+) -> Operation:
+    """Decode a POST body into the Struct of its ``operationName``, or raise a :class:`GwsError`.
+    The body is held to ``bounds`` (nesting before decoding, string and list sizes after)."""
     if not body.strip():
         raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: operationName")
+    check_json_depth(body, bounds)
     try:
         header = _header_decoder.decode(body)
     except msgspec.ValidationError as exc:
@@ -308,6 +316,7 @@ def decode_operation(body: bytes, table: dict[str, type[Operation]]) -> Operatio
         operation: Operation = _decoder_for(cls).decode(body)
     except msgspec.ValidationError as exc:
         raise _validation_error(str(exc)) from None
+    check_fields(operation, bounds)
     return operation
 
 

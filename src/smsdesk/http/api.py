@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -19,6 +20,7 @@ from smsdesk.domain.agents import ChannelState
 from smsdesk.domain.errors import DomainError
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
+from smsdesk.gws.bounds import InputBounds, query_integer, query_string
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.gws.representation import (
     Urls,
@@ -28,7 +30,8 @@ from smsdesk.gws.representation import (
     statistics_json,
     user_data_audit_entry_json,
 )
-from smsdesk.http.responses import as_gws_error, error_response, ok, too_many_requests
+from smsdesk.http.openapi import OPENAPI_PATH, Limits, openapi_document
+from smsdesk.http.responses import JsonResponse, as_gws_error, error_response, ok, too_many_requests
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, conversations, queries, smssessions, statistics, supervision
 from smsdesk.operations.delivery import delivery_of
@@ -63,30 +66,25 @@ def user_json(user: User, urls: Urls) -> dict[str, Any]:
     }
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise GwsError(StatusCode.VALIDATION_ERROR, f"Invalid value for parameter {name}: {raw}") from None
-    if value < 0:
-        raise GwsError(StatusCode.VALIDATION_ERROR, f"Invalid value for parameter {name}: {raw}")
-    return value
-
-
 class GwsApi:
     def __init__(
         self,
         services: Services,
         security: RequestSecurity,
+        bounds: InputBounds = rq.DEFAULT_BOUNDS,
         on_operation: Callable[[str, int], None] | None = None,
     ) -> None:
         self.services = services
         self.security = security
         self.urls = services.urls
         self.on_operation = on_operation  # told (operationName, statusCode) of every POSTed operation
+        self.bounds = bounds
+        settings = services.settings
+        self.openapi_limits = Limits(bounds, settings.max_text_length, settings.user_data_limits.max_keys)
+        self._openapi: bytes | None = None
+
+    def _query_integer(self, request: Request, name: str, default: int) -> int:
+        return query_integer(request.query_params.get(name), name, default, self.bounds)
 
     def _endpoint(self, fn: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
@@ -161,6 +159,7 @@ class GwsApi:
         return [
             *session_routes,
             Route("/api/v2/diagnostics/version", self.version, methods=["GET"]),
+            Route(OPENAPI_PATH, self.openapi, methods=["GET"]),
             Route("/api/v2/sms/preview", e(self.preview_sms), methods=["GET"]),
             Route("/api/v2/me", e(self.get_me), methods=["GET"]),
             Route("/api/v2/me", e(self.post_me), methods=["POST"]),
@@ -184,6 +183,11 @@ class GwsApi:
 
     async def version(self, request: Request) -> Response:
         return ok({"version": GWS_VERSION, "product": "smsdesk", "productVersion": smsdesk.__version__})
+
+    async def openapi(self, request: Request) -> Response:
+        if self._openapi is None:
+            self._openapi = msgspec.json.encode(openapi_document(self.openapi_limits))
+        return JsonResponse(self._openapi)
 
     # ----- /api/v2/me -----
 
@@ -211,7 +215,7 @@ class GwsApi:
         return ok({"user": body})
 
     async def post_me(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.ME_OPERATIONS)
+        operation = rq.decode_operation(await request.body(), rq.ME_OPERATIONS, self.bounds)
         user = caller.user
         if isinstance(operation, rq.StartContactCenterSession):
             reference_id = await agent.start_contact_center_session(self.services, user, operation.channels)
@@ -232,7 +236,7 @@ class GwsApi:
         return ok({"channels": [channel_json(c.channel, c.state.value) for c in channels]})
 
     async def post_channel(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.CHANNEL_OPERATIONS)
+        operation = rq.decode_operation(await request.body(), rq.CHANNEL_OPERATIONS, self.bounds)
         state = ChannelState.READY if isinstance(operation, rq.Ready) else ChannelState.NOT_READY
         reference_id = await agent.set_state(
             self.services, caller.user, state, request.path_params["channel"]
@@ -315,8 +319,8 @@ class GwsApi:
         return ok({"smssession": session_json(record, caller.user.id, self.urls)})
 
     async def get_messages(self, request: Request, caller: Caller) -> Response:
-        start = _int_param(request, "startIndex", 1)
-        count = _int_param(request, "count", 0)
+        start = self._query_integer(request, "startIndex", 1)
+        count = self._query_integer(request, "count", 0)
         messages, outbound = await queries.session_messages(
             self.services, caller.user, request.path_params["session_id"], start, count
         )
@@ -353,7 +357,7 @@ class GwsApi:
 
     async def preview_sms(self, request: Request, caller: Caller) -> Response:
         """**Extension**: how a text would travel as SMS (encoding and segments) before it is sent."""
-        text = request.query_params.get("text")
+        text = query_string(request.query_params.get("text"), "text", self.bounds)
         if text is None:
             raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: text")
         analysis = analyse(text)
@@ -374,7 +378,7 @@ class GwsApi:
         return ok({"referenceId": reference_id, "id": session_id, "uri": self.urls.session(session_id)})
 
     async def post_session(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.SMS_SESSION_OPERATIONS)
+        operation = rq.decode_operation(await request.body(), rq.SMS_SESSION_OPERATIONS, self.bounds)
         reference_id = await smssessions.perform(
             self.services, caller.user, request.path_params["session_id"], operation
         )

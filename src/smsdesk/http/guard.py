@@ -1,44 +1,16 @@
-"""Pure ASGI middleware: request body limit, and the promise that no failure leaks a stack trace."""
+"""Pure ASGI middleware: the request body limit, one spelling of every path (no trailing-slash
+redirects), and the promise that every failure is answered with the envelope and no stack trace."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsdesk.gws.envelope import StatusCode
+from smsdesk.http.responses import BodyTooLarge, error_for, send_error, too_large
 
 log = logging.getLogger("smsdesk.http")
-
-_INTERNAL = msgspec.json.encode(
-    {"statusCode": int(StatusCode.INTERNAL_ERROR), "statusMessage": "Internal error"}
-)
-
-
-def _too_large(limit: int) -> bytes:
-    return msgspec.json.encode(
-        {
-            "statusCode": int(StatusCode.VALIDATION_ERROR),
-            "statusMessage": f"Request body larger than {limit} bytes",
-        }
-    )
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def _send_json(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class Guard:
@@ -50,10 +22,16 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            # A trailing slash names the same resource: answered in place, never redirected (a GWS
+            # client would not follow a 307 to another URL with its POST body).
+            stripped = path.rstrip("/") or "/"
+            scope = {**scope, "path": stripped, "raw_path": stripped.encode("latin-1", "replace")}
         limit = self.max_body_bytes
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await _send_json(send, 413, _too_large(limit))
+                await send_error(send, too_large(limit))
                 return
         received = 0
         started = False
@@ -64,7 +42,7 @@ class Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -75,20 +53,13 @@ class Guard:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
+        except Exception as exc:
+            error = error_for(exc, path)
+            if error is None:
+                # The client hung up mid-request: an ordinary event, nobody to answer.
+                log.debug("client left during %s %s", scope.get("method"), path)
+                return
+            if error.status == StatusCode.INTERNAL_ERROR:
+                log.exception("unhandled error on %s %s", scope.get("method"), path)
             if not started:
-                await _send_json(send, 413, _too_large(limit))
-        except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if not started:
-                await _send_json(send, 500, _INTERNAL)
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-__all__: list[Any] = ["Guard", "header"]
+                await send_error(send, error)

@@ -1,11 +1,21 @@
-"""JSON responses in the GWS envelope."""
+"""JSON responses in the GWS envelope, and the one place that maps any failure to one.
+
+Every refusal the server sends, whoever detects it (a route, the router's 404/405, the body guard,
+the Bayeux endpoint's HTTP refusals, uvicorn's parser through ``http/server_protocol.py``), is
+built from :func:`error_for` and :func:`envelope_bytes`, so the statusCode ↔ HTTP status table in
+docs/gws-compatibility.md has exactly one implementation.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
+from starlette.types import Send
 
 from smsdesk.domain.errors import DomainError
 from smsdesk.gws.envelope import HTTP_STATUS, STATUS_FOR_KIND, GwsError, StatusCode
@@ -24,6 +34,14 @@ class JsonResponse(Response):
         return content if isinstance(content, bytes) else _encode(content)
 
 
+class BodyTooLarge(Exception):
+    """The request body went past ``max_body_bytes`` while it was being read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
 def ok(body: dict[str, Any] | None = None) -> JsonResponse:
     if body is None:
         return JsonResponse(SUCCESS)
@@ -34,8 +52,53 @@ def as_gws_error(error: DomainError) -> GwsError:
     return GwsError(STATUS_FOR_KIND[error.kind], error.message)
 
 
+def error_for(exc: BaseException, path: str = "") -> GwsError | None:
+    """The envelope answering ``exc``; None when there is nobody left to answer (the client left)."""
+    if isinstance(exc, GwsError):
+        return exc
+    if isinstance(exc, DomainError):
+        return as_gws_error(exc)
+    if isinstance(exc, ClientDisconnect):
+        return None
+    if isinstance(exc, BodyTooLarge):
+        return too_large(exc.limit)
+    if isinstance(exc, RecursionError):
+        # The decoding edge refuses deep JSON first; this is the backstop for any other decoder.
+        return GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: nested too deeply")
+    if isinstance(exc, HTTPException):
+        return _http_error(exc, path)
+    return GwsError(StatusCode.INTERNAL_ERROR, "Internal error")
+
+
+def _http_error(exc: HTTPException, path: str) -> GwsError:
+    if exc.status_code == 404:
+        return GwsError(StatusCode.NOT_FOUND, f"No such resource: {path[:200]}")
+    if exc.status_code == 405:
+        allow = (exc.headers or {}).get("Allow", "")
+        return GwsError(
+            StatusCode.VALIDATION_ERROR,
+            f"Method not allowed on {path[:200]}; allowed: {allow}",
+            http_status=405,
+            headers={"Allow": allow},
+        )
+    status = StatusCode.INTERNAL_ERROR if exc.status_code >= 500 else StatusCode.VALIDATION_ERROR
+    return GwsError(status, exc.detail, http_status=exc.status_code)
+
+
+def too_large(limit: int) -> GwsError:
+    return GwsError(
+        StatusCode.VALIDATION_ERROR,
+        f"Request body larger than {limit} bytes (limit max_body_bytes)",
+        http_status=413,
+    )
+
+
+def envelope_bytes(error: GwsError) -> bytes:
+    return _encode(error.body())
+
+
 def error_response(error: GwsError) -> JsonResponse:
-    return JsonResponse(error.body(), status_code=error.http_status)
+    return JsonResponse(error.body(), status_code=error.http_status, headers=error.headers or None)
 
 
 def status_response(status: StatusCode, message: str) -> JsonResponse:
@@ -51,3 +114,55 @@ def too_many_requests(status: StatusCode, message: str, retry_after_s: int) -> J
         status_code=429,
         headers={"Retry-After": str(retry_after_s)},
     )
+
+
+async def send_error(send: Send, error: GwsError) -> None:
+    """Answer with ``error`` on a raw ASGI ``send`` (middleware, before any route ran)."""
+    body = envelope_bytes(error)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.http_status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def raw_http_error(error: GwsError, reason: str) -> bytes:
+    """A whole HTTP/1.1 response carrying ``error``, for the connection layer that answers before
+    any ASGI app runs (a malformed request, a timeout); the connection is closed after it."""
+    body = envelope_bytes(error)
+    head = (
+        f"HTTP/1.1 {error.http_status} {reason}\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's handler for the router's own refusals (unknown route, wrong method)."""
+    if isinstance(exc, HTTPException) and exc.status_code == 405:
+        # The router names only the first route that matched the path; a resource served by one
+        # route per method (GET and POST /api/v2/me) allows all of them.
+        exc = HTTPException(405, headers={"Allow": ", ".join(_allowed_methods(request))})
+    error = error_for(exc, request.url.path)
+    assert error is not None
+    return error_response(error)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match == Match.PARTIAL and isinstance(route, Route) and route.methods:
+            methods |= route.methods
+    return sorted(methods)
+
+
+def bayeux_refusal(status: int, errors: list[dict[str, Any]]) -> tuple[int, bytes]:
+    """An HTTP-level refusal of a Bayeux request (wrong method, too big, not a Bayeux batch): the
+    GWS envelope, like every other non-200 reply under ``/api/v2``, naming the Bayeux error."""
+    reason = str(errors[0].get("error", "400::message_invalid")) if errors else "400::message_invalid"
+    if reason == "400::request_too_large":
+        status = 413
+    error = GwsError(StatusCode.VALIDATION_ERROR, f"Invalid Bayeux request: {reason}", http_status=status)
+    return status, envelope_bytes(error)

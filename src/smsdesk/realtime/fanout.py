@@ -47,12 +47,17 @@ def position_ext(position: int) -> msgspec.Raw:
     return msgspec.Raw(b'{"smsdesk":{"position":%d}}' % position)
 
 
+_POSITION_MAX = 2**63 - 1
+
+
 def resume_token(message: dict[str, Any]) -> int | None:
     """``ext.smsdesk.resume`` of a handshake, if it is a non-negative integer."""
     ext = message.get("ext")
     ours = ext.get(EXT) if isinstance(ext, dict) else None
     value = ours.get("resume") if isinstance(ours, dict) else None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    # Positions are signed 64-bit database integers: a larger token could never be served and
+    # would not even fit a query parameter, so it is ignored like any other invalid token.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _POSITION_MAX:
         return value
     return None
 

@@ -1,0 +1,322 @@
+"""The OpenAPI 3.1 document of the REST API, served at ``/api/v2/openapi.json``.
+
+Request bodies are generated from the very msgspec Structs that decode them (``gws/requests.py``)
+and the bounds they are held to (``gws/bounds.py``, the settings), so the document cannot drift
+from what the server accepts. What msgspec cannot know (which Struct answers which path, the
+statuses) is the route table below; a test checks it against the application's routes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+import smsdesk
+from smsdesk.gws import requests as rq
+from smsdesk.gws.bounds import InputBounds
+
+OPENAPI_PATH = "/api/v2/openapi.json"
+_REF = "#/components/schemas/{name}"
+TEXT_FIELDS = frozenset({"text", "noticeText"})
+
+
+class ErrorEnvelope(msgspec.Struct):
+    """Every refusal: the GWS envelope and nothing else."""
+
+    statusCode: int
+    statusMessage: str
+
+
+class OperationAccepted(msgspec.Struct):
+    """A POST operation that succeeded; ``referenceId`` is echoed on its first notification."""
+
+    statusCode: int
+    referenceId: int
+
+
+class Success(msgspec.Struct):
+    """A successful GET: ``statusCode`` 0 and the resource's own fields (see gws-compatibility.md)."""
+
+    statusCode: int
+
+
+class BayeuxMessage(msgspec.Struct):
+    """One Bayeux message; its other fields depend on the channel (Bayeux 1.0)."""
+
+    channel: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    bounds: InputBounds
+    max_text_length: int
+    user_data_max_keys: int
+
+
+# Statuses every authenticated operation may answer, besides its success.
+_ERRORS = {
+    "400": "Invalid request: statusCode 1 (missing), 2 (not valid now), 10 (invalid value, a bound)",
+    "401": "statusCode 20: not authenticated",
+    "403": "statusCode 3 or 5: CSRF token, opted-out customer, no permission",
+    "404": "statusCode 6: no such resource (or not yours)",
+    "405": "statusCode 10: method not allowed (see Allow)",
+    "409": "statusCode 18 or 19: already exists / in use",
+    "413": "statusCode 10: body larger than max_body_bytes",
+}
+
+
+def _error_responses(*codes: str) -> dict[str, Any]:
+    return {
+        code: {
+            "description": _ERRORS[code],
+            "content": {"application/json": {"schema": {"$ref": _REF.format(name="ErrorEnvelope")}}},
+        }
+        for code in codes
+    }
+
+
+def _ok(schema_name: str, description: str) -> dict[str, Any]:
+    return {
+        "200": {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(name=schema_name)}}},
+        }
+    }
+
+
+def _operations_body(table: dict[str, type[rq.Operation]]) -> dict[str, Any]:
+    names = sorted({cls.__name__ for cls in table.values()})
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"oneOf": [{"$ref": _REF.format(name=name)} for name in names]},
+            }
+        },
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _path_param(name: str, limits: Limits) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "maxLength": limits.bounds.max_string_length},
+    }
+
+
+def _get(summary: str, ok: dict[str, Any], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {**ok, **_error_responses("400", "401", "404", "405")},
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _post(
+    summary: str, table: dict[str, type[rq.Operation]], parameters: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "requestBody": _operations_body(table),
+        "responses": {
+            **_ok("OperationAccepted", "The operation was performed"),
+            **_error_responses("400", "401", "403", "404", "405", "409", "413"),
+        },
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _paths(limits: Limits) -> dict[str, Any]:
+    bounds = limits.bounds
+    session_id = _path_param("session_id", limits)
+    integer = {"type": "integer", "minimum": 0, "maximum": bounds.max_query_integer}
+    fields = _query(
+        "fields", {"type": "string", "maxLength": bounds.max_string_length}, "`*` for whole resources"
+    )
+    return {
+        "/api/v2/diagnostics/version": {
+            "get": {
+                "summary": "Server version (no authentication)",
+                "security": [],
+                "responses": {**_ok("Success", "The version"), **_error_responses("405")},
+            }
+        },
+        OPENAPI_PATH: {
+            "get": {
+                "summary": "This document (no authentication)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_error_responses("405"),
+                },
+            }
+        },
+        "/api/v2/sms/preview": {
+            "get": _get(
+                "Encoding and segments of a text (extension)",
+                _ok("Success", "encoding, segments, characters, units"),
+                [
+                    {
+                        "name": "text",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "maxLength": bounds.max_string_length},
+                    }
+                ],
+            )
+        },
+        "/api/v2/me": {
+            "get": _get(
+                "The signed-in user",
+                _ok("Success", "user, and the subresources asked for"),
+                [
+                    _query(
+                        "subresources",
+                        {"type": "string", "maxLength": bounds.max_string_length},
+                        "`*` or a comma-separated list of channels, smssessions, features, settings, devices",
+                    )
+                ],
+            ),
+            "post": _post(
+                "StartContactCenterSession, EndContactCenterSession, Ready, NotReady", rq.ME_OPERATIONS
+            ),
+        },
+        "/api/v2/me/channels": {"get": _get("The user's channels (extension)", _ok("Success", "channels"))},
+        "/api/v2/me/channels/{channel}": {
+            "post": _post(
+                "Ready or NotReady on one channel", rq.CHANNEL_OPERATIONS, [_path_param("channel", limits)]
+            )
+        },
+        "/api/v2/users": {"get": _get("The caller's colleagues", _ok("Success", "uris, or users"), [fields])},
+        "/api/v2/users/{user_id}": {
+            "get": _get("One colleague", _ok("Success", "user"), [_path_param("user_id", limits)])
+        },
+        "/api/v2/me/smssessions": {
+            "get": _get("The caller's live SMS sessions", _ok("Success", "uris, or smssessions"), [fields])
+        },
+        "/api/v2/me/smssessions/{session_id}": {
+            "get": _get("One SMS session", _ok("Success", "smssession"), [session_id]),
+            "post": _post("An operation on an SMS session", rq.SMS_SESSION_OPERATIONS, [session_id]),
+        },
+        "/api/v2/me/smssessions/{session_id}/messages": {
+            "get": _get(
+                "The session's transcript",
+                _ok("Success", "messages"),
+                [
+                    session_id,
+                    _query("startIndex", integer, "first index, 1-based (0 behaves like 1)"),
+                    _query("count", integer, "how many; 0 = all"),
+                ],
+            )
+        },
+        "/api/v2/notifications": {
+            "post": {
+                "summary": "CometD (Bayeux 1.0) long-polling; websocket on the same URL",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "array",
+                                "items": {"$ref": _REF.format(name="BayeuxMessage")},
+                                "minItems": 1,
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "Bayeux replies, one per message (plus queued messages on /meta/connect)",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "items": {"$ref": _REF.format(name="BayeuxMessage")},
+                                }
+                            }
+                        },
+                    },
+                    **_error_responses("400", "401", "405", "413"),
+                },
+            }
+        },
+    }
+
+
+def _bound_schema(name: str, schema: dict[str, Any], limits: Limits) -> None:
+    """Write the decoding edge's bounds into one Struct's generated schema."""
+    for field, prop in schema.get("properties", {}).items():
+        _bound_property(field, prop, limits)
+
+
+def _bound_property(field: str, prop: dict[str, Any], limits: Limits) -> None:
+    for option in prop.get("anyOf", [prop]):
+        kind = option.get("type")
+        if kind == "string":
+            option["maxLength"] = (
+                limits.max_text_length if field in TEXT_FIELDS else limits.bounds.max_string_length
+            )
+        elif kind == "array":
+            option["maxItems"] = limits.bounds.max_list_items
+            if option.get("items", {}).get("type") == "string":
+                option["items"]["maxLength"] = limits.bounds.max_string_length
+        elif kind == "object" and field == "userData":
+            option["maxProperties"] = limits.user_data_max_keys
+
+
+def _components(limits: Limits) -> dict[str, Any]:
+    tables = (rq.ME_OPERATIONS, rq.CHANNEL_OPERATIONS, rq.SMS_SESSION_OPERATIONS)
+    operation_types = sorted({cls for table in tables for cls in table.values()}, key=lambda c: c.__name__)
+    types: list[Any] = [*operation_types, ErrorEnvelope, OperationAccepted, Success, BayeuxMessage]
+    _, schemas = msgspec.json.schema_components(types, ref_template=_REF)
+    # Each operation Struct is chosen by its operationName (and documented aliases).
+    aliases: dict[str, list[str]] = {}
+    for table in tables:
+        for name, cls in table.items():
+            aliases.setdefault(cls.__name__, [])
+            if name not in aliases[cls.__name__]:
+                aliases[cls.__name__].append(name)
+    for name, schema in schemas.items():
+        if name in aliases:
+            schema["properties"]["operationName"] = {"enum": sorted(aliases[name])}
+            _bound_schema(name, schema, limits)
+    return {
+        "schemas": schemas,
+        "securitySchemes": {
+            "basic": {"type": "http", "scheme": "basic"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "JSESSIONID"},
+        },
+    }
+
+
+def openapi_document(limits: Limits) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "smsdesk: Genesys Web Services 8.5 SMS Session API",
+            "version": smsdesk.__version__,
+            "description": (
+                "Every reply is the GWS envelope: `statusCode` 0 on success, "
+                '`{"statusCode":N,"statusMessage":"..."}` otherwise. Session paths are also served '
+                "without `/me` and with the documented misspelling `smsessions`; a trailing slash is "
+                "the same resource. Bounds are this server's settings (docs/reliability.md)."
+            ),
+        },
+        "security": [{"basic": []}, {"session": []}],
+        "paths": _paths(limits),
+        "components": _components(limits),
+    }

@@ -1,0 +1,204 @@
+"""uvicorn's httptools connection, held to the limits the HTTP server itself should enforce.
+
+uvicorn has a keep-alive timeout between requests but none while a request arrives, no bound on
+header size, no per-address connection cap, and answers a request its parser refuses with plain
+text. A client sending a byte at a time could therefore hold a connection (and a file descriptor)
+forever. This subclass adds, per connection:
+
+- a **header timeout**: from the connection's opening (or a request's first byte on a kept-alive
+  connection) to the end of its headers;
+- a **body timeout**: from the end of the headers to the end of the body;
+- a **header size** limit (request line plus headers);
+- a cap on **connections per client address** (a websocket leaves the count when it upgrades:
+  it is then driven by the websocket protocol, with its own ping timeouts);
+- the **GWS envelope** on every refusal it writes itself (400, 408, 429, 431), built by
+  ``http/responses.py`` like every other one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from smsdesk.gws.envelope import GwsError, StatusCode
+from smsdesk.http.responses import raw_http_error
+
+log = logging.getLogger("smsdesk.http")
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    max_header_bytes: int = 65_536
+    max_connections_per_address: int = 256  # 0: no cap
+
+
+_REASONS = {400: "Bad Request", 408: "Request Timeout", 429: "Too Many Requests", 431: "Header Too Large"}
+
+
+def _refusal(status: int, message: str) -> bytes:
+    error = GwsError(StatusCode.VALIDATION_ERROR, message, http_status=status)
+    return raw_http_error(error, _REASONS[status])
+
+
+_MALFORMED = _refusal(400, "Malformed HTTP request")
+
+
+def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn (``http=``); its per-address counts are its own."""
+    open_per_address: dict[str, int] = {}
+    header_timeout = _refusal(
+        408, f"Request headers not received within {limits.header_timeout_s:g} s (limit header_timeout_s)"
+    )
+    body_timeout = _refusal(
+        408, f"Request body not received within {limits.body_timeout_s:g} s (limit body_timeout_s)"
+    )
+    headers_too_large = _refusal(
+        431, f"Request headers larger than {limits.max_header_bytes} bytes (limit max_header_bytes)"
+    )
+    too_many = _refusal(
+        429,
+        f"More than {limits.max_connections_per_address} open connections from one address "
+        "(limit max_connections_per_address)",
+    )
+
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._deadline: asyncio.TimerHandle | None = None
+            self._address: str | None = None
+            self._header_bytes = 0
+
+        # ----- the per-address cap -----
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            address = self.client[0] if self.client else None
+            cap = limits.max_connections_per_address
+            if address is not None and cap > 0:
+                if open_per_address.get(address, 0) >= cap:
+                    log.debug("refused a connection from %s: %d already open", address, cap)
+                    self._refuse(too_many)
+                    return
+                open_per_address[address] = open_per_address.get(address, 0) + 1
+                self._address = address
+            self._arm(limits.header_timeout_s, header_timeout, "headers")
+
+        def _release(self) -> None:
+            address, self._address = self._address, None
+            if address is not None:
+                left = open_per_address.get(address, 1) - 1
+                if left > 0:
+                    open_per_address[address] = left
+                else:
+                    open_per_address.pop(address, None)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            self._release()
+            super().connection_lost(exc)
+
+        def handle_websocket_upgrade(self) -> None:
+            self._disarm()
+            self._release()
+            super().handle_websocket_upgrade()
+
+        # ----- timeouts -----
+
+        def _arm(self, delay: float, refusal: bytes, what: str) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(delay, self._expired, refusal, what)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expired(self, refusal: bytes, what: str) -> None:
+            self._deadline = None
+            if self.transport.is_closing():
+                return
+            log.debug("closed a connection from %s: request %s too slow", self._address, what)
+            # Headers too slow: no request has started, so nothing was answered. Body too slow: the
+            # application may have answered already (say a 401 before reading the body); then
+            # the connection is only closed.
+            if what == "headers" or not self.cycle.response_started:
+                self.transport.write(refusal)
+            self.transport.close()
+
+        def _refuse(self, refusal: bytes) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                self.transport.write(refusal)
+                self.transport.close()
+
+        # ----- parser callbacks -----
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._header_bytes = 0
+            self._arm(limits.header_timeout_s, header_timeout, "headers")
+
+        def on_url(self, url: bytes) -> None:
+            if self._within_header_limit(len(url)):
+                super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if self._within_header_limit(len(name) + len(value)):
+                super().on_header(name, value)
+
+        def _within_header_limit(self, size: int) -> bool:
+            self._header_bytes += size
+            if self._header_bytes > limits.max_header_bytes:
+                self._refuse(headers_too_large)
+            return not self.transport.is_closing()
+
+        # Once a connection is refused, the parser may still call back for the rest of the bytes it
+        # was fed: no request is started, nothing is buffered.
+
+        def on_headers_complete(self) -> None:
+            if not self.transport.is_closing():
+                self._arm(limits.body_timeout_s, body_timeout, "body")
+                super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            if not self.transport.is_closing():
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                super().on_message_complete()
+
+        def data_received(self, data: bytes) -> None:
+            if self.transport.is_closing():
+                return  # refused already; the rest of what the client sends is dropped
+            super().data_received(data)
+
+        def send_400_response(self, msg: str) -> None:
+            # uvicorn's own refusal of what its parser cannot read, in the envelope.
+            self._refuse(_MALFORMED)
+
+    return GuardedHttpToolsProtocol
+
+
+def raise_open_file_limit() -> int:
+    """Raise the soft open-file limit to the hard one, and return it. Every connection holds a file
+    descriptor; the common soft default (1,024) would let a thousand idle sockets lock out every
+    new client, while the hard limit is what the operator actually granted."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as error:
+            log.warning("could not raise the open-file limit from %d to %d: %s", soft, wanted, error)
+    return soft
