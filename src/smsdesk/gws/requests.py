@@ -274,8 +274,8 @@ def operation_name(body: bytes) -> str | None:
     """The ``operationName`` of a request body, or None (for counting operations; never raises)."""
     try:
         return _header_decoder.decode(body).operationName
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None  # a body too deep was refused already, with the limit named
 
 
 def _decoder_for(cls: type[Operation]) -> msgspec.json.Decoder[Any]:

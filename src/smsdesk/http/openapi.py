@@ -114,7 +114,7 @@ def _path_param(name: str, limits: Limits) -> dict[str, Any]:
 def _get(summary: str, ok: dict[str, Any], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {**ok, **_error_responses("400", "401", "404", "405")},
+        "responses": {**ok, **_error_responses("400", "401", "403", "404", "405")},
     }
     if parameters:
         operation["parameters"] = parameters
@@ -206,7 +206,43 @@ def _paths(limits: Limits) -> dict[str, Any]:
             "get": _get("One colleague", _ok("Success", "user"), [_path_param("user_id", limits)])
         },
         "/api/v2/me/smssessions": {
-            "get": _get("The caller's live SMS sessions", _ok("Success", "uris, or smssessions"), [fields])
+            "get": _get("The caller's live SMS sessions", _ok("Success", "uris, or smssessions"), [fields]),
+            "post": _post(
+                "Create: start an outbound SMS conversation (extension)", rq.SESSION_COLLECTION_OPERATIONS
+            ),
+        },
+        "/api/v2/me/statistics": {
+            "get": _get(
+                "Live numbers of the queues a supervisor supervises (extension)", _ok("Success", "statistics")
+            )
+        },
+        "/api/v2/me/smssessions/{session_id}/userDataAudit": {
+            "get": _get(
+                "Every userData key change of the session (extension)",
+                _ok("Success", "entries"),
+                [session_id],
+            )
+        },
+        "/api/v2/users/{user_id}/channels/smssession": {
+            "post": _post(
+                "Monitor, Coach, BargeIn, CancelSupervisorMonitoring (supervisors)",
+                rq.SUPERVISOR_CHANNEL_OPERATIONS,
+                [_path_param("user_id", limits)],
+            )
+        },
+        "/api/v2/users/{user_id}/channels/sms": {
+            "post": _post(
+                "The same as .../channels/smssession (the channel's other name)",
+                rq.SUPERVISOR_CHANNEL_OPERATIONS,
+                [_path_param("user_id", limits)],
+            )
+        },
+        "/api/v2/users/{user_id}/smssessions/{session_id}": {
+            "post": _post(
+                "Intrude into an agent's SMS session (supervisors)",
+                rq.SUPERVISOR_SESSION_OPERATIONS,
+                [_path_param("user_id", limits), session_id],
+            )
         },
         "/api/v2/me/smssessions/{session_id}": {
             "get": _get("One SMS session", _ok("Success", "smssession"), [session_id]),
@@ -279,7 +315,14 @@ def _bound_property(field: str, prop: dict[str, Any], limits: Limits) -> None:
 
 
 def _components(limits: Limits) -> dict[str, Any]:
-    tables = (rq.ME_OPERATIONS, rq.CHANNEL_OPERATIONS, rq.SMS_SESSION_OPERATIONS)
+    tables = (
+        rq.ME_OPERATIONS,
+        rq.CHANNEL_OPERATIONS,
+        rq.SMS_SESSION_OPERATIONS,
+        rq.SESSION_COLLECTION_OPERATIONS,
+        rq.SUPERVISOR_CHANNEL_OPERATIONS,
+        rq.SUPERVISOR_SESSION_OPERATIONS,
+    )
     operation_types = sorted({cls for table in tables for cls in table.values()}, key=lambda c: c.__name__)
     types: list[Any] = [*operation_types, ErrorEnvelope, OperationAccepted, Success, BayeuxMessage]
     _, schemas = msgspec.json.schema_components(types, ref_template=_REF)
