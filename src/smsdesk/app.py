@@ -26,6 +26,7 @@ from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
 from smsdesk.http.guard import Guard
+from smsdesk.http.health import health_routes
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
 from smsdesk.http.webhooks import WebhookConnector, webhook_routes
@@ -346,6 +347,7 @@ def create_app(settings: Settings) -> Starlette:
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
     routes: list[BaseRoute] = endpoint.routes("/api/v2/notifications")
     routes += GwsApi(node.services, security).routes()
+    routes += health_routes(node.store.pending_migrations)
     if node.simulator is not None:
         routes += simulator_routes(node.simulator)
     # Only connectors that receive HTTP webhooks; any other name answers 404.
