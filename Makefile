@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run test test-fast lint typecheck contracts pytest pytest-fast node-deps bench clean
+.PHONY: install run cluster test test-fast lint typecheck contracts pytest pytest-fast node-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: $(STAMP)
 	$(BIN)/smsdesk migrate
 	$(BIN)/smsdesk serve --demo --host $(HOST) --port $(PORT)
 
+## A local cluster on loopback: a throwaway PostgreSQL, three nodes, nginx round-robin (no
+## stickiness) on $(PORT). Ctrl-C stops everything and deletes its temporary directory.
+cluster: $(STAMP)
+	$(BIN)/python scripts/cluster.py --port $(PORT)
+
 ## Everything: lint, types, import contracts, the whole test suite (slow tier included).
 test: lint typecheck contracts pytest
 
@@ -28,8 +33,8 @@ test: lint typecheck contracts pytest
 test-fast: lint typecheck contracts pytest-fast
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src/smsdesk
