@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run cluster test test-fast lint typecheck contracts pytest pytest-fast node-deps bench clean
+.PHONY: install run cluster test test-fast lint typecheck contracts pytest pytest-fast node-deps bench bench-cluster clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ pytest-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/operations.py
+
+## SQLite vs PostgreSQL vs two workers / two nodes behind nginx, and PostgreSQL's outbox write rate.
+bench-cluster: $(STAMP)
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
