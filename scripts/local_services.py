@@ -163,10 +163,11 @@ def _running(pid: int) -> bool:
 
 NGINX_CONFIG = """
 worker_processes 1;
+worker_rlimit_nofile 70000;
 daemon off;
 pid {directory}/nginx.pid;
 error_log {directory}/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections 65536; }}  # two per long-poll: the fan-out benchmark holds thousands
 http {{
     access_log off;
     client_body_temp_path {directory}/body;
