@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench clean browser-deps web web-check screenshots api-docs fuzz
+.PHONY: install run cluster test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench bench-cluster clean browser-deps web web-check screenshots api-docs fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/smsdesk migrate
 	$(BIN)/smsdesk serve --demo --host $(HOST) --port $(PORT)
+
+## A local cluster on loopback: a throwaway PostgreSQL, three nodes, nginx round-robin (no
+## stickiness) on $(PORT). Ctrl-C stops everything and deletes its temporary directory.
+cluster: $(STAMP)
+	$(BIN)/python scripts/cluster.py --port $(PORT)
 
 ## Everything: lint, types, import contracts, the whole test suite (slow tier included).
 test: lint typecheck contracts test-deps browser-deps web-check pytest
@@ -41,8 +46,8 @@ test-deps:
 test-fast: lint typecheck contracts pytest-fast
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src/smsdesk
@@ -112,6 +117,10 @@ api-docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/operations.py
+
+## SQLite vs PostgreSQL vs two workers / two nodes behind nginx, and PostgreSQL's outbox write rate.
+bench-cluster: $(STAMP)
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache web/node_modules

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from smsdesk.bayeux import BayeuxEndpoint, BayeuxServer, BayeuxSettings
 from smsdesk.bus.inprocess import InProcessBus
-from smsdesk.config import ServiceNumberSetting, Settings
+from smsdesk.config import ServiceNumberSetting, Settings, load_settings
 from smsdesk.connectors.factory import ConnectorConfigError, build_connectors
 from smsdesk.connectors.simulator import SimulatorConnector
 from smsdesk.connectors.twilio_format import TwilioConnector
@@ -29,6 +29,7 @@ from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
 from smsdesk.http.desktop import desktop_routes
 from smsdesk.http.guard import Guard
+from smsdesk.http.health import health_routes
 from smsdesk.http.metrics import Metrics, RequestMetrics
 from smsdesk.http.responses import bayeux_refusal, http_exception_handler
 from smsdesk.http.security import RequestSecurity
@@ -437,6 +438,7 @@ def create_app(settings: Settings) -> Starlette:
     routes.append(
         Route("/metrics", metrics.endpoint(settings.metrics_token, lambda: all_queue_views(node.services)))
     )
+    routes += health_routes(node.store.pending_migrations)
     if node.simulator is not None:
         routes += simulator_routes(node.simulator)
     # Only connectors that receive HTTP webhooks; any other name answers 404.
@@ -531,3 +533,37 @@ def create_app(settings: Settings) -> Starlette:
     app.router.redirect_slashes = False  # the Guard strips trailing slashes: one resource, one answer
     app.state.node = node
     return app
+
+
+def prepare_shared_database(settings: Settings) -> None:
+    """What ``serve --workers N`` does once, before its workers start: migrate, seed the demo and
+    apply the configured service numbers, so N workers starting together find them done instead of
+    racing to create the same rows."""
+    preflight_service_numbers(settings)
+
+    async def prepare() -> None:
+        store = open_store(settings)
+        try:
+            services = Services(store, Urls(settings.base_url), operation_settings(settings))
+            if settings.demo:
+                await seed_demo(services)
+            await ensure_service_numbers(services, settings.service_numbers, apply=True)
+        finally:
+            await store.aclose()
+
+    store = open_store(settings)
+    store.migrate()
+    store.close()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsdesk-prepare") as pool:
+        pool.submit(asyncio.run, prepare()).result()
+
+
+def app_from_environment() -> Starlette:
+    """The app of one ``serve --workers N`` worker. uvicorn imports this factory in every worker
+    process it spawns; the parent exported its command-line settings as ``SMSDESK_*`` variables, so
+    every worker reads the same settings (file, then environment)."""
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+    return create_app(settings)

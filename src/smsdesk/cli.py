@@ -71,6 +71,12 @@ def serve(
         bool,
         typer.Option("--access-log", help="Log every HTTP request (off: long-polls would flood the log)."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Processes sharing the port, to use every core (PostgreSQL only; default 1)."
+        ),
+    ] = 1,
 ) -> None:
     """Start the server (migrating the database first)."""
     if port is None and os.environ.get("PORT"):
@@ -83,7 +89,19 @@ def serve(
     )
     import uvicorn
 
-    from smsdesk.app import create_app
+    from smsdesk.app import create_app, is_postgres
+
+    if workers > 1:
+        if not is_postgres(settings.database_url):
+            err.print(
+                f"[red]error:[/red] --workers {workers} needs PostgreSQL: SQLite allows one writing "
+                'process. Use --database postgresql://... (README "PostgreSQL"), or drop --workers.',
+                soft_wrap=True,  # one line, whatever the terminal's width
+            )
+            raise typer.Exit(2)
+        # Workers get uvicorn's own protocol: the guarded one is built per process (docs/reliability.md).
+        _serve_workers(settings, workers, config, access_log)
+        return
     from smsdesk.http.server_protocol import ConnectionLimits, guarded_protocol, raise_open_file_limit
 
     open_files = raise_open_file_limit()
@@ -101,6 +119,41 @@ def serve(
         log_level=settings.log_level,
         loop="uvloop",
         http=guarded_protocol(limits),
+        lifespan="on",
+        access_log=access_log,
+        timeout_graceful_shutdown=3,
+    )
+
+
+def _serve_workers(settings: Settings, workers: int, config: str | None, access_log: bool) -> None:
+    """N uvicorn worker processes on one listening socket; uvicorn's parent restarts a worker that
+    dies. Each worker builds its own app from the environment (``app_from_environment``), so the
+    settings resolved here are exported for them; migrations and the demo seed run once, here."""
+    import uvicorn
+
+    from smsdesk.app import prepare_shared_database
+
+    prepare_shared_database(settings)
+    exported = {
+        "SMSDESK_HOST": settings.host,
+        "SMSDESK_PORT": str(settings.port),
+        "SMSDESK_DATABASE_URL": settings.database_url,
+        "SMSDESK_PUBLIC_URL": settings.public_url,
+        "SMSDESK_DEMO": "true" if settings.demo else "false",
+        "SMSDESK_LOG_LEVEL": settings.log_level,
+    }
+    if config:
+        exported["SMSDESK_CONFIG"] = config
+    os.environ.update(exported)
+    uvicorn.run(
+        "smsdesk.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
         lifespan="on",
         access_log=access_log,
         timeout_graceful_shutdown=3,

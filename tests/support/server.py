@@ -41,8 +41,10 @@ class RunningServer:
         env: dict[str, str] | None = None,
         demo: bool = True,
         config: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.database = database
+        self.extra_args = extra_args  # more ``smsdesk serve`` options, e.g. ("--workers", "2")
         # A TOML settings file (``--config``); may be written after construction, once ``port`` is known.
         self.config = config
         self.port = free_port()
@@ -68,6 +70,7 @@ class RunningServer:
             command.append("--demo")
         if self.config is not None:
             command += ["--config", str(self.config)]
+        command += self.extra_args
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60  # generous: shared 2-core machines under a parallel suite

@@ -132,6 +132,7 @@ class SharedBayeuxClients:
 
     async def _sync(self, server: BayeuxServer, client_id: str, user: User, message: dict[str, Any]) -> None:
         stored = await self.directory.bayeux_client(client_id)
+        # Looked up after the read: the idle sweep may have dropped this node's copy meanwhile.
         local = server.session(client_id)
         if stored is None or stored.user_id != user.id:
             if local is not None and stored is None:
@@ -148,6 +149,7 @@ class SharedBayeuxClients:
             and (acked is None or acked <= stored.delivered)
         ):
             return
+        local = server.session(client_id)  # again: the copy may have gone during the reads above
         if local is None:
             local = server.adopt(client_id, user, stored.ack, stored.subscriptions, stored.connected)
         else:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from smsdesk.gws.representation import now_ms as _now_ms
 from smsdesk.operations.ports import Notification, StoredNotification
-from smsdesk.storage.migrations import apply_sqlite
+from smsdesk.storage.migrations import apply_sqlite, available
 from smsdesk.storage.sql import Row, SqlTransaction, prune_boundary, stored_notifications
 
 
@@ -47,6 +47,14 @@ class SqliteStore:
         applied = [f"{m.version:04d}_{m.name}" for m in apply_sqlite(self._db)]
         self._committed_position = self._max_position()
         return applied
+
+    async def pending_migrations(self) -> int:
+        """How many known migrations this database lacks (readiness: 0 when serving is safe)."""
+        try:
+            done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.OperationalError:  # never migrated
+            done = set()
+        return len([m for m in available("sqlite") if m.version not in done])
 
     def close(self) -> None:
         self._db.close()
