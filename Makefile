@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# npm packages from lockfiles: the official CometD client (conformance, cluster) and the desktop's.
+CONFORMANCE_STAMP := tests/conformance/node_modules/.installed
+WEB_STAMP := web/node_modules/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
@@ -59,7 +62,7 @@ contracts: $(STAMP)
 ## ports), each into var/test-*.log, printed when both are done, then one closing line for both.
 PYTEST_A := tests/unit tests/storage tests/api tests/bayeux tests/cli tests/connectors
 PYTEST_B := tests/reliability tests/sms_e2e tests/conformance tests/cluster tests/browser
-pytest: $(STAMP) $(CONFORMANCE_STAMP)
+pytest: $(STAMP) $(CONFORMANCE_STAMP) $(WEB_STAMP)
 	@mkdir -p var; rm -f var/test-a.* var/test-b.*
 	@echo "pytest: two halves at once, logs in var/test-a.log and var/test-b.log"
 	@( $(BIN)/pytest -q -p no:cacheprovider --basetemp=/tmp/smsdesk-test-a $(PYTEST_A) > var/test-a.log 2>&1; echo $$? > var/test-a.rc ) & \
@@ -72,14 +75,12 @@ pytest-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
 ## The official CometD client's npm packages for the conformance and cluster tiers (lockfile).
-CONFORMANCE_STAMP := tests/conformance/node_modules/.installed
 $(CONFORMANCE_STAMP): tests/conformance/package-lock.json
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
 	touch $(CONFORMANCE_STAMP)
 
 ## What the browser tests need: Debian's Chromium (installed only when missing; never a
 ## Playwright browser download) and the desktop's npm packages from its lockfile.
-WEB_STAMP := web/node_modules/.installed
 $(WEB_STAMP): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $(WEB_STAMP)

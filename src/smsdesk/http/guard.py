@@ -23,9 +23,10 @@ class Guard:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if len(path) > 1 and path.endswith("/"):
-            # A trailing slash names the same resource: answered in place, never redirected (a GWS
-            # client would not follow a 307 to another URL with its POST body).
+        if path.startswith("/api/") and path.endswith("/"):
+            # A trailing slash names the same API resource: answered in place, never redirected (a
+            # GWS client would not follow a 307 to another URL with its POST body). Pages keep
+            # theirs: /desktop/ is the desktop, /desktop redirects to it.
             stripped = path.rstrip("/") or "/"
             scope = {**scope, "path": stripped, "raw_path": stripped.encode("latin-1", "replace")}
         limit = self.max_body_bytes
