@@ -60,8 +60,8 @@ contracts: $(STAMP)
 
 ## The suite in two halves at once (two cores; each half starts its own servers, databases and
 ## ports), each into var/test-*.log, printed when both are done, then one closing line for both.
-PYTEST_A := tests/unit tests/storage tests/api tests/bayeux tests/cli tests/connectors
-PYTEST_B := tests/reliability tests/sms_e2e tests/conformance tests/cluster tests/browser
+PYTEST_A := tests/unit tests/storage tests/api tests/connectors
+PYTEST_B := tests/reliability tests/sms_e2e tests/conformance tests/cluster tests/browser tests/bayeux tests/cli
 pytest: $(STAMP) $(CONFORMANCE_STAMP) $(WEB_STAMP)
 	@mkdir -p var; rm -f var/test-a.* var/test-b.*
 	@echo "pytest: two halves at once, logs in var/test-a.log and var/test-b.log"

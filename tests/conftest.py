@@ -34,11 +34,15 @@ def _backends() -> tuple[str, ...]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if (
-        "backend" in metafunc.fixturenames
-        and Path(str(metafunc.definition.path)).parent.name in DATABASE_TIERS
-    ):
-        metafunc.parametrize("backend", _backends(), indirect=True, scope="session")
+    # Every test gets the parameter (one value outside the database tiers): a session fixture that
+    # is parametrized for some tests and not for others confuses pytest's fixture teardown.
+    if "backend" not in metafunc.fixturenames:
+        return
+    in_tier = Path(str(metafunc.definition.path)).parent.name in DATABASE_TIERS
+    backends = _backends() if in_tier else ("sqlite",)
+    if metafunc.definition.get_closest_marker("postgres_only") is not None:
+        backends = ("postgres",)  # a PostgreSQL-only feature (serve --workers): no skip on SQLite
+    metafunc.parametrize("backend", backends, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -40,13 +40,12 @@ def worker_pids(base_url: str, expected: int, within_s: float = 30.0) -> set[int
 
 @pytest.fixture
 def two_workers(tmp_path: Path, backend: str) -> Iterator[RunningServer]:
-    if backend != "postgres":
-        pytest.skip("--workers needs PostgreSQL (the refusal on SQLite is tested below)")
     running = RunningServer(tmp_path / "workers.db", QUICK_TIMEOUTS, extra_args=("--workers", "2")).start()
     yield running
     running.stop()
 
 
+@pytest.mark.postgres_only  # --workers needs PostgreSQL; the refusal on SQLite is tested below
 def test_two_workers_serve_one_journey_and_survive_the_loss_of_one(two_workers: RunningServer) -> None:
     server = two_workers
     pids = worker_pids(server.base_url, 2)
