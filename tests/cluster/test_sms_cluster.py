@@ -45,6 +45,10 @@ def sms_cluster(tmp_path: Path) -> Iterator[tuple[Cluster, FakeTwilioApi, Any]]:
         **QUICK_TIMEOUTS,
         "SMSDESK_OFFER_TIMEOUT_MS": "20000",  # an agent thread is slow under load, never absent
         "SMSDESK_MAX_SESSIONS_PER_AGENT": "100",
+        # Every fifth request to the provider is refused: allow enough retries that no message runs
+        # out of them by bad luck (four in a row happen once in 625 messages), each at most 1 s apart.
+        "SMSDESK_SMS_MAX_ATTEMPTS": "12",
+        "SMSDESK_SMS_RETRY_MAX_MS": "1000",
         TOKEN_VARIABLE: AUTH_TOKEN,
     }
     cluster = Cluster(tmp_path, nodes=3, env=env, config=tmp_path / "smsdesk.toml")
