@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import asyncpg
@@ -53,18 +53,15 @@ def _drop(conn: asyncpg.Connection[Any] | None) -> None:
 
 
 class _OwnTask:
-    """A connection-keeping loop (``_run``) in a task of its own, started and cancelled whole."""
+    """A connection-keeping loop in a task of its own, started and cancelled whole."""
 
-    _name = "smsdesk-pg"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._name = name
+        self._loop = loop
         self._task: asyncio.Task[None] | None = None
 
-    async def _run(self) -> None:
-        raise NotImplementedError
-
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self._name)
+        self._task = asyncio.create_task(self._loop(), name=self._name)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -75,8 +72,6 @@ class _OwnTask:
 
 
 class PostgresListener(_OwnTask):
-    _name = "smsdesk-pg-listen"
-
     def __init__(
         self,
         store: PostgresStore,
@@ -88,7 +83,7 @@ class PostgresListener(_OwnTask):
         self.on_position = on_position
         self.on_work = on_work
         self.on_reconnect = on_reconnect
-        super().__init__()
+        super().__init__("smsdesk-pg-listen", self._run)
 
     async def notify_work(self, kind: str) -> None:
         pool = await self.store.pool()
@@ -124,8 +119,6 @@ class PostgresListener(_OwnTask):
 
 
 class PostgresLeadership(_OwnTask):
-    _name = "smsdesk-pg-leadership"
-
     def __init__(
         self,
         store: PostgresStore,
@@ -138,7 +131,7 @@ class PostgresLeadership(_OwnTask):
         self.on_deposed = on_deposed
         self.retry_s = retry_s
         self.leader = False
-        super().__init__()
+        super().__init__("smsdesk-pg-leadership", self._run)
 
     async def stop(self) -> None:
         await super().stop()

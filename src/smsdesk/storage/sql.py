@@ -19,7 +19,6 @@ from smsdesk.domain.routing import AgentAvailability
 from smsdesk.gws.representation import now_ms as _now_ms
 from smsdesk.operations.ports import (
     AgentChannel,
-    Notification,
     OutboundRecord,
     ServiceNumber,
     StoredHttpSession,
@@ -380,11 +379,8 @@ class SqlTransaction(SupervisionSql):
     async def prune_http_sessions(self, created_before_ms: int) -> None:
         await self.db.execute("DELETE FROM http_sessions WHERE created_ms < ?", (created_before_ms,))
 
-    # ----- outbox -----
-
-    async def append_notifications(self, notifications: Sequence[Notification]) -> int:
-        """Backend-specific: positions must be commit order (docs/architecture.md §6)."""
-        raise NotImplementedError
+    # The outbox append is each backend's own (``append_notifications`` on its transaction class):
+    # how positions are kept in commit order differs (docs/architecture.md §6).
 
     # ----- SMS -----
 
