@@ -28,6 +28,7 @@ from smsdesk.gws.bounds import InputBounds
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
 from smsdesk.http.desktop import desktop_routes
+from smsdesk.http.fast_lane import FastLane, FastLaneApplication
 from smsdesk.http.guard import Guard
 from smsdesk.http.health import health_routes
 from smsdesk.http.metrics import Metrics, RequestMetrics
@@ -57,6 +58,8 @@ from smsdesk.storage.sqlite import SqliteStore, sqlite_path
 if TYPE_CHECKING:
     from smsdesk.storage.postgres import PostgresStore
     from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
+
+BAYEUX_PATH = "/api/v2/notifications"
 
 log = logging.getLogger("smsdesk")
 
@@ -428,13 +431,14 @@ def create_app(settings: Settings) -> Starlette:
         node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store, throttle), bayeux_refusal
     )
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
-    routes: list[BaseRoute] = endpoint.routes("/api/v2/notifications")
+    routes: list[BaseRoute] = endpoint.routes(BAYEUX_PATH)
     metrics = Metrics()
     node.services.commit_listeners.append(metrics)
     node.services.on_sms_attempt.append(metrics.sms_attempt)
     node.fanout.on_delivered = metrics.delivered_up_to
     metrics.bayeux_clients.set_function(lambda: sum(1 for _ in node.bayeux.sessions()))
-    routes += GwsApi(node.services, security, input_bounds(settings), on_operation=metrics.operation).routes()
+    api = GwsApi(node.services, security, input_bounds(settings), on_operation=metrics.operation)
+    routes += api.routes()
     routes.append(
         Route("/metrics", metrics.endpoint(settings.metrics_token, lambda: all_queue_views(node.services)))
     )
@@ -524,12 +528,20 @@ def create_app(settings: Settings) -> Starlette:
                 allow_credentials=True,
             )
         )
-    app = Starlette(
+    app = FastLaneApplication(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_exception_handler},
     )
+    if not settings.cors_origins:  # CORS headers come from its middleware, on every response
+        app.fast_lane = FastLane(
+            bayeux=endpoint,
+            bayeux_path=BAYEUX_PATH,
+            session_operation=api.session_operation(),
+            count=metrics.request,
+            max_body_bytes=settings.max_body_bytes,
+        )
     app.router.redirect_slashes = False  # the Guard strips trailing slashes: one resource, one answer
     app.state.node = node
     return app

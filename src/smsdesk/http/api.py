@@ -137,6 +137,10 @@ class GwsApi:
             busy.headers["Retry-After"] = "1"
             return busy
 
+    def session_operation(self) -> Callable[[Request], Awaitable[Response]]:
+        """``POST /api/v2/me/smssessions/{session_id}`` as one callable, for the fast lane."""
+        return self._endpoint(self.post_session)
+
     def routes(self) -> list[BaseRoute]:
         e = self._endpoint
         # Clients copy the documented URLs: with and without /me, and the misspelled "smsessions".

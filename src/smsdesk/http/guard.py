@@ -29,38 +29,48 @@ class Guard:
             # theirs: /desktop/ is the desktop, /desktop redirects to it.
             stripped = path.rstrip("/") or "/"
             scope = {**scope, "path": stripped, "raw_path": stripped.encode("latin-1", "replace")}
-        limit = self.max_body_bytes
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await send_error(send, too_large(limit))
-                return
-        received = 0
-        started = False
+        await guarded(self.app, scope, receive, send, self.max_body_bytes)
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send, max_body_bytes: int) -> int:
+    """Run ``app`` on one HTTP request with the body limit enforced and any failure answered with
+    the envelope (or, when the client hung up, with one debug line and nothing sent). Returns the
+    HTTP status sent (499 when the client left before an answer, as nginx logs it)."""
+    path: str = scope["path"]
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > max_body_bytes:
+            refusal = too_large(max_body_bytes)
+            await send_error(send, refusal)
+            return refusal.http_status
+    received = 0
+    status = 0
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except Exception as exc:
-            error = error_for(exc, path)
-            if error is None:
-                # The client hung up mid-request: an ordinary event, nobody to answer.
-                log.debug("client left during %s %s", scope.get("method"), path)
-                return
-            if error.status == StatusCode.INTERNAL_ERROR:
-                log.exception("unhandled error on %s %s", scope.get("method"), path)
-            if not started:
-                await send_error(send, error)
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_body_bytes:
+                raise BodyTooLarge(max_body_bytes)
+        return message
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+        await send(message)
+
+    try:
+        await app(scope, limited_receive, tracking_send)
+    except Exception as exc:
+        error = error_for(exc, path)
+        if error is None:
+            # The client hung up mid-request: an ordinary event, nobody to answer.
+            log.debug("client left during %s %s", scope.get("method"), path)
+            return status or 499
+        if error.status == StatusCode.INTERNAL_ERROR:
+            log.exception("unhandled error on %s %s", scope.get("method"), path)
+        if not status:
+            await send_error(send, error)
+            status = error.http_status
+    return status or 499

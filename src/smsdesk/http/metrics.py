@@ -64,8 +64,18 @@ class Metrics:
             registry=self.registry,
         )
         self._committed: list[tuple[int, float]] = []  # (outbox position, commit time), ascending
+        # Looking a labelled child up costs more than incrementing it: keep the few that exist.
+        self._request_counters: dict[tuple[str, str, int], Any] = {}
 
     # ----- hooks the composition root wires -----
+
+    def request(self, method: str, route: str, status: int) -> None:
+        """One HTTP request answered, counted under its route template."""
+        key = (method, route, status)
+        counter = self._request_counters.get(key)
+        if counter is None:
+            counter = self._request_counters[key] = self.requests.labels(method, route, str(status))
+        counter.inc()
 
     def operation(self, name: str, status_code: int) -> None:
         self.operations.labels(name, str(status_code)).inc()
@@ -189,4 +199,4 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.request(scope["method"], template, status)
