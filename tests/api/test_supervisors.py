@@ -101,8 +101,19 @@ def test_monitor_sees_everything_and_is_seen_by_no_agent(cc: ContactCenter) -> N
 def test_coach_is_seen_by_the_agent_only_and_next_chat_stops_after_one(cc: ContactCenter) -> None:
     coach = create_supervisor(cc).listen()
     agent = cc.agent(0).listen().log_in()
+    assert coach.get("/api/v2/me/statistics")["monitoring"] == []
     supervise(coach, agent, "Coach", supervisorMonitoringMode="NextChat", nickname="Coach")
+    # Readable (extension), so that a desktop opened later shows whom its supervisor is coaching.
+    assert coach.get("/api/v2/me/statistics")["monitoring"] == [
+        {
+            "agentId": agent.id,
+            "agentUri": f"{cc.server.base_url}/api/v2/users/{agent.id}",
+            "mode": "Coach",
+            "supervisorMonitoringMode": "NextChat",
+        }
+    ]
     session_id, customer = routed_and_accepted(cc, agent)
+    assert coach.get("/api/v2/me/statistics")["monitoring"] == []  # NextChat: used up by this session
     status, _, _ = coach.take(3)
     caps = status["smssession"]["capabilities"]
     assert "SwitchToMonitor" in caps and "SwitchToBargeIn" in caps and "SwitchToCoach" not in caps

@@ -26,6 +26,7 @@ from smsdesk.gws.representation import (
     Urls,
     channel_json,
     message_json,
+    monitoring_json,
     session_json,
     statistics_json,
     user_data_audit_entry_json,
@@ -276,8 +277,14 @@ class GwsApi:
     async def get_statistics(self, request: Request, caller: Caller) -> Response:
         """**Extension**: the live numbers of every queue the supervisor supervises."""
         views, since = await statistics.my_statistics(self.services, caller.user)
+        monitoring = await supervision.my_monitoring(self.services, caller.user)
         return ok(
-            {"statistics": [statistics_json(queue, agents, since, self.urls) for queue, agents in views]}
+            {
+                "statistics": [statistics_json(queue, agents, since, self.urls) for queue, agents in views],
+                "monitoring": [
+                    monitoring_json(m.agent_id, m.mode, m.next_chat_only, self.urls) for m in monitoring
+                ],
+            }
         )
 
     async def post_supervisor_channel(self, request: Request, caller: Caller) -> Response:

@@ -213,7 +213,8 @@ def _paths(limits: Limits) -> dict[str, Any]:
         },
         "/api/v2/me/statistics": {
             "get": _get(
-                "Live numbers of the queues a supervisor supervises (extension)", _ok("Success", "statistics")
+                "Live numbers of the queues a supervisor supervises (extension)",
+                _ok("Success", "statistics and monitoring"),
             )
         },
         "/api/v2/me/smssessions/{session_id}/userDataAudit": {

@@ -94,6 +94,22 @@ async def cancel_supervisor_monitoring(services: Services, user: User, agent_id:
     return reference_id
 
 
+async def my_monitoring(services: Services, user: User) -> list[Monitoring]:
+    """**Extension**: the supervisor's active monitorings of the agents they supervise, so that a
+    desktop opened later (or reloaded) shows them; a NextChat one is gone once it has been used."""
+    access.require_supervisor(user)
+    async with services.store.transaction() as tx:
+        agents: set[str] = set()
+        for queue in await tx.supervised_queues(user.tenant_id, user.id):
+            agents.update(await tx.queue_members(user.tenant_id, queue))
+        return [
+            monitoring
+            for agent_id in sorted(agents)
+            for monitoring in await tx.monitoring_of_agent(agent_id)
+            if monitoring.supervisor_id == user.id
+        ]
+
+
 async def intrude(
     services: Services, user: User, agent_id: str, session_id: str, operation: rq.Intrude
 ) -> int:
