@@ -162,6 +162,23 @@ def test_a_supervisor_watches_the_board_then_monitors_coaches_and_barges_in(
     expect(conversations.get_by_role("listitem")).to_have_count(0)
     expect(transcript(alice).get_by_role("listitem").filter(has_text=f"{boss_name} left")).to_have_count(1)
     send(alice, "Yes, from 10 to 4.")
+
+    # Join the conversation in progress from the agent's row (Intrude), as a monitor: offered, accepted.
+    view(boss, "Team board")
+    boss.get_by_role("button", name=f"Join a conversation of {alice_name}").click()
+    boss.get_by_role("list", name=f"Conversations of {alice_name}").get_by_role(
+        "button", name=f"Join {second} as Monitor"
+    ).click()
+    offer = boss.get_by_role("region", name="Offers")
+    expect(offer).to_contain_text(f"You asked to join the conversation with {second}")
+    offer.get_by_role("button", name="Accept").click()
+    expect(
+        boss.get_by_role("group", name="View").get_by_role("button", name=re.compile("^Conversations"))
+    ).to_have_attribute("aria-pressed", "true")
+    expect(transcript(boss).get_by_role("listitem").filter(has_text="from 10 to 4")).to_have_count(1)
+    expect(boss.get_by_role("region", name="Supervision")).to_contain_text(
+        "nobody in the conversation sees you"
+    )
     boss.set_viewport_size(PHONE_SIZE)
     view(boss, "Team board")
     assert serious_violations(boss) == []

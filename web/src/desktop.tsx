@@ -18,7 +18,6 @@ import {
     type Session,
     sendingBlockedReason,
     sessionIdOfPath,
-    type SupervisionMode,
     supervisionOf,
     upsertSession,
     type UserData,
@@ -26,7 +25,7 @@ import {
 } from "./model";
 import {Notifications} from "./notifications";
 import {analyse, unicodeCulprits} from "./sms";
-import {applyStatistics, loadBoard, SupervisionPanel, supervise, supervisionLabel, TeamBoard} from "./supervisor";
+import {applyStatistics, loadBoard, SupervisionPanel, supervisionLabel, TeamBoard} from "./supervisor";
 
 const state = initialState();
 let notifications: Notifications | null = null;
@@ -329,7 +328,7 @@ function Desktop() {
             {state.board !== null && <Views />}
             {state.board !== null && state.view === "board" ? (
                 <main class="workspace board-view">
-                    <TeamBoard state={state} act={(agentId, mode, scope) => void superviseAgent(agentId, mode, scope)} />
+                    <TeamBoard state={state} run={runForBoard} />
                 </main>
             ) : (
                 <main class="workspace">
@@ -343,13 +342,8 @@ function Desktop() {
     );
 }
 
-async function superviseAgent(agentId: string, mode: SupervisionMode | null, scope: "AllChats" | "NextChat"): Promise<void> {
-    try {
-        await supervise(state, agentId, mode, scope);
-    } catch (error) {
-        failure(error);
-    }
-    refresh();
+function runForBoard(work: () => Promise<void>): void {
+    work().catch(failure).finally(refresh);
 }
 
 /** A supervisor's two views: their own conversations, and the team board. */
@@ -484,6 +478,8 @@ function offerTitle(session: Session, customer: string): string {
             return `${by} asks to consult you about ${customer} (the customer will not see you)`;
         case "invite":
             return `${by} invites you to the conversation with ${customer}`;
+        case "supervise":
+            return `You asked to join the conversation with ${customer}`;
         default:
             return `Incoming SMS from ${customer}`;
     }
@@ -512,6 +508,7 @@ function Offers() {
                                 const nickname = state.me?.firstName || state.me?.userName;
                                 if (await operate(offer.session.id, "Accept", {nickname})) {
                                     state.selected = offer.session.id;
+                                    state.view = "conversations";
                                     focusComposerOf = offer.session.id;
                                     refresh();
                                 }

@@ -23,7 +23,7 @@ export interface Session {
     userData: UserData;
     receivedDate: string;
     offerDeadline?: number;
-    offerKind?: "route" | "transfer" | "invite" | "consult";
+    offerKind?: "route" | "transfer" | "invite" | "consult" | "supervise";
     offeredBy?: string;
 }
 

@@ -1,7 +1,8 @@
 // The supervisor's part of the desktop: the team board (the live statistics extension: read once
 // by REST, then replaced queue by queue by each StatisticsUpdated pushed on /v2/me/statistics),
 // monitoring from an agent's row (GWS Monitor / Coach / BargeIn / CancelSupervisorMonitoring on
-// the agent's smssession channel), and the mode switches of a session the supervisor is in.
+// the agent's smssession channel), joining a session in progress (Intrude, on the sessions the
+// agent is chatting in), and the mode switches of a session the supervisor is in.
 
 import {useState} from "preact/hooks";
 import {get, post} from "./api";
@@ -33,6 +34,7 @@ function queueBoard(raw: RawQueue, now: number): QueueBoard {
         liveSessions: a.liveSessions,
         handledToday: a.handledToday,
     }));
+    agents.sort((a, b) => a.userName.localeCompare(b.userName));
     return {...raw, receivedAt: now, agents};
 }
 
@@ -43,8 +45,8 @@ export function applyStatistics(state: State, raw: unknown): void {
     state.board.set(queue.queue, queue);
 }
 
-/** Reads the board and the monitorings. A queue pushed while the answer was on its way keeps the
- * pushed numbers, which are at least as new. Null when the user supervises no queue. */
+/** Reads the board (none when the user supervises no queue) and the monitorings. A queue pushed
+ * while the answer was on its way keeps the pushed numbers, which are at least as new. */
 export async function loadBoard(state: State): Promise<void> {
     const asked = Date.now();
     const answer = await get("/api/v2/me/statistics");
@@ -61,23 +63,39 @@ export async function loadBoard(state: State): Promise<void> {
     );
 }
 
-const OPERATION: Record<SupervisionMode, string> = {Monitor: "Monitor", Coach: "Coach", BargeIn: "BargeIn"};
-export const MODE_LABEL: Record<SupervisionMode, string> = {Monitor: "Monitor", Coach: "Coach", BargeIn: "Barge in"};
+const MODE_LABEL: Record<SupervisionMode, string> = {Monitor: "Monitor", Coach: "Coach", BargeIn: "Barge in"};
 const MODE_DOING: Record<SupervisionMode, string> = {Monitor: "monitoring", Coach: "coaching", BargeIn: "barging in"};
 
 /** Starts (mode) or stops (null) monitoring the agent; the desktop remembers it on success. */
-export async function supervise(state: State, agentId: string, mode: SupervisionMode | null, scope: Monitoring["scope"]): Promise<void> {
+async function supervise(monitoring: Map<string, Monitoring>, agentId: string, mode: SupervisionMode | null, scope: Monitoring["scope"]): Promise<void> {
     const path = `/api/v2/users/${agentId}/channels/smssession`;
     if (mode === null) {
         await post(path, {operationName: "CancelSupervisorMonitoring"});
-        state.monitoring.delete(agentId);
+        monitoring.delete(agentId);
     } else {
-        await post(path, {operationName: OPERATION[mode], supervisorMonitoringMode: scope});
-        state.monitoring.set(agentId, {mode, scope});
+        await post(path, {operationName: mode, supervisorMonitoringMode: scope}); // GWS names them alike
+        monitoring.set(agentId, {mode, scope});
     }
 }
 
-export function duration(ms: number | null): string {
+/** A session a supervised agent is chatting in (the extension listing where Intrude can join). */
+export interface AgentSession {
+    id: string;
+    customerNumber: string;
+    receivedDate: string;
+}
+
+async function agentSessions(agentId: string): Promise<AgentSession[]> {
+    const answer = await get(`/api/v2/users/${agentId}/smssessions`);
+    return answer["smssessions"] as AgentSession[];
+}
+
+/** Intrude: the server then offers the session to this supervisor, who accepts it like any offer. */
+async function intrude(agentId: string, sessionId: string, mode: SupervisionMode): Promise<void> {
+    await post(`/api/v2/users/${agentId}/smssessions/${sessionId}`, {operationName: "Intrude", supervisorVisibilityMode: mode});
+}
+
+function duration(ms: number | null): string {
     if (ms === null) return "–";
     const seconds = Math.max(0, Math.floor(ms / 1000));
     const h = Math.floor(seconds / 3600);
@@ -88,9 +106,10 @@ export function duration(ms: number | null): string {
 
 const STATE_LABEL: Record<string, string> = {Ready: "Ready", NotReady: "Not Ready", LoggedOut: "Logged out"};
 
-type Act = (agentId: string, mode: SupervisionMode | null, scope: Monitoring["scope"]) => void;
+/** Runs a supervisor's request; the desktop shows its failure and re-renders. */
+export type Run = (work: () => Promise<void>) => void;
 
-export function TeamBoard({state, act}: {state: State; act: Act}) {
+export function TeamBoard({state, run}: {state: State; run: Run}) {
     const [scope, setScope] = useState<Monitoring["scope"]>("AllChats");
     const queues = [...(state.board?.values() ?? [])].sort((a, b) => a.queue.localeCompare(b.queue));
     return (
@@ -106,7 +125,7 @@ export function TeamBoard({state, act}: {state: State; act: Act}) {
                 </label>
             </div>
             {queues.map((queue) => (
-                <QueuePanel key={queue.queue} queue={queue} myId={state.me?.id} monitoring={state.monitoring} scope={scope} act={act} />
+                <QueuePanel key={queue.queue} queue={queue} myId={state.me?.id} monitoring={state.monitoring} scope={scope} run={run} />
             ))}
         </section>
     );
@@ -117,10 +136,10 @@ interface QueueProps {
     myId: string | undefined;
     monitoring: Map<string, Monitoring>;
     scope: Monitoring["scope"];
-    act: Act;
+    run: Run;
 }
 
-function QueuePanel({queue, myId, monitoring, scope, act}: QueueProps) {
+function QueuePanel({queue, myId, monitoring, scope, run}: QueueProps) {
     const now = Date.now();
     const longest = queue.waiting > 0 ? queue.longestWaitMs + (now - queue.receivedAt) : 0;
     const level = queue.serviceLevel === null ? "–" : `${Math.round(queue.serviceLevel * 100)} %`;
@@ -166,41 +185,92 @@ function QueuePanel({queue, myId, monitoring, scope, act}: QueueProps) {
                         </tr>
                     </thead>
                     <tbody>
-                        {queue.agents.map((agent) => {
-                            const current = monitoring.get(agent.id);
-                            return (
-                                <tr key={agent.id}>
-                                    <th scope="row">{agent.userName}</th>
-                                    <td class={`agent-state ${agent.state}`}>{STATE_LABEL[agent.state] ?? agent.state}</td>
-                                    <td>{duration(agent.stateSince === null ? null : now - agent.stateSince)}</td>
-                                    <td>{agent.liveSessions}</td>
-                                    <td>{agent.handledToday}</td>
-                                    <td>{current ? `${MODE_LABEL[current.mode]}${current.scope === "NextChat" ? " (next session)" : ""}` : "None"}</td>
-                                    <td class="actions">
-                                        {agent.id !== myId && SUPERVISION_MODES.map((mode) => (
-                                            <button
-                                                key={mode}
-                                                type="button"
-                                                aria-label={`${MODE_LABEL[mode]} ${agent.userName}`}
-                                                aria-pressed={current?.mode === mode}
-                                                onClick={() => act(agent.id, mode, scope)}
-                                            >
-                                                {MODE_LABEL[mode]}
-                                            </button>
-                                        ))}
-                                        {current && (
-                                            <button type="button" aria-label={`Stop supervising ${agent.userName}`} onClick={() => act(agent.id, null, scope)}>
-                                                Stop
-                                            </button>
-                                        )}
-                                    </td>
-                                </tr>
-                            );
-                        })}
+                        {queue.agents.map((agent) => (
+                            <AgentRows key={agent.id} agent={agent} self={agent.id === myId} current={monitoring.get(agent.id)} now={now} act={(mode) => run(() => supervise(monitoring, agent.id, mode, scope))} run={run} />
+                        ))}
                     </tbody>
                 </table>
             </div>
         </section>
+    );
+}
+
+interface AgentProps {
+    agent: AgentRow;
+    self: boolean;
+    current: Monitoring | undefined;
+    now: number;
+    act: (mode: SupervisionMode | null) => void;
+    run: Run;
+}
+
+/** An agent's row, and under it, once asked, the conversations the supervisor can join. */
+function AgentRows({agent, self, current, now, act, run}: AgentProps) {
+    const [joinable, setJoinable] = useState<AgentSession[] | null>(null);
+    const toggle = () =>
+        run(async () => {
+            setJoinable(joinable === null ? await agentSessions(agent.id) : null);
+        });
+    const join = (sessionId: string, mode: SupervisionMode) =>
+        run(async () => {
+            await intrude(agent.id, sessionId, mode);
+            setJoinable(null);
+        });
+    return (
+        <>
+            <tr>
+                <th scope="row">{agent.userName}</th>
+                <td class={`agent-state ${agent.state}`}>{STATE_LABEL[agent.state] ?? agent.state}</td>
+                <td>{duration(agent.stateSince === null ? null : now - agent.stateSince)}</td>
+                <td>{agent.liveSessions}</td>
+                <td>{agent.handledToday}</td>
+                <td>{current ? `${MODE_LABEL[current.mode]}${current.scope === "NextChat" ? " (next session)" : ""}` : "None"}</td>
+                <td>
+                    <div class="actions">
+                        {!self &&
+                            SUPERVISION_MODES.map((mode) => (
+                                <button key={mode} type="button" aria-label={`${MODE_LABEL[mode]} ${agent.userName}`} aria-pressed={current?.mode === mode} onClick={() => act(mode)}>
+                                    {MODE_LABEL[mode]}
+                                </button>
+                            ))}
+                        {current && (
+                            <button type="button" aria-label={`Stop supervising ${agent.userName}`} onClick={() => act(null)}>
+                                Stop
+                            </button>
+                        )}
+                        {!self && (agent.liveSessions > 0 || joinable !== null) && (
+                            <button type="button" aria-label={`Join a conversation of ${agent.userName}`} aria-expanded={joinable !== null} onClick={toggle}>
+                                Join…
+                            </button>
+                        )}
+                    </div>
+                </td>
+            </tr>
+            {joinable !== null && (
+                <tr class="join">
+                    <td colSpan={7}>
+                        {joinable.length === 0 ? (
+                            <p>{agent.userName} is in no conversation now.</p>
+                        ) : (
+                            <ul aria-label={`Conversations of ${agent.userName}`}>
+                                {joinable.map((s) => (
+                                    <li key={s.id}>
+                                        <span>
+                                            {s.customerNumber}, since {new Date(s.receivedDate).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"})}: join as
+                                        </span>
+                                        {SUPERVISION_MODES.map((mode) => (
+                                            <button key={mode} type="button" aria-label={`Join ${s.customerNumber} as ${MODE_LABEL[mode]}`} onClick={() => join(s.id, mode)}>
+                                                {MODE_LABEL[mode]}
+                                            </button>
+                                        ))}
+                                    </li>
+                                ))}
+                            </ul>
+                        )}
+                    </td>
+                </tr>
+            )}
+        </>
     );
 }
 

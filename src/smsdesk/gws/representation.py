@@ -166,6 +166,19 @@ def user_data_audit_entry_json(
     }
 
 
+def supervised_session_json(record: SessionRecord, urls: Urls) -> dict[str, Any]:
+    """**Extension**: a session an agent is chatting in, as a supervisor choosing where to intrude
+    sees it (not the agent's view: no capabilities, no messages)."""
+    return {
+        "id": record.id,
+        "uri": urls.session(record.id),
+        "path": f"/smssessions/{record.id}",
+        "queue": record.queue,
+        "customerNumber": record.customer_number,
+        "receivedDate": gws_timestamp(record.received_ms),
+    }
+
+
 def monitoring_json(agent_id: str, mode: SupervisionMode, next_chat_only: bool, urls: Urls) -> dict[str, Any]:
     """**Extension**: one of the supervisor's active monitorings, in the words of the request that
     started it (operationName and supervisorMonitoringMode)."""

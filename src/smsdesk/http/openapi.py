@@ -238,6 +238,13 @@ def _paths(limits: Limits) -> dict[str, Any]:
                 [_path_param("user_id", limits)],
             )
         },
+        "/api/v2/users/{user_id}/smssessions": {
+            "get": _get(
+                "The SMS sessions a supervised agent is chatting in (supervisors; extension)",
+                _ok("Success", "smssessions"),
+                [_path_param("user_id", limits)],
+            )
+        },
         "/api/v2/users/{user_id}/smssessions/{session_id}": {
             "post": _post(
                 "Intrude into an agent's SMS session (supervisors)",

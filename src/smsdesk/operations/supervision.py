@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from smsdesk.domain.errors import invalid_state, invalid_value
-from smsdesk.domain.model import LIVE_STATES, DomainContext, SupervisionMode
+from smsdesk.domain.model import LIVE_STATES, DomainContext, PartyState, SessionRecord, SupervisionMode
 from smsdesk.domain.session import SmsSession
 from smsdesk.gws import requests as rq
 from smsdesk.operations import access
@@ -108,6 +108,15 @@ async def my_monitoring(services: Services, user: User) -> list[Monitoring]:
             for monitoring in await tx.monitoring_of_agent(agent_id)
             if monitoring.supervisor_id == user.id
         ]
+
+
+async def agent_sessions(services: Services, user: User, agent_id: str) -> list[SessionRecord]:
+    """**Extension**: the sessions a supervised agent is chatting in, which is what Intrude joins
+    (GWS gives a supervisor no way to find them)."""
+    async with services.store.transaction() as tx:
+        agent = await access.supervised_agent(tx, user, agent_id)
+        records = await tx.sessions_of_user(user.tenant_id, agent.id)
+    return [r for r in records if r.parties[agent.id].state is PartyState.CHATTING]
 
 
 async def intrude(
