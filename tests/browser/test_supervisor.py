@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from smsdesk.operations.admin import DEMO_AGENTS, DEMO_PASSWORD, DEMO_QUEUE, DEMO_SUPERVISOR
 from support.agents import ContactCenter, create_supervisor
 from support.server import RunningServer
 
@@ -184,9 +185,14 @@ def test_a_supervisor_watches_the_board_then_monitors_coaches_and_barges_in(
     assert serious_violations(boss) == []
 
 
-def test_an_agent_who_supervises_no_queue_has_no_team_board(
+def test_the_demo_supervisor_sees_the_demo_queue_and_an_agent_who_supervises_none_no_board(
     server: RunningServer, cc: ContactCenter, contexts: Contexts
 ) -> None:
+    demo = sign_in(contexts.page(), server, DEMO_SUPERVISOR, DEMO_PASSWORD)
+    expect(demo.get_by_role("region", name=f"Queue {DEMO_QUEUE} · today")).to_be_visible()
+    for name in DEMO_AGENTS:
+        expect(demo.get_by_role("button", name=f"Monitor {name}")).to_be_visible()
+
     page = sign_in(contexts.page(), server, cc.agent_names[1])
     expect(page.get_by_role("list", name="Conversations")).to_be_attached()
     expect(page.get_by_role("region", name="Team board")).to_have_count(0)
