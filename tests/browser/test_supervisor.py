@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from smsdesk.operations.admin import DEMO_AGENTS, DEMO_PASSWORD, DEMO_QUEUE, DEMO_SUPERVISOR
-from support.agents import ContactCenter, create_supervisor
+from support.agents import Agent, ContactCenter, create_supervisor
 from support.server import RunningServer
 
 from .desk import (
@@ -33,10 +33,10 @@ pytestmark = pytest.mark.slow
 STATE, TIME_IN_STATE, LIVE_SESSIONS, HANDLED_TODAY, SUPERVISION = range(5)
 
 
-def new_supervisor(cc: ContactCenter) -> str:
+def new_supervisor(cc: ContactCenter) -> Agent:
     # Provisioning runs its own event loop: not on this thread, where sync Playwright keeps one.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(create_supervisor, cc).result().user_name
+        return pool.submit(create_supervisor, cc).result()
 
 
 def number(page: Page, queue: str, label: str) -> Locator:
@@ -69,7 +69,8 @@ def test_a_supervisor_watches_the_board_then_monitors_coaches_and_barges_in(
     server: RunningServer, cc: ContactCenter, contexts: Contexts, tmp_path: Path
 ) -> None:
     alice_name = cc.agent_names[0]
-    boss_name = new_supervisor(cc)
+    boss_api = new_supervisor(cc)  # the same supervisor, from another client
+    boss_name = boss_api.user_name
     boss = sign_in(contexts.page(bypass_csp=True), server, boss_name)  # CSP: for axe-core
     expect(boss.get_by_role("region", name="Team board")).to_be_visible()
     expect(agent_cell(boss, alice_name, STATE)).to_have_text("Logged out")
@@ -180,8 +181,18 @@ def test_a_supervisor_watches_the_board_then_monitors_coaches_and_barges_in(
     expect(boss.get_by_role("region", name="Supervision")).to_contain_text(
         "nobody in the conversation sees you"
     )
-    boss.set_viewport_size(PHONE_SIZE)
+
+    # Stopped from another client meanwhile: Stop here shows the server's refusal, and the row the truth.
     view(boss, "Team board")
+    boss.get_by_role("button", name=f"Barge in {alice_name}").click()
+    expect(agent_cell(boss, alice_name, SUPERVISION)).to_have_text("Barge in")
+    channel = f"/api/v2/users/{cc.agent(0).id}/channels/smssession"
+    boss_api.post(channel, {"operationName": "CancelSupervisorMonitoring"})
+    boss.get_by_role("button", name=f"Stop supervising {alice_name}").click()
+    expect(boss.get_by_role("status").filter(has_text="is not monitoring")).to_contain_text(alice_name)
+    expect(agent_cell(boss, alice_name, SUPERVISION)).to_have_text("None")
+
+    boss.set_viewport_size(PHONE_SIZE)
     assert serious_violations(boss) == []
 
 

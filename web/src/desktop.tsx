@@ -343,7 +343,11 @@ function Desktop() {
 }
 
 function runForBoard(work: () => Promise<void>): void {
-    work().catch(failure).finally(refresh);
+    work().then(refresh, (error: unknown) => {
+        failure(error);
+        // Refused, perhaps because another tab or client changed the monitoring: show the server's.
+        void refreshBoard();
+    });
 }
 
 /** A supervisor's two views: their own conversations, and the team board. */
