@@ -101,8 +101,19 @@ def test_monitor_sees_everything_and_is_seen_by_no_agent(cc: ContactCenter) -> N
 def test_coach_is_seen_by_the_agent_only_and_next_chat_stops_after_one(cc: ContactCenter) -> None:
     coach = create_supervisor(cc).listen()
     agent = cc.agent(0).listen().log_in()
+    assert coach.get("/api/v2/me/statistics")["monitoring"] == []
     supervise(coach, agent, "Coach", supervisorMonitoringMode="NextChat", nickname="Coach")
+    # Readable (extension), so that a desktop opened later shows whom its supervisor is coaching.
+    assert coach.get("/api/v2/me/statistics")["monitoring"] == [
+        {
+            "agentId": agent.id,
+            "agentUri": f"{cc.server.base_url}/api/v2/users/{agent.id}",
+            "mode": "Coach",
+            "supervisorMonitoringMode": "NextChat",
+        }
+    ]
     session_id, customer = routed_and_accepted(cc, agent)
+    assert coach.get("/api/v2/me/statistics")["monitoring"] == []  # NextChat: used up by this session
     status, _, _ = coach.take(3)
     caps = status["smssession"]["capabilities"]
     assert "SwitchToMonitor" in caps and "SwitchToBargeIn" in caps and "SwitchToCoach" not in caps
@@ -177,7 +188,11 @@ def test_intrude_invites_the_supervisor_who_is_revoked_when_the_session_is_reque
 ) -> None:
     boss = create_supervisor(cc).listen()
     agent = cc.agent(0).listen().log_in()
-    session_id, _ = routed_and_accepted(cc, agent)
+    session_id, customer = routed_and_accepted(cc, agent)
+    # Where to intrude (extension): the sessions the agent is chatting in.
+    (listed,) = boss.get(f"/api/v2/users/{agent.id}/smssessions")["smssessions"]
+    assert (listed["id"], listed["customerNumber"], listed["queue"]) == (session_id, customer, cc.queue)
+    assert listed["path"] == f"/smssessions/{session_id}" and "capabilities" not in listed
     assert intrude(boss, agent, session_id, expect=400)["statusCode"] == 2  # no monitoring, no mode
     assert intrude(boss, agent, session_id, supervisorVisibilityMode="Nosy", expect=400)["statusCode"] == 10
     assert (
@@ -199,6 +214,7 @@ def test_intrude_invites_the_supervisor_who_is_revoked_when_the_session_is_reque
 
     agent.op(session_id, "Complete", queueName=cc.queue)
     assert boss.take(1)[0]["smssession"]["state"] == "Revoked"
+    assert boss.get(f"/api/v2/users/{agent.id}/smssessions")["smssessions"] == []
 
 
 def test_two_supervisors_see_each_other_and_monitoring_continues_while_another_agent_stays(
@@ -279,6 +295,11 @@ def test_every_supervisor_operation_against_every_kind_of_caller(cc: ContactCent
         anonymous = httpx.post(cc.server.base_url + path, json=body, timeout=10)
         assert anonymous.status_code == 401 and anonymous.json()["statusCode"] == 20
         assert own.post(path, body)["statusCode"] == 0, body
+    listing = f"/api/v2/users/{agent.id}/smssessions"
+    for caller, (http_status, status_code) in refused.items():
+        assert caller.get(listing, expect=http_status)["statusCode"] == status_code, caller.user_name
+    assert httpx.get(cc.server.base_url + listing, timeout=10).status_code == 401
+    assert [s["id"] for s in own.get(listing)["smssessions"]] == [session_id]
 
     own.op(session_id, "Accept")
     for switch in ("SwitchToCoach", "SwitchToBargeIn", "SwitchToMonitor"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -11,7 +10,18 @@ from playwright.sync_api import Locator, Page, expect
 from support.agents import ContactCenter
 from support.server import RunningServer
 
-from .desk import AXE, PHONE_SIZE, Contexts, go_ready, open_handset, screenshot, send, sign_in, transcript
+from .desk import (
+    AXE,
+    PHONE_SIZE,
+    Contexts,
+    go_ready,
+    open_handset,
+    screenshot,
+    send,
+    serious_violations,
+    sign_in,
+    transcript,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -65,16 +75,6 @@ def test_a_whole_conversation_with_the_keyboard_only(
     tab_to(page, page.get_by_role("button", name="Sign out"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    result: dict[str, Any] = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])

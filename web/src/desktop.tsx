@@ -18,16 +18,20 @@ import {
     type Session,
     sendingBlockedReason,
     sessionIdOfPath,
+    supervisionOf,
     upsertSession,
     type UserData,
     type UserDataValue,
 } from "./model";
 import {Notifications} from "./notifications";
 import {analyse, unicodeCulprits} from "./sms";
+import {applyStatistics, loadBoard, SupervisionPanel, supervisionLabel, TeamBoard} from "./supervisor";
 
 const state = initialState();
 let notifications: Notifications | null = null;
 let noticeIds = 0;
+/** ROLE_SUPERVISOR: the team board is read (and shown when they supervise a queue). */
+let supervisor = false;
 /** Sessions this desktop itself completed or handed over: their end needs no notice. */
 const endedHere = new Set<string>();
 /** Sessions this desktop offered to another agent by Transfer: when they end here, that is why. */
@@ -121,6 +125,16 @@ async function resync(): Promise<void> {
     } catch (error) {
         failure(error);
     }
+    if (supervisor) await refreshBoard();
+}
+
+async function refreshBoard(): Promise<void> {
+    try {
+        await loadBoard(state);
+    } catch (error) {
+        failure(error);
+    }
+    refresh();
 }
 
 function firstChatting(): string | null {
@@ -162,18 +176,23 @@ function applySessionChange(data: Record<string, unknown>): void {
     }
     const conversation = upsertSession(state, session);
     if (!known) void loadMessages(conversation).catch(failure);
+    // Joining as a supervisor ends a NextChat monitoring: the board re-reads what is left.
+    if (!known && supervisor && supervisionOf(session) !== null) void refreshBoard();
     if (!known && session.state === "Invited" && !state.muted) ring(); // at once; then every 3 s
     if (session.offeredBy !== undefined && !state.colleagues.some((c) => `/users/${c.id}` === session.offeredBy)) {
         void loadColleagues();
     }
-    if (session.state === "Chatting" && known?.session.state === "Invited" && state.selected === null) {
+    const justJoined = known?.session.state === "Invited" || (!known && supervisionOf(session) !== null);
+    if (session.state === "Chatting" && justJoined && state.selected === null) {
         state.selected = session.id;
     }
 }
 
 function applyNotification(channel: string, data: Record<string, unknown>): void {
     const type = data["messageType"];
-    if (channel === "/v2/me/channels" && type === "ChannelStateChangeMessageV2") {
+    if (channel === "/v2/me/statistics" && type === "StatisticsUpdated") {
+        applyStatistics(state, data["statistics"]);
+    } else if (channel === "/v2/me/channels" && type === "ChannelStateChangeMessageV2") {
         state.channel = channelStateOf(data["channels"]);
     } else if (type === "SMSsessionStateChangeMessage") {
         applySessionChange(data);
@@ -199,6 +218,8 @@ async function startDesktop(me: Envelope): Promise<void> {
         return;
     }
     state.me = {id: user.id, userName: user.userName, firstName: user.firstName, lastName: user.lastName};
+    supervisor = user.roles.includes("ROLE_SUPERVISOR");
+    if (supervisor) state.view = "board"; // shown once the board is read, if they supervise a queue
     state.phase = "signed-in";
     state.signInError = null;
     refresh();
@@ -237,6 +258,7 @@ async function checkStillSignedIn(): Promise<void> {
 function endDesktop(message: string | null): void {
     notifications?.stop();
     notifications = null;
+    supervisor = false;
     forgetCredentials();
     const muted = state.muted;
     Object.assign(state, initialState(), {muted, signInError: message});
@@ -280,6 +302,10 @@ setInterval(() => {
     }
 }, 1000);
 
+setInterval(() => {
+    if (state.board !== null && state.view === "board") refresh(); // times in state, longest wait
+}, 1000);
+
 // ---------------------------------------------------------------- components
 
 function Desktop() {
@@ -299,12 +325,47 @@ function Desktop() {
                 ))}
             </div>
             <Offers />
-            <main class="workspace">
-                <ConversationList />
-                {selected ? <ConversationView key={selected.session.id} conversation={selected} /> : <section class="empty" aria-label="Conversation">
-                    <p>{state.channel === "Ready" ? "Waiting for customers' messages…" : "Choose Ready to receive conversations."}</p>
-                </section>}
-            </main>
+            {state.board !== null && <Views />}
+            {state.board !== null && state.view === "board" ? (
+                <main class="workspace board-view">
+                    <TeamBoard state={state} run={runForBoard} />
+                </main>
+            ) : (
+                <main class="workspace">
+                    <ConversationList />
+                    {selected ? <ConversationView key={selected.session.id} conversation={selected} /> : <section class="empty" aria-label="Conversation">
+                        <p>{state.channel === "Ready" ? "Waiting for customers' messages…" : "Choose Ready to receive conversations."}</p>
+                    </section>}
+                </main>
+            )}
+        </div>
+    );
+}
+
+function runForBoard(work: () => Promise<void>): void {
+    work().then(refresh, (error: unknown) => {
+        failure(error);
+        // Refused, perhaps because another tab or client changed the monitoring: show the server's.
+        void refreshBoard();
+    });
+}
+
+/** A supervisor's two views: their own conversations, and the team board. */
+function Views() {
+    const open = [...state.conversations.values()].filter((c) => c.session.state !== "Invited");
+    const unread = open.reduce((n, c) => n + c.unread, 0);
+    const show = (view: "conversations" | "board") => () => {
+        state.view = view;
+        refresh();
+    };
+    return (
+        <div class="views" role="group" aria-label="View">
+            <button type="button" aria-pressed={state.view === "conversations"} onClick={show("conversations")}>
+                Conversations{open.length > 0 ? ` (${open.length}${unread > 0 ? `, ${unread} unread` : ""})` : ""}
+            </button>
+            <button type="button" aria-pressed={state.view === "board"} onClick={show("board")}>
+                Team board
+            </button>
         </div>
     );
 }
@@ -421,6 +482,8 @@ function offerTitle(session: Session, customer: string): string {
             return `${by} asks to consult you about ${customer} (the customer will not see you)`;
         case "invite":
             return `${by} invites you to the conversation with ${customer}`;
+        case "supervise":
+            return `You asked to join the conversation with ${customer}`;
         default:
             return `Incoming SMS from ${customer}`;
     }
@@ -449,6 +512,7 @@ function Offers() {
                                 const nickname = state.me?.firstName || state.me?.userName;
                                 if (await operate(offer.session.id, "Accept", {nickname})) {
                                     state.selected = offer.session.id;
+                                    state.view = "conversations";
                                     focusComposerOf = offer.session.id;
                                     refresh();
                                 }
@@ -480,7 +544,7 @@ function ConversationList() {
             <ul aria-label="Conversations">
                 {list.map((c) => {
                     const selected = state.selected === c.session.id;
-                    const label = c.session.state === "LeftChat" ? "wrap-up" : c.session.capabilities.includes("SendMessage") ? "chatting" : "chatting, no SMS";
+                    const label = c.session.state === "LeftChat" ? "wrap-up" : supervisionLabel(c.session) ?? (c.session.capabilities.includes("SendMessage") ? "chatting" : "chatting, no SMS");
                     return (
                         <li key={c.session.id} class={selected ? "selected" : ""}>
                             <button
@@ -535,7 +599,7 @@ function EntryItem({entry, myId}: {entry: Entry; myId: string}) {
     }
     const body =
         entry.type === "ParticipantJoined"
-            ? `${entry.from.nickname} joined${agentsOnly ? " (agents only)" : ""}`
+            ? `${entry.from.nickname} joined${agentsOnly ? " (agents only)" : entry.visibility === "Supervisors" ? " (supervisors only)" : ""}`
             : entry.type === "ParticipantLeft"
               ? `${entry.from.nickname} left`
               : entry.type === "ParticipantRejoined"
@@ -590,6 +654,7 @@ function ConversationView({conversation}: {conversation: Conversation}) {
                 <Composer conversation={conversation} />
             </div>
             <aside class="side">
+                <SupervisionPanel session={session} switchTo={(mode) => void operate(session.id, `SwitchTo${mode}`)} />
                 <UserDataPanel conversation={conversation} />
                 <HandOver conversation={conversation} />
             </aside>
@@ -630,8 +695,9 @@ function Composer({conversation}: {conversation: Conversation}) {
     const caps = conversation.session.capabilities;
     const blocked = sendingBlockedReason(conversation);
     const myPath = `/users/${state.me?.id}`;
-    // A consultant's messages never reach the customer, whichever operation carries them.
+    // A consultant's (or a coach's) messages never reach the customer, whichever operation carries them.
     const consulting = conversation.session.participants.some((p) => p.path === myPath && p.visibility === "Agents");
+    const coaching = supervisionOf(conversation.session) === "Coach";
     const canCustomer = caps.includes("SendMessage") && !consulting;
     const canAgents = caps.includes("SendToAgents");
     const agentsOnly = consulting || (conversation.agentsOnly && canAgents) || (!canCustomer && canAgents);
@@ -699,7 +765,7 @@ function Composer({conversation}: {conversation: Conversation}) {
                     <span class="unicode-hint">Sent as Unicode (fewer characters per SMS) because of: {unicodeCulprits(conversation.draft)}</span>
                 )}
                 <span class="counter" aria-live="off">
-                    {consulting ? "You are consulting: agents only" : agentsOnly ? "Note: not sent as SMS" : `${shape.encoding} · ${shape.segments} SMS · ${shape.units} ${shape.encoding === "GSM-7" ? "characters" : "units"}`}
+                    {coaching ? "You are coaching: agents only" : consulting ? "You are consulting: agents only" : agentsOnly ? "Note: not sent as SMS" : `${shape.encoding} · ${shape.segments} SMS · ${shape.units} ${shape.encoding === "GSM-7" ? "characters" : "units"}`}
                 </span>
                 <button type="button" class="primary" disabled={!canSend} onClick={() => void send()}>
                     Send

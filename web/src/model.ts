@@ -9,7 +9,8 @@ export interface Participant {
     nickname: string;
     type: string;
     participantId: string;
-    visibility: "All" | "Agents";
+    /** Supervisors: Monitor is "Supervisors" (seen by other supervisors only), Coach "Agents", BargeIn "All". */
+    visibility: "All" | "Agents" | "Supervisors";
     uri?: string;
     path?: string;
 }
@@ -22,7 +23,7 @@ export interface Session {
     userData: UserData;
     receivedDate: string;
     offerDeadline?: number;
-    offerKind?: "route" | "transfer" | "invite" | "consult";
+    offerKind?: "route" | "transfer" | "invite" | "consult" | "supervise";
     offeredBy?: string;
 }
 
@@ -39,7 +40,7 @@ export interface Entry {
     index: number;
     type: string;
     from: Participant;
-    visibility: "All" | "Agents";
+    visibility: "All" | "Agents" | "Supervisors";
     timestamp: string;
     timestampSeconds: number;
     text?: string;
@@ -73,6 +74,44 @@ export interface Colleague {
 
 export type ChannelState = "LoggedOut" | "Ready" | "NotReady" | "Unknown";
 
+export type SupervisionMode = "Monitor" | "Coach" | "BargeIn";
+export const SUPERVISION_MODES: SupervisionMode[] = ["Monitor", "Coach", "BargeIn"];
+
+/** One agent's row of the team board, as the server's live statistics tell it. */
+export interface AgentRow {
+    id: string;
+    userName: string;
+    state: string;
+    /** When the agent entered their state, by this browser's clock (null: never seen). */
+    stateSince: number | null;
+    liveSessions: number;
+    handledToday: number;
+}
+
+/** One supervised queue's live numbers (the statistics extension) and when this browser got them. */
+export interface QueueBoard {
+    queue: string;
+    receivedAt: number;
+    waiting: number;
+    longestWaitMs: number;
+    offered: number;
+    accepted: number;
+    rejected: number;
+    revoked: number;
+    abandoned: number;
+    completed: number;
+    averageTimeToAcceptMs: number | null;
+    averageHandleTimeMs: number | null;
+    serviceLevel: number | null;
+    serviceLevelThresholdMs: number;
+    agents: AgentRow[];
+}
+
+export interface Monitoring {
+    mode: SupervisionMode;
+    scope: "AllChats" | "NextChat";
+}
+
 export interface State {
     phase: "signed-out" | "signed-in";
     signInError: string | null;
@@ -84,6 +123,11 @@ export interface State {
     notices: Notice[];
     muted: boolean;
     colleagues: Colleague[];
+    /** The supervised queues by name; null for a user who supervises none (no team board). */
+    board: Map<string, QueueBoard> | null;
+    /** agent id → this supervisor's active monitoring of them. */
+    monitoring: Map<string, Monitoring>;
+    view: "conversations" | "board";
 }
 
 export const LIVE = new Set(["Invited", "Chatting", "LeftChat"]);
@@ -100,6 +144,9 @@ export function initialState(): State {
         notices: [],
         muted: localStorage.getItem("smsdesk.muted") === "true",
         colleagues: [],
+        board: null,
+        monitoring: new Map(),
+        view: "conversations",
     };
 }
 
@@ -161,10 +208,18 @@ export function orderedEntries(conversation: Conversation): Entry[] {
     return [...conversation.entries.values()].sort((a, b) => a.index - b.index);
 }
 
+/** The mode this user supervises the session in, or null when they take part as an agent. The
+ * server offers a supervisor the switches to the two other modes, so the missing one is theirs. */
+export function supervisionOf(session: Session): SupervisionMode | null {
+    const switches = SUPERVISION_MODES.filter((mode) => session.capabilities.includes(`SwitchTo${mode}`));
+    return switches.length === 2 ? SUPERVISION_MODES.find((mode) => !switches.includes(mode))! : null;
+}
+
 /** Why the customer cannot be texted in this session, or null when they can. */
 export function sendingBlockedReason(conversation: Conversation): string | null {
     const session = conversation.session;
     if (session.state !== "Chatting" || session.capabilities.includes("SendMessage")) return null;
+    if (supervisionOf(session) === "Monitor") return "You are monitoring: nobody in the conversation sees you, and you cannot write.";
     const consultant = session.participants.some((p) => p.path !== undefined && p.visibility === "Agents");
     const notices = orderedEntries(conversation).filter((e) => e.type === "Notice");
     const last = notices[notices.length - 1];

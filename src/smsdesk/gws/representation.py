@@ -9,7 +9,15 @@ from functools import lru_cache
 from typing import Any
 
 from smsdesk.domain.capabilities import capabilities_for
-from smsdesk.domain.model import FINAL_STATES, Message, Participant, PartyState, SessionRecord, visible_to
+from smsdesk.domain.model import (
+    FINAL_STATES,
+    Message,
+    Participant,
+    PartyState,
+    SessionRecord,
+    SupervisionMode,
+    visible_to,
+)
 from smsdesk.domain.statistics import AgentStatistics, QueueStatistics
 
 SYSTEM_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
@@ -155,6 +163,30 @@ def user_data_audit_entry_json(
         "newValue": None if new_value is None else json.loads(new_value),
         "timestamp": gws_timestamp(changed_ms),
         "timestampMs": changed_ms,
+    }
+
+
+def supervised_session_json(record: SessionRecord, urls: Urls) -> dict[str, Any]:
+    """**Extension**: a session an agent is chatting in, as a supervisor choosing where to intrude
+    sees it (not the agent's view: no capabilities, no messages)."""
+    return {
+        "id": record.id,
+        "uri": urls.session(record.id),
+        "path": f"/smssessions/{record.id}",
+        "queue": record.queue,
+        "customerNumber": record.customer_number,
+        "receivedDate": gws_timestamp(record.received_ms),
+    }
+
+
+def monitoring_json(agent_id: str, mode: SupervisionMode, next_chat_only: bool, urls: Urls) -> dict[str, Any]:
+    """**Extension**: one of the supervisor's active monitorings, in the words of the request that
+    started it (operationName and supervisorMonitoringMode)."""
+    return {
+        "agentId": agent_id,
+        "agentUri": urls.user(agent_id),
+        "mode": mode.value,
+        "supervisorMonitoringMode": "NextChat" if next_chat_only else "AllChats",
     }
 
 

@@ -26,8 +26,10 @@ from smsdesk.gws.representation import (
     Urls,
     channel_json,
     message_json,
+    monitoring_json,
     session_json,
     statistics_json,
+    supervised_session_json,
     user_data_audit_entry_json,
 )
 from smsdesk.http.openapi import OPENAPI_PATH, Limits, openapi_document
@@ -178,6 +180,7 @@ class GwsApi:
                 methods=["POST"],
             ),
             Route("/api/v2/users/{user_id}/channels/sms", e(self.post_supervisor_channel), methods=["POST"]),
+            Route("/api/v2/users/{user_id}/smssessions", e(self.get_supervised_sessions), methods=["GET"]),
             Route(
                 "/api/v2/users/{user_id}/smssessions/{session_id}",
                 e(self.post_supervisor_session),
@@ -280,8 +283,14 @@ class GwsApi:
     async def get_statistics(self, request: Request, caller: Caller) -> Response:
         """**Extension**: the live numbers of every queue the supervisor supervises."""
         views, since = await statistics.my_statistics(self.services, caller.user)
+        monitoring = await supervision.my_monitoring(self.services, caller.user)
         return ok(
-            {"statistics": [statistics_json(queue, agents, since, self.urls) for queue, agents in views]}
+            {
+                "statistics": [statistics_json(queue, agents, since, self.urls) for queue, agents in views],
+                "monitoring": [
+                    monitoring_json(m.agent_id, m.mode, m.next_chat_only, self.urls) for m in monitoring
+                ],
+            }
         )
 
     async def post_supervisor_channel(self, request: Request, caller: Caller) -> Response:
@@ -297,6 +306,11 @@ class GwsApi:
         else:
             reference_id = await supervision.cancel_supervisor_monitoring(self.services, user, agent_id)
         return ok({"referenceId": reference_id})
+
+    async def get_supervised_sessions(self, request: Request, caller: Caller) -> Response:
+        """**Extension**: the sessions a supervised agent is chatting in (where Intrude can join)."""
+        records = await supervision.agent_sessions(self.services, caller.user, request.path_params["user_id"])
+        return ok({"smssessions": [supervised_session_json(r, self.urls) for r in records]})
 
     async def post_supervisor_session(self, request: Request, caller: Caller) -> Response:
         operation = rq.decode_operation(await request.body(), rq.SUPERVISOR_SESSION_OPERATIONS)

@@ -213,7 +213,8 @@ def _paths(limits: Limits) -> dict[str, Any]:
         },
         "/api/v2/me/statistics": {
             "get": _get(
-                "Live numbers of the queues a supervisor supervises (extension)", _ok("Success", "statistics")
+                "Live numbers of the queues a supervisor supervises (extension)",
+                _ok("Success", "statistics and monitoring"),
             )
         },
         "/api/v2/me/smssessions/{session_id}/userDataAudit": {
@@ -234,6 +235,13 @@ def _paths(limits: Limits) -> dict[str, Any]:
             "post": _post(
                 "The same as .../channels/smssession (the channel's other name)",
                 rq.SUPERVISOR_CHANNEL_OPERATIONS,
+                [_path_param("user_id", limits)],
+            )
+        },
+        "/api/v2/users/{user_id}/smssessions": {
+            "get": _get(
+                "The SMS sessions a supervised agent is chatting in (supervisors; extension)",
+                _ok("Success", "smssessions"),
                 [_path_param("user_id", limits)],
             )
         },

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from smsdesk.domain.errors import invalid_state, invalid_value
-from smsdesk.domain.model import LIVE_STATES, DomainContext, SupervisionMode
+from smsdesk.domain.model import LIVE_STATES, DomainContext, PartyState, SessionRecord, SupervisionMode
 from smsdesk.domain.session import SmsSession
 from smsdesk.gws import requests as rq
 from smsdesk.operations import access
@@ -92,6 +92,31 @@ async def cancel_supervisor_monitoring(services: Services, user: User, agent_id:
         reference_id = await work.tx.next_reference_id(user.id)
     log.info("%s stopped monitoring %s", user.user_name, agent.user_name)
     return reference_id
+
+
+async def my_monitoring(services: Services, user: User) -> list[Monitoring]:
+    """**Extension**: the supervisor's active monitorings of the agents they supervise, so that a
+    desktop opened later (or reloaded) shows them; a NextChat one is gone once it has been used."""
+    access.require_supervisor(user)
+    async with services.store.transaction() as tx:
+        agents: set[str] = set()
+        for queue in await tx.supervised_queues(user.tenant_id, user.id):
+            agents.update(await tx.queue_members(user.tenant_id, queue))
+        return [
+            monitoring
+            for agent_id in sorted(agents)
+            for monitoring in await tx.monitoring_of_agent(agent_id)
+            if monitoring.supervisor_id == user.id
+        ]
+
+
+async def agent_sessions(services: Services, user: User, agent_id: str) -> list[SessionRecord]:
+    """**Extension**: the sessions a supervised agent is chatting in, which is what Intrude joins
+    (GWS gives a supervisor no way to find them)."""
+    async with services.store.transaction() as tx:
+        agent = await access.supervised_agent(tx, user, agent_id)
+        records = await tx.sessions_of_user(user.tenant_id, agent.id)
+    return [r for r in records if r.parties[agent.id].state is PartyState.CHATTING]
 
 
 async def intrude(
