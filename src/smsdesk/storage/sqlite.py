@@ -42,10 +42,13 @@ class SqliteStore:
         self._lock = asyncio.Lock()
         self._batch: list[asyncio.Future[None]] | None = None
         self._committed_position = self._max_position()
+        # The newest position written by the open batch: readers see it once COMMIT returns, with no
+        # SELECT MAX after every commit (one writer, so nothing else can have written past it).
+        self.appended_position = self._committed_position
 
     def migrate(self) -> list[str]:
         applied = [f"{m.version:04d}_{m.name}" for m in apply_sqlite(self._db)]
-        self._committed_position = self._max_position()
+        self._committed_position = self.appended_position = self._max_position()
         return applied
 
     async def pending_migrations(self) -> int:
@@ -77,11 +80,14 @@ class SqliteStore:
                 self._batch = []
                 asyncio.get_running_loop().call_soon(self._commit_batch)
             self._db.execute("SAVEPOINT operation")
+            appended_before = self.appended_position
             try:
-                yield SqliteTransaction(self._db)
+                yield SqliteTransaction(self._db, self)
             except BaseException:
                 self._db.execute("ROLLBACK TO operation")
                 self._db.execute("RELEASE operation")
+                # AUTOINCREMENT hands the undone positions out again: never publish them as written.
+                self.appended_position = appended_before
                 raise
             self._db.execute("RELEASE operation")
             committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -101,11 +107,12 @@ class SqliteStore:
         except sqlite3.Error as exc:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
+            self.appended_position = self._committed_position
             for waiter in batch:
                 if not waiter.done():
                     waiter.set_exception(exc)
             return
-        self._committed_position = self._max_position()
+        self._committed_position = self.appended_position
         for waiter in batch:
             if not waiter.done():
                 waiter.set_result(None)
@@ -199,17 +206,24 @@ class SqliteConnection:
         return self.db.execute(sql, params).fetchall()
 
 
+_APPEND = "INSERT INTO outbox (tenant_id, user_id, channel, payload, created_ms) VALUES (?, ?, ?, ?, ?)"
+
+
 class SqliteTransaction(SqlTransaction):
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, store: SqliteStore) -> None:
         super().__init__(SqliteConnection(db))
         self.raw = db
+        self.store = store
 
     async def append_notifications(self, notifications: Sequence[Notification]) -> int:
         # One writer at a time (the store's lock), so AUTOINCREMENT order is commit order.
         created = _now_ms()
-        self.raw.executemany(
-            "INSERT INTO outbox (tenant_id, user_id, channel, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
-            [(n.tenant_id, n.user_id, n.channel, n.payload, created) for n in notifications],
-        )
-        row = self.raw.execute("SELECT last_insert_rowid()").fetchone()
-        return int(row[0])
+        rows = [(n.tenant_id, n.user_id, n.channel, n.payload, created) for n in notifications]
+        if len(rows) == 1:
+            position = self.raw.execute(_APPEND, rows[0]).lastrowid
+        else:
+            self.raw.executemany(_APPEND, rows)
+            position = self.raw.execute("SELECT last_insert_rowid()").fetchone()[0]
+        assert position is not None
+        self.store.appended_position = int(position)
+        return int(position)
