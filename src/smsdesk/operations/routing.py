@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from enum import Enum
 
 from smsdesk.domain.model import OfferKind
 from smsdesk.domain.routing import choose_agent
@@ -25,38 +26,55 @@ async def route_waiting(services: Services, tenant_id: str) -> int:
     """Offer every waiting session of the tenant to an eligible agent; returns how many were offered.
 
     One transaction per session: a transaction holding many sessions' locks while it takes agents'
-    rows would deadlock with agents' own operations (which take their session, then their row)."""
+    rows would deadlock with agents' own operations (which take their session, then their row).
+    Sessions with an offer out are not even read, and once a queue has nobody to offer to, the rest
+    of its sessions wait for the next pass: a backlog the agents cannot take yet costs one query per
+    queue, not one per waiting customer (docs/architecture.md §5)."""
     offered = 0
     async with services.store.transaction() as tx:
-        waiting = await tx.waiting_sessions(tenant_id, None)
-    for session_id in waiting:
-        if await _route_one(services, tenant_id, session_id):
+        waiting = await tx.unoffered_sessions(tenant_id)
+    unstaffed: set[str] = set()
+    for session_id, queue in waiting:
+        if queue in unstaffed:
+            continue
+        outcome = await _route_one(services, tenant_id, session_id)
+        if outcome is _Outcome.OFFERED:
             offered += 1
+        elif outcome is _Outcome.NOBODY:
+            unstaffed.add(queue)
     return offered
 
 
-async def _route_one(services: Services, tenant_id: str, session_id: str) -> bool:
+class _Outcome(Enum):
+    OFFERED = "offered"
+    NOT_NEEDED = "not needed"  # gone, answered meanwhile, or every eligible agent is in it already
+    NOBODY = "nobody"  # no agent of the queue can take a session now
+
+
+async def _route_one(services: Services, tenant_id: str, session_id: str) -> _Outcome:
     async with services.work() as work:
         record = await work.tx.load_session(tenant_id, session_id)
         if record is None:
-            return False
+            return _Outcome.NOT_NEEDED
         session = SmsSession(record)
         if not session.needs_agent():
-            return False
+            return _Outcome.NOT_NEEDED
         candidates = await work.tx.routing_candidates(
             tenant_id, record.queue, services.settings.max_sessions_per_agent
         )
+        if choose_agent(candidates, ()) is None:
+            return _Outcome.NOBODY
         chosen = choose_agent(
             [c for c in candidates if c.user_id not in _live_parties(session)], record.tried
         )
         if chosen is None:
-            return False
+            return _Outcome.NOT_NEEDED
         ctx = services.domain_context()
         session.offer(ctx, chosen, OfferKind.ROUTE)
         await work.tx.note_offer(chosen, ctx.now_ms)
         await publish_session_change(services, work, session)
     log.info("offered SMS session %s (queue %s) to agent %s", record.id, record.queue, chosen)
-    return True
+    return _Outcome.OFFERED
 
 
 def _live_parties(session: SmsSession) -> set[str]:

@@ -306,6 +306,16 @@ class SqlTransaction(SupervisionSql):
             )
         return [str(row[0]) for row in rows]
 
+    async def unoffered_sessions(self, tenant_id: str) -> list[tuple[str, str]]:
+        # offer_deadline is set exactly while an invitation is out (next_deadline_ms), so this
+        # leaves out, without reading their bodies, the sessions routing has nothing to do for.
+        rows = await self.db.fetchall(
+            "SELECT id, queue FROM sms_sessions WHERE tenant_id = ? AND phase = ? AND offer_deadline IS NULL "
+            "ORDER BY received_ms",
+            (tenant_id, Phase.WAITING.value),
+        )
+        return [(str(session_id), str(queue)) for session_id, queue in rows]
+
     async def sessions_with_expired_offers(self, now_ms: int) -> list[tuple[str, str]]:
         rows = await self.db.fetchall(
             "SELECT tenant_id, id FROM sms_sessions WHERE offer_deadline IS NOT NULL AND offer_deadline <= ?",
