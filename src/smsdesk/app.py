@@ -42,6 +42,7 @@ from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSe
 from smsdesk.operations.intake import SmsIntake
 from smsdesk.operations.outbound import SmsDispatcher
 from smsdesk.operations.ports import ServiceNumber
+from smsdesk.operations.presence import PresenceRecorder, PresenceSweep
 from smsdesk.operations.ratelimit import Rate, TokenBuckets
 from smsdesk.operations.routing import Router
 from smsdesk.operations.services import OperationSettings, Services
@@ -51,6 +52,7 @@ from smsdesk.operations.statistics import all_queue_views
 from smsdesk.realtime.auth import bayeux_authenticator
 from smsdesk.realtime.fanout import Fanout
 from smsdesk.realtime.policy import GwsSecurityPolicy
+from smsdesk.realtime.presence import live_bayeux_users
 from smsdesk.realtime.shared_clients import SharedBayeuxClients
 from smsdesk.storage.sqlite import SqliteStore, sqlite_path
 
@@ -72,6 +74,8 @@ def operation_settings(settings: Settings) -> OperationSettings:
         sms_max_attempts=settings.sms_max_attempts,
         password_min_length=settings.password_min_length,
         default_region=settings.default_region,
+        presence_offer_ms=int(settings.presence_offer_s * 1000),
+        presence_away_ms=int(settings.presence_away_s * 1000),
         user_data_limits=UserDataLimits(
             max_keys=settings.user_data_max_keys,
             max_key_length=settings.user_data_max_key_length,
@@ -404,6 +408,14 @@ def create_app(settings: Settings) -> Starlette:
         ),
     )
     session_pruner = BackgroundLoop("smsdesk-http-session-prune", http_sessions.prune, 300.0, log)
+    # Every node records whom it saw; the leader acts on who is gone (operations/presence.py).
+    presence_interval_s = min(10.0, settings.presence_offer_s / 4)
+    presence = PresenceRecorder(
+        node.store,
+        presence_interval_s,
+        live_bayeux_users(node.bayeux, (settings.bayeux_timeout_ms + settings.bayeux_max_interval_ms) / 1000),
+    )
+    presence_sweep = PresenceSweep(node.services, presence_interval_s)
     throttle = SignInThrottle(
         ThrottleSettings(
             max_failures=settings.signin_max_failures,
@@ -417,6 +429,7 @@ def create_app(settings: Settings) -> Starlette:
         http_sessions,
         settings.csrf,
         throttle,
+        presence,
         user_requests=TokenBuckets(
             Rate(settings.rate_limit_user_per_s, settings.rate_limit_user_burst), "user"
         ),
@@ -457,12 +470,14 @@ def create_app(settings: Settings) -> Starlette:
         node.dispatcher.start()
         node.fanout.start_pruning()
         session_pruner.start()
+        presence_sweep.start()
         if node.shared_clients is not None:
             node.shared_clients.start_expiry()
 
     async def stop_background_work() -> None:
         if node.shared_clients is not None:
             await node.shared_clients.stop_expiry()
+        await presence_sweep.stop()
         await session_pruner.stop()
         await node.fanout.stop_pruning()
         await node.dispatcher.stop()
@@ -495,12 +510,14 @@ def create_app(settings: Settings) -> Starlette:
         await node.fanout.start(node.bayeux)
         if node.shared_clients is not None:
             node.shared_clients.start()
+        presence.start()
         await cluster.start()
         log.info("smsdesk listening; resources are published under %s", settings.base_url)
         try:
             yield
         finally:
             await cluster.stop()
+            await presence.stop()
             if node.shared_clients is not None:
                 await node.shared_clients.stop()
             await node.fanout.stop()

@@ -45,6 +45,8 @@ class ServiceNumber:
 class AgentChannel:
     channel: str
     state: ChannelState
+    reason: str | None = None
+    """Why the server, not the agent, put the channel in this state (e.g. ``SessionExpired``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +181,29 @@ class Transaction(Protocol):
     # agent channels
     async def agent_channels(self, user_id: str) -> list[AgentChannel]: ...
     async def set_agent_channel(
-        self, tenant_id: str, user_id: str, channel: str, state: ChannelState
+        self, tenant_id: str, user_id: str, channel: str, state: ChannelState, reason: str | None = None
     ) -> None: ...
     async def clear_agent_channels(self, user_id: str) -> None: ...
     async def routing_candidates(
-        self, tenant_id: str, queue: str, capacity: int
-    ) -> list[AgentAvailability]: ...
+        self, tenant_id: str, queue: str, capacity: int, seen_since_ms: int
+    ) -> list[AgentAvailability]:
+        """The queue's agents logged in on SMS; only those seen since ``seen_since_ms`` count as Ready."""
+        ...
+
+    # presence (docs/architecture.md §7)
+    async def note_presence(self, seen: Sequence[tuple[str, str]], now_ms: int) -> None:
+        """Agents ``(tenant_id, user_id)`` seen at ``now_ms``."""
+        ...
+
+    async def last_seen(self, user_id: str) -> int | None: ...
+    async def offers_to_absent(self, seen_before_ms: int) -> list[tuple[str, str, str]]:
+        """``(tenant_id, session_id, user_id)`` of offers waiting for agents not seen since then."""
+        ...
+
+    async def ready_absent_agents(self, seen_before_ms: int) -> list[tuple[str, str]]:
+        """``(tenant_id, user_id)`` of agents Ready on SMS and not seen since then."""
+        ...
+
     async def note_offer(self, user_id: str, now_ms: int) -> None: ...
 
     # sessions

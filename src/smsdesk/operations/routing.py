@@ -44,7 +44,11 @@ async def _route_one(services: Services, tenant_id: str, session_id: str) -> boo
         if not session.needs_agent():
             return False
         candidates = await work.tx.routing_candidates(
-            tenant_id, record.queue, services.settings.max_sessions_per_agent
+            tenant_id,
+            record.queue,
+            services.settings.max_sessions_per_agent,
+            # Only agents somebody is behind (operations/presence.py).
+            now_ms() - services.settings.presence_offer_ms,
         )
         chosen = choose_agent(
             [c for c in candidates if c.user_id not in _live_parties(session)], record.tried

@@ -1,0 +1,13 @@
+-- Presence (docs/architecture.md §7): when each agent was last seen by any node, through an
+-- authenticated request or a live Bayeux client. Written by each node at most once per flush
+-- interval per agent; the router offers only to agents seen lately, and the leader moves agents
+-- gone for longer to NotReady, saying why in agent_channels.reason.
+CREATE TABLE agent_presence (
+    user_id       TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL,
+    last_seen_ms  BIGINT NOT NULL
+);
+CREATE INDEX agent_presence_seen ON agent_presence(last_seen_ms);
+
+-- Why the server, not the agent, set this state (e.g. SessionExpired); NULL for the agent's own.
+ALTER TABLE agent_channels ADD COLUMN reason TEXT;
