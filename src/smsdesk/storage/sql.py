@@ -360,6 +360,38 @@ class SqlTransaction(SupervisionSql):
         )
         return [(str(t), str(i)) for t, i in rows]
 
+    # ----- sign-in throttling -----
+
+    async def lock_signin_pair(self, user_name: str, address: str) -> str | None:
+        # An upsert that changes nothing still locks the row (PostgreSQL; SQLite has one writer), so
+        # two nodes counting failures of one pair take turns.
+        await self.db.execute(
+            "INSERT INTO signin_throttles (user_name, address, state, updated_ms) VALUES (?, ?, '', 0) "
+            "ON CONFLICT (user_name, address) DO UPDATE SET state = signin_throttles.state",
+            (user_name, address),
+        )
+        return await self.signin_pair(user_name, address)
+
+    async def signin_pair(self, user_name: str, address: str) -> str | None:
+        row = await self.db.fetchone(
+            "SELECT state FROM signin_throttles WHERE user_name = ? AND address = ?", (user_name, address)
+        )
+        return str(row[0]) if row and row[0] else None
+
+    async def save_signin_pair(self, user_name: str, address: str, state: str, now_ms: int) -> None:
+        await self.db.execute(
+            "UPDATE signin_throttles SET state = ?, updated_ms = ? WHERE user_name = ? AND address = ?",
+            (state, now_ms, user_name, address),
+        )
+
+    async def forget_signin_pair(self, user_name: str, address: str) -> None:
+        await self.db.execute(
+            "DELETE FROM signin_throttles WHERE user_name = ? AND address = ?", (user_name, address)
+        )
+
+    async def prune_signin_pairs(self, updated_before_ms: int) -> None:
+        await self.db.execute("DELETE FROM signin_throttles WHERE updated_ms < ?", (updated_before_ms,))
+
     # ----- HTTP sessions -----
 
     async def cluster_secret(self, name: str, proposed: str) -> str:
