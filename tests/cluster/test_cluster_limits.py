@@ -1,6 +1,7 @@
 """Limits that hold over the whole cluster (three nodes behind nginx round-robin), not per node:
-the sign-in throttle and the per-user Bayeux cap are counted in the database, and each node
-enforces its share of the rate limits (rate and burst divided by the live nodes)."""
+the sign-in throttle and the per-user Bayeux cap are counted in the database, each node enforces
+its share of the rate limits (rate and burst divided by the live nodes), and presence is judged
+from what every node saw."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import httpx
 import pytest
 
 import support.server
+from reliability.listener import Background, Listener, wait_until
 from support.agents import PASSWORD, create_contact_center
 from support.bayeux_client import BayeuxClient
 from support.cluster import Cluster
+from support.presence import invited, offered_to, sms_channel
 from support.server import QUICK_TIMEOUTS
 
 pytestmark = pytest.mark.slow
@@ -24,6 +27,11 @@ ENV = {
     "SMSDESK_BAYEUX_MAX_CLIENTS_PER_USER": str(CAP),
     "SMSDESK_RATE_LIMIT_USER_PER_S": "0.5",
     "SMSDESK_RATE_LIMIT_USER_BURST": "30",
+    # Presence as in tests/reliability/test_presence.py: withdrawn within seconds, timeout 30 s.
+    "SMSDESK_OFFER_TIMEOUT_MS": "30000",
+    "SMSDESK_BAYEUX_MAX_INTERVAL_MS": "2000",
+    "SMSDESK_PRESENCE_OFFER_S": "2",
+    "SMSDESK_PRESENCE_AWAY_S": "5",
 }
 
 
@@ -78,3 +86,25 @@ def test_each_node_enforces_its_share_of_a_rate_limit(cluster: Cluster) -> None:
     # user would have had 90 and all 60 would have passed.
     assert 25 <= allowed <= 30 + 0.5 * elapsed + 3, (allowed, elapsed)
     assert statuses.count(429) == 60 - allowed
+
+
+def test_presence_is_judged_from_what_every_node_saw(cluster: Cluster) -> None:
+    cc = create_contact_center(cluster, agents=2)
+    present = Listener(cluster, (cc.agent_names[0], PASSWORD), ack=False)
+    with Background(present):  # its long-polls and requests land on every node in turn
+        cc.agent(0).log_in()
+        cc.sms(cc.customer_number(), "hello")
+        wait_until(lambda: len(invited(present)) == 1, 15, "the offer to the agent who is there")
+        session_id = invited(present)[0]
+        time.sleep(4)  # longer than presence_offer_s: only what the nodes saw keeps the offer
+        assert offered_to(cc, cc.agent(0)) == [session_id]
+    cc.agent(0).close()  # the desktop goes
+    present.close()
+    gone_at = time.monotonic()
+    there = Listener(cluster, (cc.agent_names[1], PASSWORD), ack=False)
+    with Background(there):
+        cc.agent(1).log_in()
+        wait_until(lambda: session_id in invited(there), 20, "the withdrawn offer, routed on")
+    there.close()
+    assert time.monotonic() - gone_at < 15  # not the 30 s offer timeout
+    wait_until(lambda: sms_channel(cc, cc.agent(0)) == ("NotReady", "SessionExpired"), 15, "NotReady")

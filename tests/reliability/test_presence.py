@@ -7,15 +7,14 @@ offer withdrawn within a few seconds was withdrawn because its agent went, not b
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from support.agents import PASSWORD, Agent, ContactCenter, create_contact_center
+from support.agents import PASSWORD, ContactCenter, create_contact_center
+from support.presence import invited, offered_to, sms_channel
 from support.server import QUICK_TIMEOUTS, RunningServer
 
 from .listener import Background, Listener, wait_until
@@ -47,51 +46,6 @@ def cc(server: RunningServer) -> Iterator[ContactCenter]:
     center.close()
 
 
-def _read(cc: ContactCenter, query: Any) -> Any:
-    """Look into the database without a request (a request would be a sign of life)."""
-    from smsdesk.app import open_store
-    from smsdesk.config import Settings
-
-    store = open_store(Settings(database_url=cc.server.database_url))
-
-    async def run() -> Any:
-        try:
-            async with store.transaction() as tx:
-                return await query(tx)
-        finally:
-            await store.aclose()
-
-    return asyncio.run(run())
-
-
-def _offered_to(cc: ContactCenter, agent: Agent) -> list[str]:
-    async def query(tx: Any) -> list[str]:
-        records = await tx.sessions_of_user(cc.tenant, agent.id)
-        return [r.id for r in records if r.parties[agent.id].state.value == "Invited"]
-
-    result: list[str] = _read(cc, query)
-    return result
-
-
-def _sms_channel(cc: ContactCenter, agent: Agent) -> tuple[str, str | None]:
-    async def query(tx: Any) -> tuple[str, str | None]:
-        channel = next(c for c in await tx.agent_channels(agent.id) if c.channel == "smssession")
-        return channel.state.value, channel.reason
-
-    result: tuple[str, str | None] = _read(cc, query)
-    return result
-
-
-def _invited(listener: Listener) -> list[str]:
-    return [
-        m["data"]["smssession"]["id"]
-        for m in listener.received
-        if m["channel"] == "/v2/me/smssessions"
-        and m["data"].get("notificationType") == "StatusChange"
-        and m["data"]["smssession"].get("state") == "Invited"
-    ]
-
-
 def test_after_a_restart_nobody_behind_a_ready_agent_gets_offers_and_the_agent_hears_why(
     server: RunningServer, cc: ContactCenter
 ) -> None:
@@ -101,9 +55,9 @@ def test_after_a_restart_nobody_behind_a_ready_agent_gets_offers_and_the_agent_h
     customer = cc.customer_number()
     assert cc.sms(customer, "anyone there?").status_code == 200
     time.sleep(2)  # the router sweeps every 200 ms
-    assert _offered_to(cc, agent) == []
+    assert offered_to(cc, agent) == []
 
-    wait_until(lambda: _sms_channel(cc, agent) == ("NotReady", "SessionExpired"), 15, "NotReady")
+    wait_until(lambda: sms_channel(cc, agent) == ("NotReady", "SessionExpired"), 15, "NotReady")
     assert "left Ready on SMS: nobody behind it" in server.logs()
 
     # The next sign-in shows why, in the channel state and in its notification.
@@ -121,7 +75,7 @@ def test_after_a_restart_nobody_behind_a_ready_agent_gets_offers_and_the_agent_h
     # Choosing a state clears the reason, and the customer who waited is offered at last.
     with Background(returning):
         agent.post("/api/v2/me/channels/smssession", operationName="Ready")
-        wait_until(lambda: len(_invited(returning)) == 1, 15, "the waiting session's offer")
+        wait_until(lambda: len(invited(returning)) == 1, 15, "the waiting session's offer")
     assert "reason" not in agent.get("/api/v2/me/channels")["channels"][0]["userState"]
     returning.close()
 
@@ -134,8 +88,8 @@ def test_an_offer_waiting_for_an_agent_who_goes_is_withdrawn_and_routed_to_one_w
     cc.agent(0).log_in()
     customer = cc.customer_number()
     cc.sms(customer, "hello")
-    gone.until(lambda: len(_invited(gone)) == 1, 10, "the first offer")
-    session_id = _invited(gone)[0]
+    gone.until(lambda: len(invited(gone)) == 1, 10, "the first offer")
+    session_id = invited(gone)[0]
     cc.agent(0).close()  # the desktop closes: no more connects, no more requests
     gone.close()
     offered_at = time.monotonic()
@@ -143,9 +97,9 @@ def test_an_offer_waiting_for_an_agent_who_goes_is_withdrawn_and_routed_to_one_w
     there = Listener(cc.server, (cc.agent_names[1], PASSWORD), ack=False)
     with Background(there):
         cc.agent(1).log_in()
-        wait_until(lambda: session_id in _invited(there), 20, "the offer to the agent who is there")
+        wait_until(lambda: session_id in invited(there), 20, "the offer to the agent who is there")
     there.close()
     # Well before the 30 s offer timeout: withdrawn because nobody was behind agent 0.
     assert time.monotonic() - offered_at < 15
-    assert _offered_to(cc, cc.agent(0)) == []
+    assert offered_to(cc, cc.agent(0)) == []
     assert "withdrew the offer of SMS session" in cc.server.logs()
