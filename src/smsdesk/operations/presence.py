@@ -66,7 +66,10 @@ class PresenceRecorder:
 
     async def stop(self) -> None:
         await self._loop.stop()
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception as error:  # shutting down with the database gone: the rest must still stop
+            log.warning("could not record presence at shutdown: %s", error)
 
 
 async def withdraw_offers_to_absent(services: Services) -> int:
