@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import support.server
+from support import server_logs
 from support.agents import ContactCenter, create_contact_center
 from support.server import BACKENDS, RunningServer
 
@@ -57,3 +58,17 @@ def cc(server: RunningServer) -> Iterator[ContactCenter]:
     center = create_contact_center(server)
     yield center
     center.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_client_caused_traceback_in_any_server_log() -> Iterator[None]:
+    """After every server of the session has stopped: no traceback a client could have caused
+    (issue 11; the allowed, server-side faults are listed in ``support/server_logs.py``)."""
+    yield
+    found = server_logs.client_caused(server_logs.started)
+    if found:
+        pytest.fail(
+            f"{len(found)} traceback(s) in server logs that no server-side fault explains:\n"
+            + "\n".join(str(f) for f in found[:5]),
+            pytrace=False,
+        )

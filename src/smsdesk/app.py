@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeAlias
 
 from starlette.applications import Starlette
@@ -43,6 +44,7 @@ from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSe
 from smsdesk.operations.intake import SmsIntake
 from smsdesk.operations.outbound import SmsDispatcher
 from smsdesk.operations.ports import ServiceNumber
+from smsdesk.operations.presence import PresenceRecorder, PresenceSweep
 from smsdesk.operations.ratelimit import Rate, TokenBuckets
 from smsdesk.operations.routing import Router
 from smsdesk.operations.services import OperationSettings, Services
@@ -52,6 +54,7 @@ from smsdesk.operations.statistics import all_queue_views
 from smsdesk.realtime.auth import bayeux_authenticator
 from smsdesk.realtime.fanout import Fanout
 from smsdesk.realtime.policy import GwsSecurityPolicy
+from smsdesk.realtime.presence import live_bayeux_users
 from smsdesk.realtime.shared_clients import SharedBayeuxClients
 from smsdesk.storage.sqlite import SqliteStore, sqlite_path
 
@@ -75,6 +78,8 @@ def operation_settings(settings: Settings) -> OperationSettings:
         sms_max_attempts=settings.sms_max_attempts,
         password_min_length=settings.password_min_length,
         default_region=settings.default_region,
+        presence_offer_ms=int(settings.presence_offer_s * 1000),
+        presence_away_ms=int(settings.presence_away_s * 1000),
         user_data_limits=UserDataLimits(
             max_keys=settings.user_data_max_keys,
             max_key_length=settings.user_data_max_key_length,
@@ -132,6 +137,8 @@ class Node:
     simulator: SimulatorConnector | None
     shared_clients: SharedBayeuxClients | None = None
     """Set on PostgreSQL: Bayeux clients are kept in the database, and any node serves them."""
+    rate_limits: list[TokenBuckets] = field(default_factory=list)
+    """Shared by the live nodes of a cluster: each enforces its share (``Cluster``)."""
 
 
 def with_normalised_numbers(settings: Settings) -> Settings:
@@ -187,7 +194,9 @@ def build_node(settings: Settings) -> Node:
     shared_clients = None
     if not isinstance(store, SqliteStore):
         expire_after_s = (settings.bayeux_timeout_ms + settings.bayeux_max_interval_ms) / 1000 + 20
-        shared_clients = SharedBayeuxClients(store, fanout, expire_after_s)
+        shared_clients = SharedBayeuxClients(
+            store, fanout, expire_after_s, max_clients_per_user=settings.bayeux_max_clients_per_user
+        )
         bayeux.shared = shared_clients
     try:
         connectors = build_connectors(settings.connectors, default_region=settings.default_region)
@@ -218,6 +227,7 @@ def build_node(settings: Settings) -> Node:
         connectors=connectors,
         simulator=simulator,
         shared_clients=shared_clients,
+        rate_limits=[intake.limits],
     )
 
 
@@ -335,6 +345,7 @@ class Cluster:
         self.stop_work = stop_work
         self.listener: PostgresListener | None = None
         self.leadership: PostgresLeadership | None = None
+        self._size = BackgroundLoop("smsdesk-cluster-size", self._count_nodes, CLUSTER_SIZE_S, log)
 
     async def start(self) -> None:
         store = self.node.store
@@ -349,10 +360,20 @@ class Cluster:
             self.node.services.on_routing_needed.append(lambda tenant: self._signal(f"route:{tenant}"))
             self.node.services.on_sms_enqueued.append(lambda: self._signal("sms"))
             await listener.start()
+            self._size.start()
+            self._size.wake()  # count now: the first requests already get this node's share
             self.leadership = PostgresLeadership(store, self.start_work, self.stop_work)
             await self.leadership.start()
         else:
             await self.start_work()
+
+    async def _count_nodes(self) -> None:
+        store = self.node.store
+        if isinstance(store, SqliteStore):
+            return
+        nodes = await store.live_nodes()
+        for buckets in self.node.rate_limits:
+            buckets.share(nodes)
 
     def _work_requested(self, kind: str) -> None:
         if self.leadership is None or not self.leadership.leader:
@@ -374,8 +395,13 @@ class Cluster:
             await self.leadership.stop()
         else:
             await self.stop_work()
+        await self._size.stop()
         if self.listener is not None:
             await self.listener.stop()
+
+
+CLUSTER_SIZE_S = 5.0
+"""How often each node counts the live nodes, whose number divides the rate limits."""
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -407,25 +433,40 @@ def create_app(settings: Settings) -> Starlette:
         ),
     )
     session_pruner = BackgroundLoop("smsdesk-http-session-prune", http_sessions.prune, 300.0, log)
+    # Every node records whom it saw; the leader acts on who is gone (operations/presence.py).
+    presence_interval_s = min(10.0, settings.presence_offer_s / 4)
+    presence = PresenceRecorder(
+        node.store,
+        presence_interval_s,
+        live_bayeux_users(node.bayeux, (settings.bayeux_timeout_ms + settings.bayeux_max_interval_ms) / 1000),
+    )
+    presence_sweep = PresenceSweep(node.services, presence_interval_s)
     throttle = SignInThrottle(
         ThrottleSettings(
             max_failures=settings.signin_max_failures,
             window_s=settings.signin_failure_window_s,
             initial_s=settings.signin_throttle_initial_s,
             max_s=settings.signin_throttle_max_s,
-        )
+        ),
+        # Counted in the database, so failures on every node of a cluster add up; on the wall
+        # clock, which every node shares.
+        store=node.store,
+        clock=time.time,
     )
+    throttle_pruner = BackgroundLoop("smsdesk-signin-throttle-prune", throttle.prune, 300.0, log)
+    user_requests = TokenBuckets(Rate(settings.rate_limit_user_per_s, settings.rate_limit_user_burst), "user")
+    tenant_requests = TokenBuckets(
+        Rate(settings.rate_limit_tenant_per_s, settings.rate_limit_tenant_burst), "contact center"
+    )
+    node.rate_limits += [user_requests, tenant_requests]
     security = RequestSecurity(
         authenticator,
         http_sessions,
         settings.csrf,
         throttle,
-        user_requests=TokenBuckets(
-            Rate(settings.rate_limit_user_per_s, settings.rate_limit_user_burst), "user"
-        ),
-        tenant_requests=TokenBuckets(
-            Rate(settings.rate_limit_tenant_per_s, settings.rate_limit_tenant_burst), "contact center"
-        ),
+        presence,
+        user_requests=user_requests,
+        tenant_requests=tenant_requests,
     )
     endpoint = BayeuxEndpoint(
         node.bayeux, bayeux_authenticator(authenticator, http_sessions, node.store, throttle), bayeux_refusal
@@ -461,12 +502,16 @@ def create_app(settings: Settings) -> Starlette:
         node.dispatcher.start()
         node.fanout.start_pruning()
         session_pruner.start()
+        throttle_pruner.start()
+        presence_sweep.start()
         if node.shared_clients is not None:
             node.shared_clients.start_expiry()
 
     async def stop_background_work() -> None:
         if node.shared_clients is not None:
             await node.shared_clients.stop_expiry()
+        await presence_sweep.stop()
+        await throttle_pruner.stop()
         await session_pruner.stop()
         await node.fanout.stop_pruning()
         await node.dispatcher.stop()
@@ -499,12 +544,14 @@ def create_app(settings: Settings) -> Starlette:
         await node.fanout.start(node.bayeux)
         if node.shared_clients is not None:
             node.shared_clients.start()
+        presence.start()
         await cluster.start()
         log.info("smsdesk listening; resources are published under %s", settings.base_url)
         try:
             yield
         finally:
             await cluster.stop()
+            await presence.stop()
             if node.shared_clients is not None:
                 await node.shared_clients.stop()
             await node.fanout.stop()

@@ -71,6 +71,11 @@ class Settings:
     http_session_lifetime_s: float = 43_200.0
     http_session_max_per_user: int = 20
     http_session_check_s: float = 5.0
+    # Presence (docs/architecture.md §7): an agent nobody is behind (no authenticated request, no
+    # live Bayeux client) for presence_offer_s gets no offers and loses the pending ones; after
+    # presence_away_s (the HTTP session idle expiry) it leaves Ready, with the reason SessionExpired.
+    presence_offer_s: float = 90.0
+    presence_away_s: float = 1_800.0
     password_min_length: int = 8  # new and changed passwords (CLI); existing ones keep working
     bayeux_timeout_ms: int = 25_000
     bayeux_max_interval_ms: int = 10_000

@@ -161,6 +161,28 @@ def test_body_too_large_is_a_413_envelope(agent: Agent) -> None:
     assert "max_body_bytes" in envelope(response, 413)
 
 
+def test_routes_outside_the_api_answer_every_refusal_with_the_envelope(server: RunningServer) -> None:
+    """The simulator's and the carriers' webhook routes: the same one mapping of errors."""
+    base = server.base_url
+    assert "No connector 'nope'" in envelope(
+        httpx.post(f"{base}/connectors/nope/inbound", data={"a": "b"}), 404, 6
+    )
+    response = httpx.get(f"{base}/connectors/nope/status")
+    envelope(response, 405)
+    assert response.headers["allow"] == "POST"
+    assert "max_body_bytes" in envelope(
+        httpx.post(f"{base}/connectors/nope/inbound", content=b"x" * 1_100_000), 413
+    )
+    envelope(httpx.delete(f"{base}/simulator/sms"), 405)
+    assert "No such resource" in envelope(httpx.get(f"{base}/simulator/nothing"), 404, 6)
+    assert "Invalid SMS" in envelope(httpx.post(f"{base}/simulator/sms", content=b"{nope"), 400)
+    assert "max_body_bytes" in envelope(httpx.post(f"{base}/simulator/sms", content=b"x" * 1_100_000), 413)
+    status, body = parse_raw(
+        raw(server, b"POST /simulator/sms HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+    )
+    assert status == 400 and set(body) == {"statusCode", "statusMessage"}
+
+
 def test_malformed_http_gets_the_envelope(server: RunningServer) -> None:
     status, body = parse_raw(raw(server, b"GARBAGE\r\n\r\n"))
     assert status == 400

@@ -203,13 +203,25 @@ def test_duplicate_inbound_is_one_message(world: TwilioWorld) -> None:
 
 def test_unknown_connector_and_unknown_number(world: TwilioWorld) -> None:
     form = world.inbound_form(world.cc.customer_number(), "hello", "SM" + "d5" * 16)
-    assert (
-        world.post("inbound", form, url=f"{world.server.base_url}/connectors/nope/inbound").status_code == 404
-    )
-    assert world.post("inbound", {**form, "To": "+19990000000"}).status_code == 404
+    unknown = world.post("inbound", form, url=f"{world.server.base_url}/connectors/nope/inbound")
+    assert envelope(unknown, 404, 6).startswith("No connector 'nope'")
+    not_ours = world.post("inbound", {**form, "To": "+19990000000"})
+    assert envelope(not_ours, 404, 6).startswith("Not a service number")
     # A webhook must be a form: anything else is refused before the signature is even read.
     response = httpx.post(f"{world.webhook_base}/inbound", json=form, timeout=10)
-    assert response.status_code == 415
+    assert envelope(response, 415, 10) == "Expected application/x-www-form-urlencoded"
+    forged = world.post("inbound", form, signature="forged")
+    assert envelope(forged, 403, 3) == "invalid signature"
+
+
+def envelope(response: httpx.Response, status: int, code: int) -> str:
+    """Refusals on the webhook routes are JSON in the GWS envelope, like every other refusal."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"statusCode", "statusMessage"} and body["statusCode"] == code, body
+    message: str = body["statusMessage"]
+    return message
 
 
 def test_signed_inbound_without_message_sid_is_refused_however_often_it_is_replayed(

@@ -119,3 +119,32 @@ def test_a_reader_following_concurrent_out_of_order_commits_misses_and_repeats_n
         await store.aclose()
 
     asyncio.run(scenario())
+
+
+def test_pruning_while_a_group_commit_is_still_open_joins_it(tmp_path: Path) -> None:
+    """SQLite: the outbox prune used to BEGIN a transaction of its own, which failed ("cannot start
+    a transaction within a transaction") when it ran between an operation's release and the group
+    COMMIT (found by the suite's end-of-session check of the server logs)."""
+    store = SqliteStore(str(tmp_path / "prune.db"))
+    store.migrate()
+
+    async def scenario() -> None:
+        for n in range(3):
+            async with store.transaction() as tx:
+                await tx.append_notifications([_note(str(n))])
+        released = asyncio.Event()
+
+        async def operation() -> None:
+            async with store.transaction() as tx:
+                await tx.append_notifications([_note("open")])
+            released.set()
+
+        task = asyncio.create_task(operation())
+        await asyncio.sleep(0)  # the operation ran: its batch is open, its COMMIT not yet run
+        assert await store.prune_notifications(2**62, 2**62, 10) == 3
+        await task
+        assert released.is_set()
+        assert [n.payload for n in await store.notifications_after(0, 10)] == [b'{"n":"open"}']
+        await store.aclose()
+
+    asyncio.run(scenario())

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from support import server_logs
+
 BACKENDS = ("sqlite", "postgres")
 backend = os.environ.get("SMSDESK_TEST_BACKEND", "sqlite")
 """The database every server started from now on uses; the root conftest sets it per test, from
@@ -72,6 +74,7 @@ class RunningServer:
             command += ["--config", str(self.config)]
         command += self.extra_args
         self.log = self.log_path.open("ab")
+        server_logs.started.add(self.log_path)  # read at the end of the session (tests/conftest.py)
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60  # generous: shared 2-core machines under a parallel suite
         while time.monotonic() < deadline:

@@ -32,11 +32,11 @@ def test_a_backlog_nobody_can_take_costs_one_candidate_query_per_pass(
     original = SqlTransaction.routing_candidates
 
     async def counted(
-        self: SqlTransaction, tenant_id: str, queue: str, capacity: int
+        self: SqlTransaction, tenant_id: str, queue: str, capacity: int, seen_since_ms: int
     ) -> list[AgentAvailability]:
         nonlocal queries
         queries += 1
-        return await original(self, tenant_id, queue, capacity)
+        return await original(self, tenant_id, queue, capacity, seen_since_ms)
 
     monkeypatch.setattr(SqlTransaction, "routing_candidates", counted)
 

@@ -393,6 +393,13 @@ class SmsSession:
         news = (left, joined) if left else (joined,)
         self.effects.append(MessagesAdded(news, exclude=user_id))
 
+    def withdraw_from_absent(self, user_id: str) -> None:
+        """Nobody is behind ``user_id`` any more (no request, no live notification client): an offer
+        waiting for them goes back now, as if it had timed out, rather than at its deadline."""
+        party = self.record.parties.get(user_id)
+        if party is not None and party.state is PartyState.INVITED:
+            self._withdraw_offer(party, PartyState.REVOKED, "is not at the desk")
+
     def reject(self, user_id: str) -> None:
         self._withdraw_offer(self.party(user_id), PartyState.COMPLETED, "rejected it")
 

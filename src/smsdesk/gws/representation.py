@@ -113,17 +113,17 @@ def message_json(message: Message, urls: Urls) -> dict[str, Any]:
     return body
 
 
-def channel_json(channel: str, state: str) -> dict[str, Any]:
+def channel_json(channel: str, state: str, reason: str | None = None) -> dict[str, Any]:
     ready = state == "Ready"
-    return {
-        "channel": channel,
-        "dndState": "Off",
-        "userState": {
-            "id": SYSTEM_READY_ID if ready else SYSTEM_NOT_READY_ID,
-            "displayName": "Ready" if ready else "Not Ready",
-            "state": "Ready" if ready else "NotReady",
-        },
+    user_state: dict[str, Any] = {
+        "id": SYSTEM_READY_ID if ready else SYSTEM_NOT_READY_ID,
+        "displayName": "Ready" if ready else "Not Ready",
+        "state": "Ready" if ready else "NotReady",
     }
+    if reason is not None:
+        # Additive (docs/gws-compatibility.md): why the server, not the agent, set this state.
+        user_state["reason"] = reason
+    return {"channel": channel, "dndState": "Off", "userState": user_state}
 
 
 def delivery_json(

@@ -207,7 +207,8 @@ class GwsApi:
         everything = "*" in wanted
         if everything or "channels" in wanted:
             body["channels"] = [
-                channel_json(c.channel, c.state.value) for c in await queries.my_channels(self.services, user)
+                channel_json(c.channel, c.state.value, c.reason)
+                for c in await queries.my_channels(self.services, user)
             ]
         if everything or "smssessions" in wanted:
             body["smssessions"] = [
@@ -240,7 +241,7 @@ class GwsApi:
 
     async def get_channels(self, request: Request, caller: Caller) -> Response:
         channels = await queries.my_channels(self.services, caller.user)
-        return ok({"channels": [channel_json(c.channel, c.state.value) for c in channels]})
+        return ok({"channels": [channel_json(c.channel, c.state.value, c.reason) for c in channels]})
 
     async def post_channel(self, request: Request, caller: Caller) -> Response:
         operation = rq.decode_operation(await request.body(), rq.CHANNEL_OPERATIONS, self.bounds)
@@ -260,7 +261,7 @@ class GwsApi:
                     "users": [
                         {
                             **user_json(u, self.urls),
-                            "channels": [channel_json(c.channel, c.state.value) for c in cs],
+                            "channels": [channel_json(c.channel, c.state.value, c.reason) for c in cs],
                         }
                         for u, cs in await queries.colleagues_with_channels(self.services, caller.user)
                     ]

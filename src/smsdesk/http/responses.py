@@ -81,8 +81,29 @@ def _http_error(exc: HTTPException, path: str) -> GwsError:
             http_status=405,
             headers={"Allow": allow},
         )
-    status = StatusCode.INTERNAL_ERROR if exc.status_code >= 500 else StatusCode.VALIDATION_ERROR
-    return GwsError(status, exc.detail, http_status=exc.status_code)
+    return GwsError(status_for_http(exc.status_code), exc.detail, http_status=exc.status_code)
+
+
+_STATUS_FOR_HTTP = {
+    401: StatusCode.NOT_AUTHENTICATED,
+    403: StatusCode.FORBIDDEN,
+    404: StatusCode.NOT_FOUND,
+    409: StatusCode.IN_USE,
+    429: StatusCode.FORBIDDEN,  # as the rate limits answer (gws-compatibility.md)
+}
+
+
+def status_for_http(http_status: int) -> StatusCode:
+    """The statusCode of a refusal known only by its HTTP status (a route outside /api/v2 that
+    speaks a provider's protocol, the framework's own)."""
+    if http_status >= 500:
+        return StatusCode.INTERNAL_ERROR
+    return _STATUS_FOR_HTTP.get(http_status, StatusCode.VALIDATION_ERROR)
+
+
+def http_refusal(http_status: int, message: str, headers: dict[str, str] | None = None) -> JsonResponse:
+    """A refusal by HTTP status (415, 403 from a signature check, ...), in the envelope."""
+    return error_response(GwsError(status_for_http(http_status), message, http_status, headers))
 
 
 def too_large(limit: int) -> GwsError:

@@ -14,6 +14,7 @@ from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions, cookie_caller, cookie_user
 from smsdesk.operations.ports import User
+from smsdesk.operations.presence import PresenceRecorder
 from smsdesk.operations.ratelimit import TokenBuckets
 from smsdesk.operations.signin_throttle import SessionHolder, SignInThrottle, verify_throttled
 
@@ -46,6 +47,7 @@ class RequestSecurity:
         sessions: HttpSessions,
         csrf: CsrfMode,
         throttle: SignInThrottle,
+        presence: PresenceRecorder,
         user_requests: TokenBuckets,
         tenant_requests: TokenBuckets,
     ) -> None:
@@ -53,6 +55,7 @@ class RequestSecurity:
         self.sessions = sessions
         self.csrf = csrf
         self.throttle = throttle
+        self.presence = presence
         self.user_requests = user_requests
         self.tenant_requests = tenant_requests
 
@@ -84,6 +87,7 @@ class RequestSecurity:
         # Per user first: one agent's loop uses up their own bucket before it dents the tenant's.
         self.user_requests.take(user.id)
         self.tenant_requests.take(user.tenant_id)
+        self.presence.seen(user)
 
         new_session = False
         if http_session is None:

@@ -14,9 +14,10 @@ from typing import Literal, Protocol
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from smsdesk.http.responses import http_refusal
 from smsdesk.operations.intake import UnknownServiceNumber
 from smsdesk.operations.ratelimit import RateLimited
 
@@ -50,28 +51,28 @@ def webhook_routes(connectors: Mapping[str, WebhookConnector]) -> list[BaseRoute
         name = request.path_params["name"]
         connector = connectors.get(name)
         if connector is None:
-            return PlainTextResponse(f"no connector {name!r} takes webhooks here", status_code=404)
+            return http_refusal(404, f"No connector {name!r} takes webhooks here")
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != FORM_CONTENT_TYPE:
-            return PlainTextResponse(f"expected {FORM_CONTENT_TYPE}", status_code=415)
+            return http_refusal(415, f"Expected {FORM_CONTENT_TYPE}")
         try:
             text = (await request.body()).decode("utf-8")
         except UnicodeDecodeError:
-            return PlainTextResponse("the form is not UTF-8", status_code=400)
+            return http_refusal(400, "The form is not UTF-8")
         # Blank values stay: providers sign every field they send, empty ones included.
         form = dict(parse_qsl(text, keep_blank_values=True))
         try:
             result = await connector.handle_webhook(kind, form, request.headers.get(SIGNATURE_HEADER))
         except UnknownServiceNumber as error:
             # Retrying will not make the number ours: answer 404 so the provider's console shows why.
-            return PlainTextResponse(f"not a service number: {error}", status_code=404)
+            return http_refusal(404, f"Not a service number: {error}")
         except RateLimited as error:
-            return PlainTextResponse(
-                str(error), status_code=429, headers={"Retry-After": str(error.retry_after_s)}
-            )
+            return http_refusal(429, str(error), {"Retry-After": str(error.retry_after_s)})
         # Refusals are logged by the connector, which knows why (and against which URL it checked).
-        body = result.body or (result.reason if result.http_status != 200 else "")
-        return Response(body, status_code=result.http_status, media_type=result.content_type)
+        if result.http_status != 200:
+            return http_refusal(result.http_status, result.reason or "Refused")
+        # Accepted: the provider's own answer (e.g. empty TwiML), which it parses.
+        return Response(result.body, status_code=200, media_type=result.content_type)
 
     async def inbound(request: Request) -> Response:
         return await receive(request, "inbound")

@@ -11,7 +11,7 @@ from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state
 from smsdesk.domain.model import OfferKind, PartyState
 from smsdesk.domain.session import SmsSession
 from smsdesk.gws import notifications as payloads
-from smsdesk.gws.representation import channel_json
+from smsdesk.gws.representation import channel_json, now_ms
 from smsdesk.operations import access
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.ports import Notification, User
@@ -21,10 +21,12 @@ from smsdesk.operations.statistics import record_agent_state
 log = logging.getLogger("smsdesk.agent")
 
 
-async def _notify_channels(
+async def notify_channels(
     work: Work, user: User, reference_id: int, logged_out: list[str] | None = None
 ) -> None:
-    channels = [channel_json(c.channel, c.state.value) for c in await work.tx.agent_channels(user.id)]
+    channels = [
+        channel_json(c.channel, c.state.value, c.reason) for c in await work.tx.agent_channels(user.id)
+    ]
     for name in logged_out or []:
         channels.append(
             {
@@ -49,8 +51,10 @@ async def start_contact_center_session(services: Services, user: User, channels:
                 await work.tx.set_agent_channel(user.tenant_id, user.id, name, ChannelState.NOT_READY)
         if SMS_CHANNEL in names and SMS_CHANNEL not in existing:
             await record_agent_state(work, user, ChannelState.NOT_READY.value)
+        # Signing in is a sign of life: the router may offer as soon as the agent goes Ready.
+        await work.tx.note_presence([(user.tenant_id, user.id)], now_ms())
         reference_id = await work.tx.next_reference_id(user.id)
-        await _notify_channels(work, user, reference_id)
+        await notify_channels(work, user, reference_id)
     log.info("%s started a contact-center session on %s", user.user_name, ", ".join(names))
     return reference_id
 
@@ -70,7 +74,7 @@ async def end_contact_center_session(services: Services, user: User) -> int:
                 session.reject(user.id)
                 await publish_session_change(services, work, session)
         reference_id = await work.tx.next_reference_id(user.id)
-        await _notify_channels(work, user, reference_id, logged_out)
+        await notify_channels(work, user, reference_id, logged_out)
     log.info("%s ended the contact-center session", user.user_name)
     return reference_id
 
@@ -94,8 +98,11 @@ async def set_state(services: Services, user: User, state: ChannelState, channel
         if SMS_CHANNEL in targets:
             await record_agent_state(work, user, state.value)
         reference_id = await work.tx.next_reference_id(user.id)
-        await _notify_channels(work, user, reference_id)
+        await notify_channels(work, user, reference_id)
         if state is ChannelState.READY and SMS_CHANNEL in targets:
+            # Going Ready is a sign of life: routing may offer at once, before this node's next
+            # presence flush.
+            await work.tx.note_presence([(user.tenant_id, user.id)], now_ms())
             work.routing_tenants.add(user.tenant_id)
     log.info("%s is %s on %s", user.user_name, state.value, ", ".join(targets))
     return reference_id

@@ -2,8 +2,12 @@
 
 Each key (a user, a tenant, a tenant's SMS intake) has a bucket of ``burst`` tokens refilled at
 ``per_second``; a request takes one token or is refused with the time until one is back. The
-buckets live in this process's memory: on a cluster every node enforces its own limits, so the
-effective limit is the per-node one times the number of nodes a client's requests reach.
+buckets live in this process's memory, with no database write per request. On a cluster each node
+enforces its *share*: the rate and the burst divided by the number of live nodes (``share``, kept
+current by ``app.Cluster``). Behind a load balancer that spreads requests evenly (round robin, no
+stickiness) a key's requests reach each node in that proportion, so the cluster-wide limit is the
+configured one; a balancer that sends one key's requests all to one node gives that key only its
+share there (stricter, never looser).
 """
 
 from __future__ import annotations
@@ -41,12 +45,19 @@ class TokenBuckets:
         self.what = what
         self.max_keys = max_keys
         self._clock = clock
+        self._here = rate
+        """The share of ``rate`` this node enforces."""
         # key -> (tokens, refilled at); dicts keep insertion order, so the first key is the stalest.
         self._buckets: dict[str, tuple[float, float]] = {}
 
+    def share(self, nodes: int) -> None:
+        """Enforce ``1 / nodes`` of the rate and burst here (``nodes`` live nodes share the limit)."""
+        nodes = max(1, nodes)
+        self._here = Rate(self.rate.per_second / nodes, max(1, self.rate.burst // nodes))
+
     def take(self, key: str) -> None:
         """Take one token for ``key`` or raise :class:`RateLimited`."""
-        rate = self.rate
+        rate = self._here
         if not rate.enabled:
             return
         now = self._clock()

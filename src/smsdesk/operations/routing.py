@@ -60,7 +60,11 @@ async def _route_one(services: Services, tenant_id: str, session_id: str) -> _Ou
         if not session.needs_agent():
             return _Outcome.NOT_NEEDED
         candidates = await work.tx.routing_candidates(
-            tenant_id, record.queue, services.settings.max_sessions_per_agent
+            tenant_id,
+            record.queue,
+            services.settings.max_sessions_per_agent,
+            # Only agents somebody is behind (operations/presence.py).
+            now_ms() - services.settings.presence_offer_ms,
         )
         if choose_agent(candidates, ()) is None:
             return _Outcome.NOBODY

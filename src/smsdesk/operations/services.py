@@ -31,6 +31,10 @@ class OperationSettings:
     )
     password_min_length: int = 8  # the demo's "password" is exactly 8
     default_region: str = ""  # for phone numbers in national format (operations/phone_numbers.py)
+    # Presence (operations/presence.py): an agent not seen for presence_offer_ms gets no offers and
+    # loses the ones waiting; after presence_away_ms it leaves Ready.
+    presence_offer_ms: int = 90_000
+    presence_away_ms: int = 1_800_000
 
 
 def new_session_id() -> str:

@@ -11,7 +11,8 @@ let through even then: see ``http/security.py``). A success forgets the pair.
 Every failure and every throttle is logged as one ``key=value`` line an operator can alert on:
 ``auth.failure user="agent1" address=203.0.113.9 count=3`` and
 ``auth.throttled user="agent1" address=203.0.113.9 retry_after=5 strikes=1``.
-State is in this process's memory (per node on a cluster), bounded by ``max_entries``.
+On a cluster the failures are counted in the database, so they add up over every node
+(:class:`SignInThrottle`); a single node may count them in memory, bounded by ``max_entries``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import json
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from smsdesk.operations.identity import Authenticator
-from smsdesk.operations.ports import User
+from smsdesk.operations.ports import Store, User
 
 log = logging.getLogger("smsdesk.auth")
 
@@ -49,11 +51,33 @@ class SignInThrottled(Exception):
 
 
 @dataclass(slots=True)
-class _Attempts:
-    failures: deque[float] = field(default_factory=deque)
+class PairState:
+    """One (user name, address) pair's recent failures and penalty, on the throttle's clock."""
+
+    failures: list[float] = field(default_factory=list)
     locked_until: float = 0.0
     strikes: int = 0
     last_failure: float = 0.0
+
+
+_state_codec = msgspec.json.Encoder(), msgspec.json.Decoder(PairState)
+
+
+def count_failure(state: PairState, now: float, settings: ThrottleSettings) -> bool:
+    """Count one failure into ``state``; True when it starts a throttle (the policy, in one place)."""
+    # A pair quiet for longer than the longest penalty starts over (strikes included).
+    if now - state.last_failure > max(settings.window_s, settings.max_s):
+        state.failures.clear()
+        state.strikes = 0
+    state.last_failure = now
+    state.failures = [at for at in state.failures if now - at <= settings.window_s]
+    state.failures.append(now)
+    if len(state.failures) < settings.max_failures:
+        return False
+    state.strikes += 1
+    state.locked_until = now + min(settings.max_s, settings.initial_s * 2 ** (state.strikes - 1))
+    state.failures.clear()
+    return True
 
 
 def _quoted(value: str) -> str:
@@ -62,61 +86,100 @@ def _quoted(value: str) -> str:
 
 
 class SignInThrottle:
+    """Counts failures in this process's memory or, given a ``store``, in the database, so that
+    failures on every node of a cluster add up (``signin_throttles``, one row per pair).
+
+    A request whose credentials this node verified lately (the authenticator's cache: no hash) is
+    checked against this node's memory only, so the sign-in path of a working desktop or API client
+    reads nothing. Any other attempt, about to cost a password hash anyway, also reads the pair's
+    row (:meth:`check_shared`), so a throttle started on one node refuses a guesser on every node.
+    """
+
     def __init__(
         self,
         settings: ThrottleSettings,
         *,
+        store: Store | None = None,
         max_entries: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self.store = store
         self.max_entries = max_entries
         self._clock = clock
-        self._attempts: dict[tuple[str, str], _Attempts] = {}
+        self._pairs: dict[tuple[str, str], PairState] = {}
+        """What this node knows of each pair: everything without a store, the lock with one."""
 
     def check(self, user_name: str, address: str) -> None:
         """Raise :class:`SignInThrottled` if this pair may not try a password right now."""
-        entry = self._attempts.get((user_name, address))
+        entry = self._pairs.get((user_name, address))
         if entry is None:
             return
         wait = entry.locked_until - self._clock()
         if wait > 0:
             raise SignInThrottled(max(1, math.ceil(wait)))
 
-    def failed(self, user_name: str, address: str) -> None:
+    async def check_shared(self, user_name: str, address: str) -> None:
+        """:meth:`check` against the database too: a throttle another node started counts here.
+        Asked only before a password is really checked (a hash costs far more than this read)."""
+        if self.store is not None and self.settings.enabled:
+            async with self.store.transaction() as tx:
+                stored = await tx.signin_pair(user_name, address)
+            if stored:
+                key = (user_name, address)
+                self._pairs.pop(key, None)
+                self._pairs[key] = _state_codec[1].decode(stored)
+        self.check(user_name, address)
+
+    async def failed(self, user_name: str, address: str) -> None:
         settings = self.settings
         if not settings.enabled:
             return
         now = self._clock()
         key = (user_name, address)
-        entry = self._attempts.pop(key, None)
-        # A pair quiet for longer than the longest penalty starts over (strikes included).
-        if entry is None or now - entry.last_failure > max(settings.window_s, settings.max_s):
-            entry = _Attempts()
-        self._attempts[key] = entry  # re-inserted: the dict's first key stays the stalest pair
-        entry.last_failure = now
-        while entry.failures and now - entry.failures[0] > settings.window_s:
-            entry.failures.popleft()
-        entry.failures.append(now)
-        count = len(entry.failures)
+        if self.store is None:
+            entry = self._pairs.pop(key, None) or PairState()
+            throttled = count_failure(entry, now, settings)
+        else:
+            entry, throttled = await self._count_in_database(key, now)
+        self._pairs.pop(key, None)
+        self._pairs[key] = entry  # re-inserted: the dict's first key stays the stalest pair
+        count = len(entry.failures) or settings.max_failures
         log.warning("auth.failure user=%s address=%s count=%d", _quoted(user_name), address, count)
-        if count >= settings.max_failures:
-            entry.strikes += 1
-            penalty = min(settings.max_s, settings.initial_s * 2 ** (entry.strikes - 1))
-            entry.locked_until = now + penalty
-            entry.failures.clear()
+        if throttled:
             log.warning(
                 "auth.throttled user=%s address=%s retry_after=%d strikes=%d",
                 _quoted(user_name),
                 address,
-                math.ceil(penalty),
+                math.ceil(entry.locked_until - now),
                 entry.strikes,
             )
-        while len(self._attempts) > self.max_entries:
-            del self._attempts[next(iter(self._attempts))]
+        while len(self._pairs) > self.max_entries:
+            del self._pairs[next(iter(self._pairs))]
 
-    def succeeded(self, user_name: str, address: str) -> None:
-        self._attempts.pop((user_name, address), None)
+    async def _count_in_database(self, key: tuple[str, str], now: float) -> tuple[PairState, bool]:
+        assert self.store is not None
+        encoder, decoder = _state_codec
+        async with self.store.transaction() as tx:
+            stored = await tx.lock_signin_pair(*key)  # concurrent failures of the pair queue here
+            entry = decoder.decode(stored) if stored else PairState()
+            throttled = count_failure(entry, now, self.settings)
+            await tx.save_signin_pair(*key, encoder.encode(entry).decode(), int(now * 1000))
+        return entry, throttled
+
+    async def succeeded(self, user_name: str, address: str) -> None:
+        key = (user_name, address)
+        # Only pairs this node saw fail cost a write (a success elsewhere ages out of the window).
+        if self._pairs.pop(key, None) is not None and self.store is not None:
+            async with self.store.transaction() as tx:
+                await tx.forget_signin_pair(*key)
+
+    async def prune(self) -> None:
+        """Forget pairs quiet for longer than any penalty or window (the leader, now and then)."""
+        if self.store is not None:
+            quiet_s = max(self.settings.window_s, self.settings.max_s)
+            async with self.store.transaction() as tx:
+                await tx.prune_signin_pairs(int((self._clock() - quiet_s) * 1000))
 
 
 SessionHolder = Callable[[], Awaitable[User | None]]
@@ -138,13 +201,15 @@ async def verify_throttled(
     """
     try:
         throttle.check(user_name, address)
+        if not authenticator.trusts(user_name, password):
+            await throttle.check_shared(user_name, address)
     except SignInThrottled:
         holder = await session_holder() if session_holder is not None else None
         if holder is None or holder.user_name != user_name:
             raise
     user = await authenticator.verify(user_name, password)
     if user is None:
-        throttle.failed(user_name, address)
+        await throttle.failed(user_name, address)
     else:
-        throttle.succeeded(user_name, address)
+        await throttle.succeeded(user_name, address)
     return user

@@ -73,12 +73,15 @@ class SharedBayeuxClients:
         directory: BayeuxClientDirectory,
         fanout: Fanout,
         expire_after_s: float,
+        max_clients_per_user: int = 0,
         touch_s: float = 10.0,
         push_flush_s: float = 0.1,
     ) -> None:
         self.directory = directory
         self.fanout = fanout
         self.expire_after_s = expire_after_s
+        self.max_clients_per_user = max_clients_per_user
+        """The per-user cap over the cluster (each node's BayeuxServer also caps what it holds)."""
         self.touch_ms = int(touch_s * 1000)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         """One sync at a time per client on this node: (lock, how many are using it)."""
@@ -188,12 +191,19 @@ class SharedBayeuxClients:
     async def _created(self, session: ServerSession, user: User) -> None:
         now = _now_ms()
         start = self.fanout.position_of(session)
-        await self.directory.insert_bayeux_client(
+        removed = await self.directory.insert_bayeux_client(
             StoredBayeuxClient(
                 session.id, user.id, user.tenant_id, session.ack is not None, (), 0, start, False, now
             ),
             now,
+            self.max_clients_per_user,
         )
+        if removed:
+            log.info(
+                "user %s: %d oldest Bayeux client(s) over the cluster-wide cap removed",
+                user.user_name,
+                removed,
+            )
         session.attributes[_KNOWN] = _Known(0, start, False, now)
 
     async def sent(self, connect: Connect) -> bool:

@@ -39,6 +39,8 @@ OUTBOX_CHANNEL = "smsdesk_outbox"
 """LISTEN/NOTIFY channel on which every commit that appended notifications announces its last
 position (sent by PostgreSQL at commit, in commit order)."""
 
+NODE_APPLICATION = "smsdesk-node"
+"""The application_name of each node's LISTEN connection: counting them counts the live nodes."""
 _MIGRATION_LOCK = 0x5D5D_0001  # advisory lock key: nodes starting together migrate one at a time
 
 
@@ -151,9 +153,19 @@ class PostgresStore:
                 await pool.close()
         return self._pool
 
-    async def connect(self) -> asyncpg.Connection:
+    async def connect(self, application_name: str = "smsdesk") -> asyncpg.Connection:
         """A connection of its own (LISTEN, leadership): outside the pool, closed by the caller."""
-        return await asyncpg.connect(self.dsn, server_settings={"application_name": "smsdesk"})
+        return await asyncpg.connect(self.dsn, server_settings={"application_name": application_name})
+
+    async def live_nodes(self) -> int:
+        """How many nodes serve this database now: each holds one LISTEN connection named
+        ``NODE_APPLICATION`` (``storage/postgres_cluster.py``), which closes when the node dies."""
+        pool = await self.pool()
+        count: int = await pool.fetchval(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+            NODE_APPLICATION,
+        )
+        return count
 
     # ----- lifecycle -----
 
@@ -309,21 +321,34 @@ class PostgresStore:
             row[8],
         )
 
-    async def insert_bayeux_client(self, client: StoredBayeuxClient, now_ms: int) -> None:
+    async def insert_bayeux_client(self, client: StoredBayeuxClient, now_ms: int, max_per_user: int) -> int:
         pool = await self.pool()
-        await pool.execute(
-            "INSERT INTO bayeux_clients (id, user_id, tenant_id, ack, subscriptions, version, delivered, "
-            "connected, created_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            client.id,
-            client.user_id,
-            client.tenant_id,
-            int(client.ack),
-            json.dumps(list(client.subscriptions)),
-            client.version,
-            client.delivered,
-            int(client.connected),
-            now_ms,
-        )
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO bayeux_clients (id, user_id, tenant_id, ack, subscriptions, version, delivered, "
+                "connected, created_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                client.id,
+                client.user_id,
+                client.tenant_id,
+                int(client.ack),
+                json.dumps(list(client.subscriptions)),
+                client.version,
+                client.delivered,
+                int(client.connected),
+                now_ms,
+            )
+            if max_per_user <= 0:
+                return 0
+            # The per-user cap over the whole cluster: the user's oldest clients go, wherever they
+            # were made; the nodes holding them answer their next message 402 (shared_clients).
+            removed: int = await conn.fetchval(
+                "WITH gone AS (DELETE FROM bayeux_clients WHERE id IN (SELECT id FROM bayeux_clients "
+                "WHERE user_id = $1 ORDER BY created_ms DESC, id DESC OFFSET $2) RETURNING id) "
+                "SELECT COUNT(*) FROM gone",
+                client.user_id,
+                max_per_user,
+            )
+            return removed
 
     async def set_bayeux_subscriptions(self, client_id: str, subscriptions: Sequence[str]) -> int | None:
         pool = await self.pool()

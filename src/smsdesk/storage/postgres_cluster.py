@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from smsdesk.storage.postgres import OUTBOX_CHANNEL, PostgresStore
+from smsdesk.storage.postgres import NODE_APPLICATION, OUTBOX_CHANNEL, PostgresStore
 
 log = logging.getLogger("smsdesk.cluster")
 
@@ -101,7 +101,7 @@ class PostgresListener(_OwnTask):
         while True:
             conn: asyncpg.Connection[Any] | None = None
             try:
-                conn = await self.store.connect()
+                conn = await self.store.connect(NODE_APPLICATION)
                 await conn.add_listener(OUTBOX_CHANNEL, self._outbox)
                 await conn.add_listener(WORK_CHANNEL, self._work)
                 backoff = 0.2

@@ -162,7 +162,9 @@ class SqliteStore:
         ``created_before_ms`` or past ``upto``, and never the newest row (it keeps ``last_position``
         and ``oldest_position`` meaningful). Only a prefix goes, so ``oldest_position() - 1`` is
         exactly the highest pruned position. Returns how many rows were deleted."""
-        async with self._lock:
+        # In the group commit like any operation: a batch may still be open (BEGIN IMMEDIATE run,
+        # its COMMIT scheduled) when this runs, and a BEGIN of its own would then fail.
+        async with self.transaction():
             rows = self._db.execute(
                 "SELECT position, created_ms FROM outbox WHERE position <= ? "
                 "AND position < (SELECT MAX(position) FROM outbox) ORDER BY position LIMIT ?",
@@ -171,14 +173,9 @@ class SqliteStore:
             boundary = prune_boundary(rows, created_before_ms)
             if boundary is None:
                 return 0
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = self._db.execute("DELETE FROM outbox WHERE position <= ?", (boundary,))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return int(cursor.rowcount)
+            cursor = self._db.execute("DELETE FROM outbox WHERE position <= ?", (boundary,))
+            deleted = int(cursor.rowcount)
+        return deleted
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])

@@ -1,0 +1,142 @@
+"""Presence: whether somebody is behind an agent, across every node of a cluster.
+
+An agent is *seen* when any node authenticates a REST request of theirs (Basic or the session
+cookie), holds a live Bayeux client of theirs (a long-poll waiting, a websocket open, or a connect
+answered lately), or when they sign in or go Ready. Each node notes whom it saw in memory and
+writes them to ``agent_presence`` once per flush interval, in one transaction (at most one row per
+agent per interval per node, never a write per request). Because the record is in the database,
+the rule holds in a cluster without sticky sessions: whichever node served the agent wrote it.
+
+- Not seen for ``presence_offer_ms``: the router offers nothing to the agent (its candidate query
+  reads ``agent_presence``), and the leader withdraws the offers waiting for the agent at once (not
+  at their timeout), so they are routed to someone who is there.
+- Not seen for ``presence_away_ms`` (the HTTP session idle expiry by default): the leader moves
+  the agent from Ready to NotReady on the SMS channel with the reason ``SessionExpired``, which the
+  agent's channels show (GET /me, StartContactCenterSession's notification) until they choose a
+  state again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from smsdesk.domain.agents import SMS_CHANNEL, ChannelState
+from smsdesk.domain.session import SmsSession
+from smsdesk.gws.representation import now_ms
+from smsdesk.operations.agent import notify_channels
+from smsdesk.operations.background import BackgroundLoop
+from smsdesk.operations.notify import publish_session_change
+from smsdesk.operations.ports import Store, User
+from smsdesk.operations.services import Services
+from smsdesk.operations.statistics import record_agent_state
+
+log = logging.getLogger("smsdesk.presence")
+
+SESSION_EXPIRED = "SessionExpired"
+"""The reason on a channel the server moved to NotReady because nobody was behind the agent."""
+
+
+class PresenceRecorder:
+    """This node's part: remembers whom it saw, and writes them down every ``flush_s``."""
+
+    def __init__(
+        self, store: Store, flush_s: float, live_users: Callable[[], Iterable[User]] = tuple
+    ) -> None:
+        self.store = store
+        self.live_users = live_users
+        """Users with a live Bayeux client on this node (asked at each flush)."""
+        self._seen: dict[str, str] = {}
+        self._loop = BackgroundLoop("smsdesk-presence-flush", self.flush, flush_s, log)
+
+    def seen(self, user: User) -> None:
+        self._seen[user.id] = user.tenant_id
+
+    async def flush(self) -> None:
+        seen, self._seen = self._seen, {}
+        for user in self.live_users():
+            seen[user.id] = user.tenant_id
+        if not seen:
+            return
+        async with self.store.transaction() as tx:
+            await tx.note_presence([(tenant_id, user_id) for user_id, tenant_id in seen.items()], now_ms())
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+        try:
+            await self.flush()
+        except Exception as error:  # shutting down with the database gone: the rest must still stop
+            log.warning("could not record presence at shutdown: %s", error)
+
+
+async def withdraw_offers_to_absent(services: Services) -> int:
+    """Offers waiting for agents not seen for ``presence_offer_ms`` go back to routing now."""
+    async with services.store.transaction() as tx:
+        due = await tx.offers_to_absent(now_ms() - services.settings.presence_offer_ms)
+    withdrawn = 0
+    for tenant_id, session_id, user_id in due:
+        async with services.work() as work:  # one session per transaction, as routing does
+            record = await work.tx.load_session(tenant_id, session_id)
+            if record is None:
+                continue
+            session = SmsSession(record)
+            session.withdraw_from_absent(user_id)
+            if not session.effects:
+                continue
+            await publish_session_change(services, work, session)
+        withdrawn += 1
+        log.info(
+            "withdrew the offer of SMS session %s from agent %s: nobody is behind it", session_id, user_id
+        )
+    return withdrawn
+
+
+async def leave_ready_when_away(services: Services) -> int:
+    """Agents Ready on SMS and not seen for ``presence_away_ms`` become NotReady (SessionExpired)."""
+    seen_before = now_ms() - services.settings.presence_away_ms
+    async with services.store.transaction() as tx:
+        due = await tx.ready_absent_agents(seen_before)
+    moved = 0
+    for tenant_id, user_id in due:
+        async with services.work() as work:
+            user = await work.tx.user_by_id(tenant_id, user_id)
+            channels = {c.channel: c.state for c in await work.tx.agent_channels(user_id)}
+            last_seen = await work.tx.last_seen(user_id)
+            if user is None or channels.get(SMS_CHANNEL) is not ChannelState.READY:
+                continue
+            if last_seen is not None and last_seen >= seen_before:
+                continue  # came back since the query
+            await work.tx.set_agent_channel(
+                tenant_id, user_id, SMS_CHANNEL, ChannelState.NOT_READY, SESSION_EXPIRED
+            )
+            await record_agent_state(work, user, ChannelState.NOT_READY.value)
+            await notify_channels(work, user, await work.tx.next_reference_id(user_id))
+        moved += 1
+        log.warning(
+            "agent %s left Ready on SMS: nobody behind it (no request, no live notification client) "
+            "for %.0f s",
+            user.user_name,
+            services.settings.presence_away_ms / 1000,
+        )
+    return moved
+
+
+class PresenceSweep:
+    """The leader's part: withdraws offers from absent agents and moves long-absent agents out of Ready."""
+
+    def __init__(self, services: Services, interval_s: float) -> None:
+        self.services = services
+        self._loop = BackgroundLoop("smsdesk-presence-sweep", self.sweep, interval_s, log)
+
+    async def sweep(self) -> None:
+        await withdraw_offers_to_absent(self.services)
+        await leave_ready_when_away(self.services)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
