@@ -221,6 +221,7 @@ class Transaction(Protocol):
     async def unoffered_sessions(self, tenant_id: str) -> list[tuple[str, str]]:
         """(id, queue) of the waiting sessions with no invitation out, oldest first."""
         ...
+
     async def sessions_with_expired_offers(self, now_ms: int) -> list[tuple[str, str]]: ...
 
     # HTTP sessions
