@@ -49,9 +49,43 @@ def _refusal(status: int, message: str) -> bytes:
 _MALFORMED = _refusal(400, "Malformed HTTP request")
 
 
+class _Deadlines:
+    """The read deadlines of every connection, checked by one timer a few times per timeout.
+
+    A request arms and clears a deadline three times (headers, body, done); a loop timer for each
+    would cost an allocation and a heap operation apiece, on the hottest path there is. Here arming
+    is a dict write, and a deadline fires at most a quarter of the shortest timeout late."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self.period = max(0.05, min(1.0, limits.header_timeout_s / 4, limits.body_timeout_s / 4))
+        self.armed: dict[Any, tuple[float, bytes, str]] = {}
+        self.timer: asyncio.TimerHandle | None = None
+
+    def arm(
+        self, connection: Any, loop: asyncio.AbstractEventLoop, delay: float, refusal: bytes, what: str
+    ) -> None:
+        self.armed[connection] = (loop.time() + delay, refusal, what)
+        if self.timer is None:
+            self.timer = loop.call_later(self.period, self._sweep, loop)
+
+    def disarm(self, connection: Any) -> None:
+        self.armed.pop(connection, None)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.timer = None
+        now = loop.time()
+        expired = [(c, refusal, what) for c, (at, refusal, what) in self.armed.items() if at <= now]
+        for connection, refusal, what in expired:
+            del self.armed[connection]
+            connection.expired(refusal, what)
+        if self.armed:
+            self.timer = loop.call_later(self.period, self._sweep, loop)
+
+
 def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
     """The protocol class to give uvicorn (``http=``); its per-address counts are its own."""
     open_per_address: dict[str, int] = {}
+    deadlines = _Deadlines(limits)
     header_timeout = _refusal(
         408, f"Request headers not received within {limits.header_timeout_s:g} s (limit header_timeout_s)"
     )
@@ -70,7 +104,6 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._deadline: asyncio.TimerHandle | None = None
             self._address: str | None = None
             self._header_bytes = 0
 
@@ -111,16 +144,12 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         # ----- timeouts -----
 
         def _arm(self, delay: float, refusal: bytes, what: str) -> None:
-            self._disarm()
-            self._deadline = self.loop.call_later(delay, self._expired, refusal, what)
+            deadlines.arm(self, self.loop, delay, refusal, what)
 
         def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
+            deadlines.disarm(self)
 
-        def _expired(self, refusal: bytes, what: str) -> None:
-            self._deadline = None
+        def expired(self, refusal: bytes, what: str) -> None:
             if self.transport.is_closing():
                 return
             log.debug("closed a connection from %s: request %s too slow", self._address, what)
