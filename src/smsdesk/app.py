@@ -25,6 +25,7 @@ from smsdesk.connectors.factory import ConnectorConfigError, build_connectors
 from smsdesk.connectors.simulator import SimulatorConnector
 from smsdesk.connectors.twilio_format import TwilioConnector
 from smsdesk.domain.userdata import UserDataLimits
+from smsdesk.gc_tuning import freeze_startup_objects, tune_for_serving
 from smsdesk.gws.bounds import InputBounds
 from smsdesk.gws.representation import Urls
 from smsdesk.http.api import GwsApi
@@ -546,6 +547,7 @@ def create_app(settings: Settings) -> Starlette:
             node.shared_clients.start()
         presence.start()
         await cluster.start()
+        freeze_startup_objects()
         log.info("smsdesk listening; resources are published under %s", settings.base_url)
         try:
             yield
@@ -622,6 +624,7 @@ def app_from_environment() -> Starlette:
     process it spawns; the parent exported its command-line settings as ``SMSDESK_*`` variables, so
     every worker reads the same settings (file, then environment)."""
     settings = load_settings()
+    tune_for_serving()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )

@@ -102,6 +102,7 @@ def serve(
         # Workers get uvicorn's own protocol: the guarded one is built per process (docs/reliability.md).
         _serve_workers(settings, workers, config, access_log)
         return
+    from smsdesk.gc_tuning import tune_for_serving
     from smsdesk.http.server_protocol import ConnectionLimits, guarded_protocol, raise_open_file_limit
 
     open_files = raise_open_file_limit()
@@ -112,6 +113,7 @@ def serve(
         max_header_bytes=settings.max_header_bytes,
         max_connections_per_address=settings.max_connections_per_address,
     )
+    tune_for_serving()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -119,6 +121,7 @@ def serve(
         log_level=settings.log_level,
         loop="uvloop",
         http=guarded_protocol(limits),
+        ws_per_message_deflate=settings.websocket_compression,
         lifespan="on",
         access_log=access_log,
         timeout_graceful_shutdown=3,
@@ -154,6 +157,7 @@ def _serve_workers(settings: Settings, workers: int, config: str | None, access_
         log_level=settings.log_level,
         loop="uvloop",
         http="httptools",
+        ws_per_message_deflate=settings.websocket_compression,
         lifespan="on",
         access_log=access_log,
         timeout_graceful_shutdown=3,

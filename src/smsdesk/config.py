@@ -84,6 +84,9 @@ class Settings:
     bayeux_multiple_clients_interval_ms: int = 2_000
     bayeux_sweep_interval_ms: int = 1_000  # idle-expiry check period
     bayeux_max_batch: int = 100  # messages in one Bayeux POST body or websocket frame
+    # permessage-deflate on websockets: ~40 KB of zlib state per connection and CPU per message,
+    # for notifications of about 1 KB; off unless the network is the scarce resource.
+    websocket_compression: bool = False
     bayeux_max_clients_per_user: int = 32  # a user's oldest Bayeux client goes beyond this
     bayeux_unconnected_expiry_ms: int = 5_000  # a client that handshook but never connected goes
     # How long notifications stay in the outbox for replay to reconnecting clients (resume tokens

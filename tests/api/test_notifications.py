@@ -132,3 +132,28 @@ def test_channel_state_notifications(cc: ContactCenter) -> None:
         "dndState": "Off",
         "userState": {"id": "9430250E-0A1B-421F-B372-F29E69366DED", "displayName": "Ready", "state": "Ready"},
     }
+
+
+def test_websockets_are_not_compressed_unless_configured(server: RunningServer, cc: ContactCenter) -> None:
+    """permessage-deflate costs ~40 KB per connection for ~1 KB notifications: refused by default
+    (setting ``websocket_compression``), and the socket works without it."""
+    import base64
+    import json
+
+    from websockets.sync.client import connect
+
+    agent = cc.agent(0)
+    token = base64.b64encode(f"{agent.user_name}:{PASSWORD}".encode()).decode()
+    url = server.base_url.replace("http://", "ws://") + "/api/v2/notifications"
+    with connect(
+        url, additional_headers={"Authorization": f"Basic {token}"}, compression="deflate"
+    ) as socket:
+        assert socket.response is not None
+        assert "Sec-WebSocket-Extensions" not in socket.response.headers
+        socket.send(
+            json.dumps(
+                [{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket"]}]
+            )
+        )
+        [reply] = json.loads(socket.recv(5))
+        assert reply["successful"] is True
