@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from support.metrics import TOKEN, sample
 from support.server import QUICK_TIMEOUTS, RunningServer
 
 pytestmark = pytest.mark.slow
-
-TOKEN = "scrape-me"
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample of the exposition text (labels in any order)."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no sample {name} {labels} in:\n{text}")
 
 
 def test_metrics_are_off_unless_a_token_is_set(server: RunningServer) -> None:
