@@ -72,7 +72,7 @@ def test_full_journey_accept_chat_user_data_disposition_complete(cc: ContactCent
     assert entry["type"] == "Text" and entry["visibility"] == "All" and entry["index"] == 4
     assert entry["from"]["type"] == "Agent" and entry["from"]["nickname"] == "Alice"
     assert isinstance(entry["timestampSeconds"], int)
-    _wait_handset(cc, customer, ["Hello! Let me check."])
+    cc.wait_handset(customer, ["Hello! Let me check."])
 
     # The customer answers: a Text notification, no new session.
     cc.sms(customer, "Order 1234")
@@ -135,15 +135,3 @@ def test_seed_update_user_data_exchange(cc: ContactCenter) -> None:
     fresh = agent.get(f"/api/v2/me/smssessions/{session_id}")["smssession"]
     assert fresh["userData"] == resource["userData"]
     assert type(fresh["userData"]["UserData1"]) is int
-
-
-def _wait_handset(cc: ContactCenter, number: str, texts: list[str]) -> None:
-    import time
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        received = [m["text"] for m in cc.handset(number)]
-        if received == texts:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"handset {number} has {cc.handset(number)}")

@@ -144,10 +144,7 @@ def test_consult_is_hidden_from_the_customer_and_can_be_cancelled_before_accept(
     first.op(session_id, "SendMessage", text="We will refund you")
     first.take(1)
     third.take(1)
-    import time
-
-    time.sleep(0.3)
-    assert [m["text"] for m in cc.handset(customer)] == ["We will refund you"]
+    cc.wait_handset(customer, ["We will refund you"])
 
 
 def test_unanswered_offer_is_revoked_and_routed_to_the_next_agent(cc: ContactCenter) -> None:

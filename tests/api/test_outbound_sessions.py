@@ -11,15 +11,6 @@ from support.agents import ContactCenter, create_contact_center, create_supervis
 pytestmark = pytest.mark.slow
 
 
-def wait_handset(cc: ContactCenter, number: str, expected: list[str]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if [m["text"] for m in cc.handset(number)] == expected:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"handset {number} has {cc.handset(number)}")
-
-
 def test_an_agent_starts_a_conversation_and_the_customer_reply_joins_it(cc: ContactCenter) -> None:
     boss = create_supervisor(cc).listen()
     agent = cc.agent(0).listen().log_in(ready=False)
@@ -44,7 +35,7 @@ def test_an_agent_starts_a_conversation_and_the_customer_reply_joins_it(cc: Cont
     assert joined["messages"][0]["type"] == "ParticipantJoined"
     assert first["messages"][0]["text"] == "Your parcel is ready for pickup"
     assert first["messages"][0]["delivery"]["status"] == "pending"
-    wait_handset(cc, customer, ["Your parcel is ready for pickup"])
+    cc.wait_handset(customer, ["Your parcel is ready for pickup"])
     assert boss.take(3)[0]["smssession"]["state"] == "Chatting"  # monitoring covers outbound sessions
 
     cc.sms(customer, "Thanks, on my way")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,16 @@ class ContactCenter:
         response = httpx.get(self.server.base_url + "/simulator/sms", params={"number": number}, timeout=10)
         messages: list[dict[str, Any]] = response.json()["messages"]
         return messages
+
+    def wait_handset(self, number: str, texts: list[str], timeout: float = 10.0) -> None:
+        """Until the handset holds exactly ``texts``: sending is background work (on a cluster's
+        leader, woken across nodes), so it lands a little after the operation is answered."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if [m["text"] for m in self.handset(number)] == texts:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"handset {number} has {self.handset(number)}, expected {texts}")
 
     def close(self) -> None:
         for agent in [*self.agents, *self.supervisors]:
