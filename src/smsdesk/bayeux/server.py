@@ -302,6 +302,12 @@ class BayeuxServer:
                 extra = self.listener.on_handshake(session, message)
             except Exception:
                 log.exception("SessionListener.on_handshake failed for %s", session.id)
+        if session.ack is not None:
+            # Batch ids are the application's sequence when it has one: a client's first
+            # acknowledgement must name where it starts, never 0 ("everything after the beginning"),
+            # or a cluster node rebuilding the client from that acknowledgement replays the
+            # agent's whole retained history (realtime/shared_clients.py).
+            session.ack.reset(session.sequence)
         reply = _reply(
             message,
             True,
