@@ -46,9 +46,12 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, object]] = []
         self.on_subscribe_hook: Callable[[ServerSession, str], None] | None = None
+        self.on_handshake_hook: Callable[[ServerSession], None] | None = None
 
     def on_handshake(self, session: ServerSession, message: dict[str, Any]) -> None:
         self.events.append(("handshake", session.id, message.get("ext")))
+        if self.on_handshake_hook is not None:
+            self.on_handshake_hook(session)
 
     def on_subscribe(self, session: ServerSession, channel: str) -> None:
         self.events.append(("subscribe", session.id, channel))
@@ -122,10 +125,17 @@ class Harness:
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
 
-    def deliver(self, client_id: str, channel: str, data: Any, ext: dict[str, Any] | None = None) -> bool:
+    def deliver(
+        self,
+        client_id: str,
+        channel: str,
+        data: Any,
+        ext: dict[str, Any] | None = None,
+        sequence: int | None = None,
+    ) -> bool:
         def run() -> bool:
             session = self.server.session(client_id)
-            return session is not None and self.server.deliver(session, channel, data, ext)
+            return session is not None and self.server.deliver(session, channel, data, ext, sequence)
 
         return self.call(run)
 

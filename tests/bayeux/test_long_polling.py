@@ -10,6 +10,8 @@ import httpx
 import msgspec
 import pytest
 
+from smsdesk.bayeux import ServerSession
+
 from .harness import PASSWORD, Client, Harness, data_of, is_held, meta_of, wait_until
 
 UNKNOWN = {"reconnect": "handshake", "interval": 0}
@@ -390,6 +392,27 @@ def test_ack_extension_redelivers_unacknowledged_batches(client_factory, bayeux:
     replies = client.connect(ext={"ack": 2})
     assert data_of(replies) == [{"channel": "/a", "data": 3}]
     assert meta_of(replies, "/meta/connect")["ext"] == {"ack": 3}
+
+
+def test_ack_batch_ids_start_at_the_applications_sequence(client_factory, bayeux: Harness, pool) -> None:
+    """When the application numbers a session's messages (outbox positions), the first batch id a
+    client hears is where it starts, never 0: a cluster node rebuilding the client from that
+    acknowledgement must not replay what came before it."""
+
+    def starts_at_41(session: ServerSession) -> None:
+        session.sequence = 41
+
+    bayeux.listener.on_handshake_hook = starts_at_41
+    client = client_factory()
+    client.handshake(ext={"ack": True})
+    assert meta_of(client.connect(ext={"ack": 0}), "/meta/connect")["ext"] == {"ack": 41}
+    client.subscribe("/a")
+    held = pool.submit(client.connect, {"ack": 41})
+    wait_until(lambda: is_held(bayeux, client.client_id))
+    bayeux.deliver(client.client_id, "/a", 1, sequence=45)
+    replies = held.result(5)
+    assert data_of(replies) == [{"channel": "/a", "data": 1}]
+    assert meta_of(replies, "/meta/connect")["ext"] == {"ack": 45}
 
 
 def test_ack_survives_overlapping_connects(client_factory, bayeux: Harness, pool) -> None:
