@@ -28,7 +28,7 @@ def main(paths: list[str]) -> None:
         for key, value in summary(Path(path)).items():
             total[key] = total.get(key, 0) + value
     failed = total.get("failed", 0) + total.get("errors", 0)
-    extra = f", {total['skipped']} skipped" if total.get("skipped") else ""
+    extra = "".join(f", {total[key]} {key}" for key in ("skipped", "xfailed", "xpassed") if total.get(key))
     print(f"tests: {total.get('passed', 0)} passed, {failed} failed{extra}")
 
 
