@@ -12,7 +12,7 @@ COUNTED = ("passed", "failed", "errors", "error", "skipped", "xfailed", "xpassed
 
 def summary(log: Path) -> dict[str, int]:
     text = log.read_text(errors="replace") if log.exists() else ""
-    lines = [line for line in text.splitlines() if re.search(r"\d+ (passed|failed|errors?) ", line + " ")]
+    lines = [line for line in text.splitlines() if re.search(r"\d+ (passed|failed|errors?)\b", line)]
     counts: dict[str, int] = {}
     if lines:
         for number, word in re.findall(r"(\d+) (\w+)", lines[-1]):
