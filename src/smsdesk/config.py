@@ -53,6 +53,10 @@ class Settings:
     # Slow and vanishing clients (docs/reliability.md, "Slow clients").
     header_timeout_s: float = 10.0  # from a request's first byte to the end of its headers
     body_timeout_s: float = 30.0  # from the end of the headers to the end of the body
+    # An idle kept-alive connection is closed after this. Longer than the idle timeouts of clients and
+    # load balancers (nginx keeps upstream connections 60 s): a server closing a connection just as
+    # the client reuses it resets that request, and a reset POST is not retried.
+    keep_alive_s: float = 75.0
     max_connections_per_address: int = 256  # open connections from one client IP; 0 = no limit
     max_header_bytes: int = 65_536  # request line plus headers of one request
     offer_timeout_ms: int = 30_000

@@ -5,6 +5,7 @@ HTTP parser itself)."""
 from __future__ import annotations
 
 import socket
+import time
 
 import httpx
 import pytest
@@ -208,3 +209,28 @@ def test_a_client_hanging_up_mid_body_leaves_no_traceback(server: RunningServer)
     logs = server.logs()
     assert "Traceback" not in logs
     assert "unhandled error" not in logs
+
+
+def test_a_kept_alive_connection_idle_for_seconds_is_still_served(server: RunningServer) -> None:
+    """The server must not be the side that closes an idle connection a client (or nginx, which
+    keeps upstream connections 60 s) is about to reuse: that race resets the reused request."""
+    request = b"GET /api/v2/diagnostics/version HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        for _ in range(2):
+            sock.sendall(request)
+            reply = b""
+            while b"\r\n\r\n" not in reply or len(reply) < _reply_length(reply):
+                chunk = sock.recv(65_536)
+                assert chunk, "the server closed the kept-alive connection"
+                reply += chunk
+            assert reply.startswith(b"HTTP/1.1 200"), reply[:80]
+            time.sleep(6)  # past the 5 s most servers default to
+
+
+def _reply_length(reply: bytes) -> int:
+    head, _, _ = reply.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(head) + 4 + int(value)
+    raise AssertionError(f"no Content-Length in {head!r}")
