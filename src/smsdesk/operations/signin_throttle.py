@@ -199,15 +199,18 @@ async def verify_throttled(
     when throttled): a desktop that already signed in as this user is never throttled, so an
     attacker sharing its address cannot lock it out.
     """
+    user: User | None = None
     try:
         throttle.check(user_name, address)
-        if not authenticator.trusts(user_name, password):
+        user = authenticator.trusted(user_name, password)
+        if user is None:
             await throttle.check_shared(user_name, address)
     except SignInThrottled:
         holder = await session_holder() if session_holder is not None else None
         if holder is None or holder.user_name != user_name:
             raise
-    user = await authenticator.verify(user_name, password)
+    if user is None:
+        user = await authenticator.verify(user_name, password)
     if user is None:
         await throttle.failed(user_name, address)
     else:
