@@ -12,21 +12,24 @@ own order: another server can carry on from it (a cluster), with nothing of this
 
 from __future__ import annotations
 
-from collections import deque
-
 
 class AckState:
     __slots__ = ("_unacked", "batch", "unacked_count")
 
     def __init__(self) -> None:
         self.batch = 0
-        self._unacked: deque[tuple[int, list[bytes]]] = deque()
+        # A list, not a deque: it holds one or two batches, and an empty deque costs ~600 bytes more
+        # per client (10,000 clients: 6 MB).
+        self._unacked: list[tuple[int, list[bytes]]] = []
         self.unacked_count = 0
 
     def acknowledge(self, batch: int) -> None:
         unacked = self._unacked
-        while unacked and unacked[0][0] <= batch:
-            self.unacked_count -= len(unacked.popleft()[1])
+        done = 0
+        while done < len(unacked) and unacked[done][0] <= batch:
+            self.unacked_count -= len(unacked[done][1])
+            done += 1
+        del unacked[:done]
 
     def has_unacked(self) -> bool:
         return bool(self._unacked)

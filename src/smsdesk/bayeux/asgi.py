@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import msgspec
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.types import Message as AsgiEvent
 from starlette.types import Receive, Scope, Send
 
 from smsdesk.bayeux.policy import Rejection
@@ -236,30 +236,37 @@ class BayeuxEndpoint:
         subprotocol = "cometd" if "cometd" in scope.get("subprotocols", ()) else None
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
         connection = _WebSocketConnection(self.server, send)
-        writer = asyncio.create_task(connection.write())
         try:
-            while True:
-                event = await receive()
-                if event["type"] != "websocket.receive":
-                    break
-                text = event.get("text")
-                data: bytes = text.encode() if text is not None else event.get("bytes") or b""
-                if len(data) > self.max_bytes:
-                    connection.close_code = 1009
-                    break
-                messages = parse(data, self.server.settings)
-                if isinstance(messages, Refused):
-                    connection.add([encode(error) for error in messages.errors])
-                    continue
-                shared = self.server.shared
-                if shared is not None:
-                    await shared.before(self.server, messages, principal)
-                replies = self.server.handle(messages, principal, WEBSOCKET, None)
-                if shared is not None:
-                    await shared.after(self.server, messages, replies, principal)
-                await connection.received(replies)
+            while await self._frame_received(connection, await receive(), principal):
+                pass
         finally:
-            await connection.finish(writer)
+            await connection.finish()
+
+    async def _frame_received(
+        self, connection: _WebSocketConnection, event: AsgiEvent, principal: object
+    ) -> bool:
+        """Handle one incoming frame; False when the connection ends. A method of its own so that
+        nothing of a frame stays referenced while the connection waits for the next one, which is
+        most of its life (10,000 idle websockets hold that much less memory)."""
+        if event["type"] != "websocket.receive":
+            return False
+        text = event.get("text")
+        data: bytes = text.encode() if text is not None else event.get("bytes") or b""
+        if len(data) > self.max_bytes:
+            connection.close_code = 1009
+            return False
+        messages = parse(data, self.server.settings)
+        if isinstance(messages, Refused):
+            connection.add([encode(error) for error in messages.errors])
+            return True
+        shared = self.server.shared
+        if shared is not None:
+            await shared.before(self.server, messages, principal)
+        replies = self.server.handle(messages, principal, WEBSOCKET, None)
+        if shared is not None:
+            await shared.after(self.server, messages, replies, principal)
+        await connection.received(replies)
+        return True
 
 
 async def _recorded(server: BayeuxServer, connect: Connect, answer: list[bytes]) -> list[bytes]:
@@ -273,25 +280,46 @@ async def _recorded(server: BayeuxServer, connect: Connect, answer: list[bytes])
 class _WebSocketConnection:
     """Every frame goes through one writer task, in the order its content left the session queue.
     Frames are made under a lock: in a cluster, making one awaits the database, and a push must not
-    overtake a connect reply that took older messages from the queue."""
+    overtake a connect reply that took older messages from the queue.
+
+    The writer task exists only while there is something to write: most websockets are idle most
+    of the time, and an idle one then holds no task, no event and no frame queue."""
+
+    __slots__ = (
+        "_making",
+        "_writer",
+        "close_code",
+        "closed",
+        "dirty",
+        "frames",
+        "held",
+        "send",
+        "server",
+        "session",
+    )
 
     def __init__(self, server: BayeuxServer, send: Send) -> None:
         self.server = server
         self.send = send
-        self.frames: deque[bytes] = deque()
-        self.event = asyncio.Event()
+        self.frames: list[bytes] = []
+        self.dirty = False
+        """Something may be ready (a push, a held connect woken) that the writer has not looked at."""
         self.held: Connect | None = None
         self.session: ServerSession | None = None
         self.close_code: int | None = None
+        self.closed = False
         self._making = asyncio.Lock()
+        self._writer: asyncio.Task[None] | None = None
 
     def push(self) -> None:
-        self.event.set()
+        self.dirty = True
+        if self._writer is None and not self.closed:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def add(self, parts: list[bytes]) -> None:
         if parts:
             self.frames.append(_frame(parts))
-            self.event.set()
+            self.push()
 
     async def _answer(self, connect: Connect) -> list[bytes]:
         return await _recorded(self.server, connect, self.server.finish_connect(connect))
@@ -314,7 +342,7 @@ class _WebSocketConnection:
                 self.session = session
                 if reply.hold:
                     self.held = reply
-                    self.server.hold(reply, self.event.set)
+                    self.server.hold(reply, self.push)
                 else:
                     parts.extend(await self._answer(reply))
             self.add(parts)
@@ -331,20 +359,28 @@ class _WebSocketConnection:
                 if self.server.shared is not None:
                     self.server.shared.pushed(session)
 
-    async def write(self) -> None:
-        while True:
-            await self.event.wait()
-            self.event.clear()
-            await self._collect()
-            while self.frames:
-                frame = self.frames.popleft()
-                try:
-                    await self.send({"type": "websocket.send", "text": frame.decode()})
-                except Exception:
-                    return  # the socket is gone; the receive loop ends the connection
+    async def _write(self) -> None:
+        try:
+            while self.dirty or self.frames:
+                self.dirty = False
+                await self._collect()
+                while self.frames:
+                    frame = self.frames.pop(0)
+                    try:
+                        await self.send({"type": "websocket.send", "text": frame.decode()})
+                    except Exception:
+                        # The socket is gone; the receive loop ends the connection. Nothing more
+                        # may be taken from the session's queue for it.
+                        self.closed = True
+                        return
+        finally:
+            # No await between the loop's last check and this: a push from here on starts a new writer.
+            self._writer = None
 
-    async def finish(self, writer: asyncio.Task[None]) -> None:
-        writer.cancel()
+    async def finish(self) -> None:
+        self.closed = True  # nothing may be drained for a dead socket from here on
+        if self._writer is not None:
+            self._writer.cancel()
         held, self.held = self.held, None
         if held is not None:
             held.wake("gone")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +39,7 @@ class ServerSession:
         self.id = client_id
         self.principal = principal
         self.subscriptions: set[str] = set()
-        self.queue: deque[bytes] = deque()
+        self.queue: list[bytes] = []
         """Encoded messages not yet sent."""
         self.ack: AckState | None = AckState() if ack else None
         self.connect: Connect | None = None
