@@ -168,7 +168,10 @@ def build_node(settings: Settings) -> Node:
     store.migrate()
     services = Services(store, Urls(settings.base_url), operation_settings(settings))
     bus = InProcessBus()
-    services.commit_listeners.append(bus)
+    if isinstance(store, SqliteStore):
+        store.on_commit = bus.committed  # at COMMIT itself, before the operations resume
+    else:
+        services.commit_listeners.append(bus)
     fanout = Fanout(
         store,
         retention_s=settings.notification_retention_s,

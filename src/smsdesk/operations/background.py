@@ -36,9 +36,20 @@ class BackgroundLoop:
             self._task = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            if not self._wake.is_set():
+                # A timer that sets the event, not asyncio.wait_for: wait_for wraps the wait in a task
+                # of its own, and a wake then takes three loop turns to reach the step instead of one
+                # (the fan-out is woken by every commit, and each turn is latency for a notification).
+                timer = (
+                    loop.call_later(self.interval_s, self._wake.set) if self.interval_s is not None else None
+                )
+                try:
+                    await self._wake.wait()
+                finally:
+                    if timer is not None:
+                        timer.cancel()
             self._wake.clear()
             try:
                 await self.step()

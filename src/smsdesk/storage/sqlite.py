@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -45,6 +45,10 @@ class SqliteStore:
         # The newest position written by the open batch: readers see it once COMMIT returns, with no
         # SELECT MAX after every commit (one writer, so nothing else can have written past it).
         self.appended_position = self._committed_position
+        self.on_commit: Callable[[int], None] | None = None
+        """Told the new last position right after a COMMIT that wrote notifications: the fan-out
+        starts on them in the same loop turn the committing operations resume in, one turn earlier
+        than if each operation said so once resumed (docs/architecture.md §6)."""
 
     def migrate(self) -> list[str]:
         applied = [f"{m.version:04d}_{m.name}" for m in apply_sqlite(self._db)]
@@ -112,10 +116,13 @@ class SqliteStore:
                 if not waiter.done():
                     waiter.set_exception(exc)
             return
+        wrote_notifications = self.appended_position > self._committed_position
         self._committed_position = self.appended_position
         for waiter in batch:
             if not waiter.done():
                 waiter.set_result(None)
+        if wrote_notifications and self.on_commit is not None:
+            self.on_commit(self._committed_position)
 
     def _max_position(self) -> int:
         try:
