@@ -4,7 +4,6 @@ session is offered to exactly one agent, and each agent's reply reaches the prov
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import Counter
@@ -13,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from twilio.request_validator import RequestValidator
@@ -24,7 +22,7 @@ from sms_e2e.e2e_support import FakeTwilioApi
 from smsdesk.app import open_store
 from smsdesk.config import Settings
 from support.agents import PASSWORD, create_contact_center
-from support.cluster import Cluster
+from support.cluster import Cluster, outbox_positions
 from support.server import QUICK_TIMEOUTS
 
 pytestmark = pytest.mark.slow
@@ -208,25 +206,10 @@ def test_two_hundred_customers_through_three_nodes_with_one_killed_midway(
     assert {r["To"] for r in api.requests} == set(customers)
     # Every desk got every notification of its agent exactly once and in order, node kill included.
     for desk in desks:
-        expected = stored_positions(cluster.database_url, desk.agent_id, desk.listener.first_position)
+        first = desk.listener.first_position
+        assert first is not None
+        expected = outbox_positions(cluster.database_url, desk.agent_id, first, "/v2/me/smssessions")
         got = desk.listener.positions()
         assert got == expected, (
             f"{desk.auth[0]}: missing {sorted(set(expected) - set(got))}, extra {sorted(set(got) - set(expected))}"
         )
-
-
-def stored_positions(database_url: str, user_id: str, after: int) -> list[int]:
-    async def read() -> list[int]:
-        conn = await asyncpg.connect(database_url)
-        try:
-            rows = await conn.fetch(
-                "SELECT position FROM outbox WHERE user_id = $1 AND position > $2 AND channel = $3 ORDER BY position",
-                user_id,
-                after,
-                "/v2/me/smssessions",
-            )
-        finally:
-            await conn.close()
-        return [int(row[0]) for row in rows]
-
-    return asyncio.run(read())
