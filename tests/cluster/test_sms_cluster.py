@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -95,20 +95,52 @@ class AgentDesk(threading.Thread):
         self.answered: set[str] = set()
         self.errors: list[str] = []
 
-    def post(self, path: str, body: dict[str, Any]) -> None:
-        for _ in range(5):
+    def post(self, path: str, body: dict[str, Any], done: Callable[[], bool]) -> None:
+        """The operation, asked again until a node answers it. A node killed while it had the request
+        (the balancer answers 502) may have carried it out first: ``done()`` says whether it did
+        before the operation is asked again, as a careful client does, or it would be carried out
+        twice (a second Accept is refused, a second SendMessage is a second SMS)."""
+        for attempt in range(5):
+            if attempt and self.went_through(done):
+                return
             try:
                 response = self.http.post(path, json=body)
             except httpx.HTTPError:
                 time.sleep(0.2)
                 continue
-            if response.status_code in (502, 503, 504):  # its node died with the request: ask again
+            if response.status_code in (502, 503, 504):
                 time.sleep(0.2)
                 continue
             if response.json().get("statusCode") != 0:
                 self.errors.append(f"{body['operationName']}: {response.text}")
             return
         self.errors.append(f"{body['operationName']}: no answer")
+
+    def answer(self, session_id: str) -> None:
+        path = f"/api/v2/me/smssessions/{session_id}"
+        text = f"reply to {session_id}"
+        accept = {"operationName": "Accept", "nickname": self.auth[0]}
+        self.post(path, accept, done=lambda: self.chatting(session_id))
+        self.post(
+            path, {"operationName": "SendMessage", "text": text}, done=lambda: self.sent(session_id, text)
+        )
+        self.answered.add(session_id)
+
+    def went_through(self, done: Callable[[], bool]) -> bool:
+        for _ in range(5):
+            try:
+                return done()
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("no node could say whether an operation went through")
+
+    def chatting(self, session_id: str) -> bool:
+        session = self.http.get(f"/api/v2/me/smssessions/{session_id}").raise_for_status().json()
+        return bool(session["smssession"]["state"] == "Chatting")
+
+    def sent(self, session_id: str, text: str) -> bool:
+        log = self.http.get(f"/api/v2/me/smssessions/{session_id}/messages").raise_for_status().json()
+        return any(message.get("text") == text for message in log["messages"])
 
     def run(self) -> None:
         try:
@@ -117,8 +149,10 @@ class AgentDesk(threading.Thread):
             self.errors.append(f"desk {self.auth[0]} died: {error!r}")
 
     def work(self) -> None:
-        self.post("/api/v2/me", {"operationName": "StartContactCenterSession", "channels": ["smssession"]})
-        self.post("/api/v2/me/channels/smssession", {"operationName": "Ready"})
+        # Repeating either leaves the agent where one would (Ready comes last): nothing to check.
+        start = {"operationName": "StartContactCenterSession", "channels": ["smssession"]}
+        self.post("/api/v2/me", start, done=lambda: False)
+        self.post("/api/v2/me/channels/smssession", {"operationName": "Ready"}, done=lambda: False)
         seen = 0
         while not self.stop.is_set():
             try:
@@ -131,10 +165,7 @@ class AgentDesk(threading.Thread):
                 session = data.get("smssession", {})
                 if data.get("notificationType") == "StatusChange" and session.get("state") == "Invited":
                     self.offered.append(session["id"])
-                    path = f"/api/v2/me/smssessions/{session['id']}"
-                    self.post(path, {"operationName": "Accept", "nickname": self.auth[0]})
-                    self.post(path, {"operationName": "SendMessage", "text": f"reply to {session['id']}"})
-                    self.answered.add(session["id"])
+                    self.answer(session["id"])
             seen = len(self.listener.received)
 
 
