@@ -186,13 +186,6 @@ def inbound(cluster: Cluster, customer: str, sid: str) -> None:
     raise AssertionError(f"webhook for {customer} never accepted")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, intermittent under heavy load (about 1 run in 3 with the whole suite beside "
-    "it): one ack client of one agent misses, or receives twice, one notification when its Bayeux "
-    "client is handed between nodes (docs/architecture.md §9, 'Known defect'). Kept running so that "
-    "every run still shows whether it held.",
-)
 def test_two_hundred_customers_through_three_nodes_with_one_killed_midway(
     sms_cluster: tuple[Cluster, FakeTwilioApi, Any],
 ) -> None:
