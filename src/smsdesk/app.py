@@ -177,6 +177,7 @@ def build_node(settings: Settings) -> Node:
         retention_s=settings.notification_retention_s,
         prune_interval_s=settings.notification_prune_interval_s,
         catch_up_s=settings.cluster_catch_up_ms / 1000 if is_postgres(settings.database_url) else None,
+        replay_from_handshake=is_postgres(settings.database_url),
     )
     bus.subscribe(fanout.poke)
     bayeux = BayeuxServer(

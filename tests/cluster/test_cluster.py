@@ -23,7 +23,7 @@ from api.test_multi_agent import (  # noqa: F401
 )
 from reliability.listener import Listener, assert_exactly_once_in_order, chatting
 from support.agents import PASSWORD, ContactCenter, create_contact_center
-from support.cluster import Cluster
+from support.cluster import Cluster, outbox_positions
 from support.server import RunningServer
 
 pytestmark = pytest.mark.slow
@@ -102,6 +102,60 @@ def test_an_ack_client_loses_nothing_when_the_node_holding_its_long_poll_is_kill
     # The Accept's notification may come first: it was committed just before the handshake, which
     # starts from where the handshaking node's fan-out had got to.
     assert [r for r in listener.reference_ids() if r >= acknowledged[0]] == acknowledged
+    listener.close()
+
+
+def fanned_out(node: RunningServer, auth: tuple[str, str], position: int) -> None:
+    """Wait until ``node``'s fan-out has read the outbox up to ``position``: a handshake there says
+    where it has got to (``ext.smsdesk.position``)."""
+    handshake = {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}
+    deadline = time.monotonic() + 10
+    with httpx.Client(base_url=node.base_url, auth=auth, timeout=10) as http:
+        while True:
+            reply = http.post("/api/v2/notifications", json=[handshake]).json()[0]
+            http.post(
+                "/api/v2/notifications", json=[{"channel": "/meta/disconnect", "clientId": reply["clientId"]}]
+            )
+            if reply["ext"]["smsdesk"]["position"] >= position:
+                return
+            assert time.monotonic() < deadline, f"node {node.port} never read the outbox up to {position}"
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("subscribe_on", "connect_on"),
+    [(0, 0), (1, 0), (0, 1)],
+    ids=["all-on-the-handshake-node", "subscribe-elsewhere", "connect-elsewhere"],
+)
+def test_a_new_client_gets_what_was_committed_between_its_handshake_and_subscribe_wherever_they_land(
+    cluster: Cluster, cc: ContactCenter, subscribe_on: int, connect_on: int
+) -> None:
+    """The client starts at its handshake position wherever its next requests land. It once did so
+    only when its subscribe or first connect reached another node (which rebuilds it from that
+    position): on the handshake node, a row its fan-out passed before the subscription was lost."""
+    agent = cc.agent(0).listen().log_in()
+    session_id = chatting(agent, cc.sms, cc.customer_number())
+    auth = (agent.user_name, PASSWORD)
+    agent_id = agent.get("/api/v2/me")["user"]["id"]
+    channel = "/v2/me/smssessions"
+    listener = NodeHopper(cluster.nodes, auth)
+    listener.subscription = channel
+    listener.handshake(subscribe=False)  # on node 0
+    assert listener.first_position is not None
+    between = update(agent, session_id, 1)
+    assert between is not None
+    # Node 0's fan-out passes the row while the client has no subscription yet.
+    fanned_out(cluster.nodes[0], auth, outbox_positions(cluster.database_url, agent_id, 0, channel)[-1])
+    listener.use(subscribe_on)
+    listener.subscribe()
+    after = update(agent, session_id, 2)
+    assert after is not None
+    listener.use(connect_on)
+    listener.until(lambda: after in listener.reference_ids(), what="the notification after the subscribe")
+    assert listener.positions() == outbox_positions(
+        cluster.database_url, agent_id, listener.first_position, channel
+    )
+    assert [r for r in listener.reference_ids() if r >= between] == [between, after]
     listener.close()
 
 

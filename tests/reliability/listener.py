@@ -56,7 +56,7 @@ class Listener:
         replies: list[Message] = response.json()
         return replies
 
-    def handshake(self) -> Message:
+    def handshake(self, subscribe: bool = True) -> Message:
         ext: Message = {}
         if self.ack:
             ext["ack"] = True
@@ -80,6 +80,11 @@ class Listener:
             self.last = self.handshake_position  # a fresh client starts where the server is
         if self.first_position is None:
             self.first_position = self.handshake_position
+        if subscribe:
+            self.subscribe()
+        return reply
+
+    def subscribe(self) -> None:
         subscribed = self.send(
             {
                 "channel": "/meta/subscribe",
@@ -89,7 +94,6 @@ class Listener:
             }
         )
         assert subscribed[0]["successful"], subscribed
-        return reply
 
     def connect_message(self, timeout: int | None = None) -> Message:
         message: Message = {

@@ -3,7 +3,10 @@ no stickiness (Debian's nginx, started by the test on a free loopback port; ``sc
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+import asyncpg
 
 from local_services import Nginx
 from support import server as server_support
@@ -59,3 +62,24 @@ class Cluster:
         self.nginx.stop()
         for node in self.nodes:
             node.stop()
+
+
+def outbox_positions(database_url: str, user_id: str, after: int, channel: str) -> list[int]:
+    """The positions of ``user_id``'s notifications on ``channel`` after ``after``, as stored: what a
+    client subscribed to that channel since ``after`` must receive, exactly once and in this order."""
+
+    async def read() -> list[int]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT position FROM outbox WHERE user_id = $1 AND position > $2 AND channel = $3 "
+                "ORDER BY position",
+                user_id,
+                after,
+                channel,
+            )
+        finally:
+            await conn.close()
+        return [int(row[0]) for row in rows]
+
+    return asyncio.run(read())

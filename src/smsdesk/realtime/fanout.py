@@ -71,7 +71,8 @@ class _Delivery:
     watermark: int
     """Every row of the agent at or below this position has been dealt with for this session."""
     resume: int | None
-    """The client's resume token; None for a client that asked for none (no replay, as GWS)."""
+    """Where the replay on the first subscription starts: the client's resume token, or in a
+    cluster its handshake position; None for a client that asked for none (no replay, as GWS)."""
     live: bool
     """Whether live fan-out delivers to the session; false while a replay or backfill runs."""
     started: bool = False
@@ -96,8 +97,15 @@ class Fanout:
         retention_s: float = 600.0,
         prune_interval_s: float = 30.0,
         catch_up_s: float | None = None,
+        replay_from_handshake: bool = False,
     ) -> None:
         self.store = store
+        # A cluster (realtime/shared_clients.py) records a fresh client as having everything up to
+        # its handshake position, and any node that rebuilds the client replays from there. The
+        # node that handshook it must do the same: going live at once would pass over the rows
+        # committed before its subscription, so whether the client got them would depend on which
+        # node its subscribe and first connect happened to reach.
+        self.replay_from_handshake = replay_from_handshake
         self.batch_size = batch_size
         self.retention_s = retention_s
         self.server: BayeuxServer | None = None
@@ -117,6 +125,8 @@ class Fanout:
         if not isinstance(principal, User):
             return None
         resume = resume_token(message)
+        if resume is None and self.replay_from_handshake:
+            resume = self.cursor
         # Without a token the session is live at once, from the current cursor: a subscription made
         # later catches every row fanned out after it (the subscribe/publish race, R8). With one,
         # nothing goes out live until the replay on subscribe has caught up.
