@@ -158,6 +158,10 @@ class SharedBayeuxClients:
         else:
             local.subscriptions.clear()
             local.subscriptions.update(stored.subscriptions)
+            # A copy this node has not used for a while is what the idle sweep removes: in use again
+            # now, it must not be swept while the rebuild below awaits the outbox (the client would
+            # be told 402 and, without a resume token, lose what it had not received).
+            local.last_active = time.monotonic()
         start = acked if acked is not None else stored.delivered
         # An ack client rebuilt for anything but a connect starts from what was *sent*; its next
         # connect, whose acknowledgement is authoritative, must rebuild again (-1 never matches).
