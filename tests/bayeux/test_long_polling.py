@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,8 +13,9 @@ import msgspec
 import pytest
 
 from smsdesk.bayeux import ServerSession
+from smsdesk.http.server_protocol import ConnectionLimits, guarded_protocol
 
-from .harness import PASSWORD, Client, Harness, data_of, is_held, meta_of, wait_until
+from .harness import PASSWORD, PATH, Client, Harness, data_of, is_held, meta_of, wait_until
 
 UNKNOWN = {"reconnect": "handshake", "interval": 0}
 
@@ -609,4 +612,31 @@ def test_close_answers_held_connects(start_server, pool) -> None:
 
     asyncio.run_coroutine_threadsafe(close(), harness.loop).result(5)
     assert held.result(5)[0]["error"] == "402::session_unknown"
+    client.close()
+
+
+@pytest.mark.parametrize("protocol", ["uvicorn", "smsdesk"])
+def test_a_held_connect_whose_client_vanished_leaves_the_next_message_queued(
+    start_server, protocol: str
+) -> None:
+    """The server must learn that a long-poll's client left (smsdesk's HTTP protocol tells it
+    through the ``disconnect_watch`` extension; under plain uvicorn a task awaits ``receive()``),
+    or the next message would be written into the dead connection and lost."""
+    http = guarded_protocol(ConnectionLimits()) if protocol == "smsdesk" else "auto"
+    harness = start_server(http=http, timeout_ms=20_000)
+    client = ready(Client(harness), "/a")
+    body = msgspec.json.encode(
+        [{"channel": "/meta/connect", "clientId": client.client_id, "connectionType": "long-polling"}]
+    )
+    token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    with socket.create_connection(("127.0.0.1", harness.port)) as held:
+        held.sendall(
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        wait_until(lambda: is_held(harness, client.client_id))
+    wait_until(lambda: not is_held(harness, client.client_id))  # the server noticed
+    assert harness.deliver(client.client_id, "/a", "kept")
+    assert [m["data"] for m in data_of(client.connect())] == ["kept"]
     client.close()

@@ -8,6 +8,7 @@ the message bodies do not already carry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,12 @@ BROWSER_COOKIE = "BAYEUX_BROWSER"
 _decode = msgspec.json.decode
 _JSON = b"application/json;charset=UTF-8"
 _DEFAULTS = BayeuxSettings()
+
+DISCONNECT_WATCH = "disconnect_watch"
+"""An ASGI scope extension a server may offer: ``scope["extensions"][DISCONNECT_WATCH]["watch"]``,
+called with a callback, has it called if the client goes away before the response is complete (``None``
+withdraws it). Without it, a held long-poll learns of the client leaving from a task awaiting
+``receive()``: a task created and cancelled for every long-poll, which is most requests."""
 
 
 def _error(error: str) -> list[Message]:
@@ -157,7 +164,7 @@ class BayeuxEndpoint:
             if isinstance(reply, Connect):
                 try:
                     if reply.hold:
-                        await self._hold(reply, receive)
+                        await self._hold(reply, scope, receive)
                 finally:
                     answer = self.server.finish_connect(reply)
                 parts.extend(await _recorded(self.server, reply, answer))
@@ -187,7 +194,7 @@ class BayeuxEndpoint:
             if not event.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _hold(self, connect: Connect, receive: Receive) -> None:
+    async def _hold(self, connect: Connect, scope: Scope, receive: Receive) -> None:
         """Wait until the connect must be answered, or until the client goes away: then nothing is
         drained from the queue, so messages are not written into a closed connection."""
         woken = asyncio.get_running_loop().create_future()
@@ -203,6 +210,15 @@ class BayeuxEndpoint:
                 connect.wake("gone")
 
         self.server.hold(connect, wake)
+        offered = scope.get("extensions", {}).get(DISCONNECT_WATCH)
+        watch: Callable[[Callable[[], None] | None], None] | None = offered and offered.get("watch")
+        if watch is not None:
+            watch(functools.partial(connect.wake, "gone"))
+            try:
+                await woken
+            finally:
+                watch(None)
+            return
         # After the body, ASGI receive() returns only when the client disconnects.
         watcher = asyncio.ensure_future(receive())
         watcher.add_done_callback(watched)

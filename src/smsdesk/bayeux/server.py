@@ -20,7 +20,7 @@ import msgspec
 
 from smsdesk.bayeux import channels, timesync
 from smsdesk.bayeux.policy import SecurityPolicy, SessionListener, SharedClients
-from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, ServerSession
+from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, HoldTimeouts, ServerSession
 from smsdesk.bayeux.settings import BayeuxSettings
 
 log = logging.getLogger("smsdesk.bayeux")
@@ -70,6 +70,7 @@ class BayeuxServer:
         self._sweeper: asyncio.Task[None] | None = None
         self._types = [WEBSOCKET, LONG_POLLING] if settings.websocket_enabled else [LONG_POLLING]
         self._timeout_s = settings.timeout_ms / 1000
+        self._hold_timeouts = HoldTimeouts(self._timeout_s)
         self._handshake_advice = {
             "reconnect": "retry",
             "interval": settings.interval_ms,
@@ -107,6 +108,7 @@ class BayeuxServer:
             self._sweeper = None
         for session in list(self._sessions.values()):
             self._remove(session, "closed")
+        self._hold_timeouts.close()
 
     async def _sweep(self) -> None:
         interval = self.settings.sweep_interval_ms / 1000
@@ -362,12 +364,15 @@ class BayeuxServer:
 
     def hold(self, connect: Connect, waker: Callable[[], None]) -> None:
         """Start holding ``connect``: ``waker`` is called once when it must be answered."""
-        connect.start(waker, self._timeout_s)
+        connect.start(waker)
+        if connect.reason is None:
+            self._hold_timeouts.add(connect)
 
     def finish_connect(self, connect: Connect) -> list[bytes]:
         """The encoded messages answering ``connect`` (queued data first, then the reply)."""
         session = connect.session
         connect.stop()
+        self._hold_timeouts.discard(connect)
         if connect.hold:
             connect.hold = False
             if connect.transport == LONG_POLLING and connect.browser is not None:

@@ -74,7 +74,6 @@ class Connect:
     """A ``/meta/connect`` being answered; the transport holds it until ``reason`` is set."""
 
     __slots__ = (
-        "_timer",
         "_waker",
         "browser",
         "hold",
@@ -107,7 +106,6 @@ class Connect:
         self.sequence: int | None = None
         """Set when the reply is made: the sequence of the last message it carries fresh, if any."""
         self._waker: Callable[[], None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
 
     def wake(self, reason: str) -> None:
         if self.reason is None:
@@ -115,15 +113,54 @@ class Connect:
             if self._waker is not None:
                 self._waker()
 
-    def start(self, waker: Callable[[], None], timeout_s: float) -> None:
+    def start(self, waker: Callable[[], None]) -> None:
         self._waker = waker
         if self.reason is not None:
             waker()
-        else:
-            self._timer = asyncio.get_running_loop().call_later(timeout_s, self.wake, "timeout")
 
     def stop(self) -> None:
         self._waker = None
+
+
+class HoldTimeouts:
+    """When each held ``/meta/connect`` must be answered anyway (``timeout``), for all of them.
+
+    Every connect is held for the same time, so deadlines come in the order holds start: a dict in
+    insertion order is already the queue of deadlines, and one loop timer, set for the oldest,
+    serves them all. A timer per connect would be armed and cancelled on almost every long-poll."""
+
+    __slots__ = ("_held", "_timer", "timeout_s")
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._held: dict[Connect, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, connect: Connect) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        self._held[connect] = deadline
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._expire)
+
+    def discard(self, connect: Connect) -> None:
+        self._held.pop(connect, None)
+
+    def _expire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        held = self._held
+        while held:
+            connect, deadline = next(iter(held.items()))
+            if deadline > now:
+                self._timer = loop.call_at(deadline, self._expire)
+                return
+            del held[connect]
+            connect.wake("timeout")
+
+    def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._held.clear()

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from smsdesk.bayeux.asgi import DISCONNECT_WATCH
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.http.responses import raw_http_error
 
@@ -106,6 +108,7 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             super().__init__(*args, **kwargs)
             self._address: str | None = None
             self._header_bytes = 0
+            self._on_gone: Callable[[], None] | None = None
 
         # ----- the per-address cap -----
 
@@ -134,7 +137,16 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             self._release()
+            gone, self._on_gone = self._on_gone, None
+            answering = self.cycle is not None and not self.cycle.response_complete
             super().connection_lost(exc)
+            if gone is not None and answering:
+                gone()
+
+        # ----- the disconnect watch (bayeux/asgi.py, DISCONNECT_WATCH) -----
+
+        def _watch_disconnect(self, callback: Callable[[], None] | None) -> None:
+            self._on_gone = callback
 
         def handle_websocket_upgrade(self) -> None:
             self._disarm()
@@ -171,6 +183,8 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._header_bytes = 0
+            self._on_gone = None
+            self.scope.setdefault("extensions", {})[DISCONNECT_WATCH] = {"watch": self._watch_disconnect}
             self._arm(limits.header_timeout_s, header_timeout, "headers")
 
         def on_url(self, url: bytes) -> None:
