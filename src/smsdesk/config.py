@@ -91,6 +91,10 @@ class Settings:
     # permessage-deflate on websockets: ~40 KB of zlib state per connection and CPU per message,
     # for notifications of about 1 KB; off unless the network is the scarce resource.
     websocket_compression: bool = False
+    # A websocket ping every this many seconds (a peer that does not answer within 20 s is closed):
+    # how soon a connection that died without a word is noticed. Bayeux's own /meta/connect keeps
+    # traffic flowing meanwhile; each ping is a frame each way, 10,000 desktops make many of them.
+    websocket_ping_s: float = 60.0
     bayeux_max_clients_per_user: int = 32  # a user's oldest Bayeux client goes beyond this
     bayeux_unconnected_expiry_ms: int = 5_000  # a client that handshook but never connected goes
     # How long notifications stay in the outbox for replay to reconnecting clients (resume tokens

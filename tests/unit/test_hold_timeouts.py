@@ -1,4 +1,5 @@
-"""The held-connect timeouts of the Bayeux server: one loop timer for every held long-poll."""
+"""The held-connect timeouts of the Bayeux server: one loop timer for every held long-poll, firing
+up to ``HoldTimeouts.SLACK_S`` late so that connects falling due together are answered together."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def test_each_held_connect_is_woken_once_its_time_is_up_in_the_order_held() -> N
             timeouts.add(connect)
             await asyncio.sleep(0.01)
         assert woken == []  # none is due yet
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05 + HoldTimeouts.SLACK_S + 0.1)
         return woken
 
     assert asyncio.run(scenario()) == [(0, "timeout"), (1, "timeout"), (2, "timeout")]
@@ -37,7 +38,7 @@ def test_an_answered_connect_is_not_woken_by_its_timeout() -> None:
             timeouts.add(connect)
         answered.wake("message")
         timeouts.discard(answered)
-        await asyncio.sleep(0.08)
+        await asyncio.sleep(0.03 + HoldTimeouts.SLACK_S + 0.1)
         return answered.reason, held.reason
 
     assert asyncio.run(scenario()) == ("message", "timeout")
@@ -50,7 +51,7 @@ def test_close_cancels_what_is_pending() -> None:
         connect.start(lambda: None)
         timeouts.add(connect)
         timeouts.close()
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02 + HoldTimeouts.SLACK_S + 0.1)
         return connect.reason
 
     assert asyncio.run(scenario()) is None

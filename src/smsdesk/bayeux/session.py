@@ -127,7 +127,11 @@ class HoldTimeouts:
 
     Every connect is held for the same time, so deadlines come in the order holds start: a dict in
     insertion order is already the queue of deadlines, and one loop timer, set for the oldest,
-    serves them all. A timer per connect would be armed and cancelled on almost every long-poll."""
+    serves them all. A timer per connect would be armed and cancelled on almost every long-poll.
+    The timer fires up to ``SLACK_S`` late, so that one pass answers the connects that fell due
+    together (10,000 websocket clients time out 400 connects a second) rather than one pass each."""
+
+    SLACK_S = 0.1
 
     __slots__ = ("_held", "_timer", "timeout_s")
 
@@ -141,7 +145,7 @@ class HoldTimeouts:
         deadline = loop.time() + self.timeout_s
         self._held[connect] = deadline
         if self._timer is None:
-            self._timer = loop.call_at(deadline, self._expire)
+            self._timer = loop.call_at(deadline + self.SLACK_S, self._expire)
 
     def discard(self, connect: Connect) -> None:
         self._held.pop(connect, None)
@@ -151,11 +155,13 @@ class HoldTimeouts:
         loop = asyncio.get_running_loop()
         now = loop.time()
         held = self._held
-        while held:
-            connect, deadline = next(iter(held.items()))
+        due: list[Connect] = []
+        for connect, deadline in held.items():  # one pass: the oldest first, up to the first not due
             if deadline > now:
-                self._timer = loop.call_at(deadline, self._expire)
-                return
+                self._timer = loop.call_at(deadline + self.SLACK_S, self._expire)
+                break
+            due.append(connect)
+        for connect in due:
             del held[connect]
             connect.wake("timeout")
 
