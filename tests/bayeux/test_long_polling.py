@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 import time
@@ -637,6 +638,50 @@ def test_a_held_connect_whose_client_vanished_leaves_the_next_message_queued(
         )
         wait_until(lambda: is_held(harness, client.client_id))
     wait_until(lambda: not is_held(harness, client.client_id))  # the server noticed
+    assert harness.deliver(client.client_id, "/a", "kept")
+    assert [m["data"] for m in data_of(client.connect())] == ["kept"]
+    client.close()
+
+
+class _SlowCluster:
+    """SharedClients whose ``before`` takes a while on connects, as a cluster's database reads can."""
+
+    async def before(self, server: Any, messages: list[dict[str, Any]], principal: object) -> None:
+        if any(m["channel"] == "/meta/connect" for m in messages):
+            await asyncio.sleep(0.3)
+
+    async def after(self, server: Any, messages: Any, replies: Any, principal: object) -> None:
+        return None
+
+    async def sent(self, connect: Any) -> bool:
+        return True
+
+    def pushed(self, session: Any) -> None:
+        return None
+
+
+@pytest.mark.parametrize("protocol", ["uvicorn", "smsdesk"])
+def test_a_connect_whose_client_left_before_it_was_held_is_not_held(start_server, protocol: str) -> None:
+    """The client hangs up after its connect was read but before the server holds it (a cluster
+    makes its copy of the client current meanwhile): the server must know at once that nobody is
+    there, or the next message would be written into the dead connection."""
+    http = guarded_protocol(ConnectionLimits()) if protocol == "smsdesk" else "auto"
+    harness = start_server(http=http, timeout_ms=20_000)
+    client = ready(Client(harness), "/a")
+    harness.server.shared = _SlowCluster()
+    body = msgspec.json.encode(
+        [{"channel": "/meta/connect", "clientId": client.client_id, "connectionType": "long-polling"}]
+    )
+    token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    with socket.create_connection(("127.0.0.1", harness.port)) as leaving:
+        leaving.sendall(
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        time.sleep(0.1)  # read, and now in the slow part
+    time.sleep(0.5)  # the connect has been handled since
+    assert not is_held(harness, client.client_id)
     assert harness.deliver(client.client_id, "/a", "kept")
     assert [m["data"] for m in data_of(client.connect())] == ["kept"]
     client.close()

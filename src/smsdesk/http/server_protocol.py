@@ -146,6 +146,9 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         # ----- the disconnect watch (bayeux/asgi.py, DISCONNECT_WATCH) -----
 
         def _watch_disconnect(self, callback: Callable[[], None] | None) -> None:
+            if callback is not None and self.cycle is not None and self.cycle.disconnected:
+                callback()  # the client left while the request was being handled, before this
+                return
             self._on_gone = callback
 
         def handle_websocket_upgrade(self) -> None:
