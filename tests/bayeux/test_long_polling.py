@@ -616,6 +616,19 @@ def test_close_answers_held_connects(start_server, pool) -> None:
     client.close()
 
 
+def _raw_connect(client: Client) -> bytes:
+    """A ``/meta/connect`` for ``client`` as raw HTTP, to send on a socket the test then closes."""
+    body = msgspec.json.encode(
+        [{"channel": "/meta/connect", "clientId": client.client_id, "connectionType": "long-polling"}]
+    )
+    token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
 @pytest.mark.parametrize("protocol", ["uvicorn", "smsdesk"])
 def test_a_held_connect_whose_client_vanished_leaves_the_next_message_queued(
     start_server, protocol: str
@@ -626,16 +639,8 @@ def test_a_held_connect_whose_client_vanished_leaves_the_next_message_queued(
     http = guarded_protocol(ConnectionLimits()) if protocol == "smsdesk" else "auto"
     harness = start_server(http=http, timeout_ms=20_000)
     client = ready(Client(harness), "/a")
-    body = msgspec.json.encode(
-        [{"channel": "/meta/connect", "clientId": client.client_id, "connectionType": "long-polling"}]
-    )
-    token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
     with socket.create_connection(("127.0.0.1", harness.port)) as held:
-        held.sendall(
-            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+        held.sendall(_raw_connect(client))
         wait_until(lambda: is_held(harness, client.client_id))
     wait_until(lambda: not is_held(harness, client.client_id))  # the server noticed
     assert harness.deliver(client.client_id, "/a", "kept")
@@ -669,16 +674,8 @@ def test_a_connect_whose_client_left_before_it_was_held_is_not_held(start_server
     harness = start_server(http=http, timeout_ms=20_000)
     client = ready(Client(harness), "/a")
     harness.server.shared = _SlowCluster()
-    body = msgspec.json.encode(
-        [{"channel": "/meta/connect", "clientId": client.client_id, "connectionType": "long-polling"}]
-    )
-    token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
     with socket.create_connection(("127.0.0.1", harness.port)) as leaving:
-        leaving.sendall(
-            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+        leaving.sendall(_raw_connect(client))
         time.sleep(0.1)  # read, and now in the slow part
     time.sleep(0.5)  # the connect has been handled since
     assert not is_held(harness, client.client_id)
