@@ -168,10 +168,7 @@ def build_node(settings: Settings) -> Node:
     store.migrate()
     services = Services(store, Urls(settings.base_url), operation_settings(settings))
     bus = InProcessBus()
-    if isinstance(store, SqliteStore):
-        store.on_commit = bus.committed  # at COMMIT itself, before the operations resume
-    else:
-        services.commit_listeners.append(bus)
+    store.commit_listeners.append(bus)
     fanout = Fanout(
         store,
         retention_s=settings.notification_retention_s,
@@ -479,7 +476,7 @@ def create_app(settings: Settings) -> Starlette:
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
     routes: list[BaseRoute] = endpoint.routes(BAYEUX_PATH)
     metrics = Metrics()
-    node.services.commit_listeners.append(metrics)
+    node.store.commit_listeners.append(metrics)
     node.services.on_sms_attempt.append(metrics.sms_attempt)
     node.fanout.on_delivered = metrics.delivered_up_to
     metrics.bayeux_clients.set_function(lambda: sum(1 for _ in node.bayeux.sessions()))

@@ -7,7 +7,7 @@ import getpass
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -114,20 +114,23 @@ def serve(
         max_connections_per_address=settings.max_connections_per_address,
     )
     tune_for_serving()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        loop="uvloop",
-        http=guarded_protocol(limits),
-        ws_per_message_deflate=settings.websocket_compression,
-        ws_ping_interval=settings.websocket_ping_s,
-        timeout_keep_alive=max(1, round(settings.keep_alive_s)),
-        lifespan="on",
-        access_log=access_log,
-        timeout_graceful_shutdown=3,
-    )
+    uvicorn.run(create_app(settings), http=guarded_protocol(limits), **_server_options(settings, access_log))
+
+
+def _server_options(settings: Settings, access_log: bool) -> dict[str, Any]:
+    """What ``uvicorn.run`` is given alike with one process or several."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "loop": "uvloop",
+        "ws_per_message_deflate": settings.websocket_compression,
+        "ws_ping_interval": settings.websocket_ping_s,
+        "timeout_keep_alive": max(1, round(settings.keep_alive_s)),
+        "lifespan": "on",
+        "access_log": access_log,
+        "timeout_graceful_shutdown": 3,
+    }
 
 
 def _serve_workers(settings: Settings, workers: int, config: str | None, access_log: bool) -> None:
@@ -154,17 +157,8 @@ def _serve_workers(settings: Settings, workers: int, config: str | None, access_
         "smsdesk.app:app_from_environment",
         factory=True,
         workers=workers,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        loop="uvloop",
         http="httptools",
-        ws_per_message_deflate=settings.websocket_compression,
-        ws_ping_interval=settings.websocket_ping_s,
-        timeout_keep_alive=max(1, round(settings.keep_alive_s)),
-        lifespan="on",
-        access_log=access_log,
-        timeout_graceful_shutdown=3,
+        **_server_options(settings, access_log),
     )
 
 

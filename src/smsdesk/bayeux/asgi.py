@@ -203,29 +203,29 @@ class BayeuxEndpoint:
             if not woken.done():
                 woken.set_result(None)
 
-        def watched(task: asyncio.Future[Any]) -> None:
-            if not task.cancelled() and (
-                task.exception() is not None or task.result()["type"] == "http.disconnect"
-            ):
-                connect.wake("gone")
-
         self.server.hold(connect, wake)
         offered = scope.get("extensions", {}).get(DISCONNECT_WATCH)
         watch: Callable[[Callable[[], None] | None], None] | None = offered and offered.get("watch")
+        stop_watching: Callable[[], object]
         if watch is not None:
             watch(functools.partial(connect.wake, "gone"))
-            try:
-                await woken
-            finally:
-                watch(None)
-            return
-        # After the body, ASGI receive() returns only when the client disconnects.
-        watcher = asyncio.ensure_future(receive())
-        watcher.add_done_callback(watched)
+            stop_watching = functools.partial(watch, None)
+        else:
+
+            def watched(task: asyncio.Future[Any]) -> None:
+                if not task.cancelled() and (
+                    task.exception() is not None or task.result()["type"] == "http.disconnect"
+                ):
+                    connect.wake("gone")
+
+            # After the body, ASGI receive() returns only when the client disconnects.
+            watcher = asyncio.ensure_future(receive())
+            watcher.add_done_callback(watched)
+            stop_watching = watcher.cancel
         try:
             await woken
         finally:
-            watcher.cancel()
+            stop_watching()
 
     # ----- websocket -----
 

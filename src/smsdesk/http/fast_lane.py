@@ -51,12 +51,21 @@ class FastLane:
         self.count = count
         self.max_body_bytes = max_body_bytes
 
+    def _is_bayeux(self, path: str) -> bool:
+        return path == self.bayeux_path or path.startswith(self.bayeux_below)
+
     async def handled(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Answer the request if it is one of the two; False leaves it untouched for the stack."""
+        """Answer the request (or serve the websocket) if it is one of ours; False leaves it
+        untouched for the stack."""
+        path: str = scope["path"]
+        if scope["type"] == "websocket":
+            if not self._is_bayeux(path):
+                return False
+            await self.bayeux(scope, receive, send)
+            return True
         if scope["method"] != "POST":
             return False
-        path: str = scope["path"]
-        if path == self.bayeux_path or path.startswith(self.bayeux_below):
+        if self._is_bayeux(path):
             status = await guarded(self.bayeux, scope, receive, send, self.max_body_bytes)
             self.count("POST", self.bayeux_path, status)
             return True
@@ -67,13 +76,6 @@ class FastLane:
                 status = await guarded(self._session, scope, receive, send, self.max_body_bytes)
                 self.count("POST", SESSION_ROUTE, status)
                 return True
-        return False
-
-    async def handled_websocket(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        path: str = scope["path"]
-        if path == self.bayeux_path or path.startswith(self.bayeux_below):
-            await self.bayeux(scope, receive, send)
-            return True
         return False
 
     async def _session(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,13 +89,8 @@ class FastLaneApplication(Starlette):
     fast_lane: FastLane | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.fast_lane is not None:
-            if scope["type"] == "http":
-                scope["app"] = self
-                if await self.fast_lane.handled(scope, receive, send):
-                    return
-            elif scope["type"] == "websocket":
-                scope["app"] = self
-                if await self.fast_lane.handled_websocket(scope, receive, send):
-                    return
+        if self.fast_lane is not None and scope["type"] in ("http", "websocket"):
+            scope["app"] = self
+            if await self.fast_lane.handled(scope, receive, send):
+                return
         await super().__call__(scope, receive, send)

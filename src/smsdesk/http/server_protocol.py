@@ -109,6 +109,9 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             self._address: str | None = None
             self._header_bytes = 0
             self._on_gone: Callable[[], None] | None = None
+            self._watch_extension: dict[object, object] = {
+                "watch": self._watch_disconnect
+            }  # once per connection
 
         # ----- the per-address cap -----
 
@@ -187,7 +190,7 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             super().on_message_begin()
             self._header_bytes = 0
             self._on_gone = None
-            self.scope.setdefault("extensions", {})[DISCONNECT_WATCH] = {"watch": self._watch_disconnect}
+            self.scope.setdefault("extensions", {})[DISCONNECT_WATCH] = self._watch_extension
             self._arm(limits.header_timeout_s, header_timeout, "headers")
 
         def on_url(self, url: bytes) -> None:

@@ -309,6 +309,10 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
+    commit_listeners: list[CommitListener]
+    """Told, once a transaction that appended notifications has committed, the last position it
+    appended: the fan-out's poke and the delivery-latency metric (docs/architecture.md §2)."""
+
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
 
     async def notifications_after(self, position: int, limit: int) -> list[StoredNotification]: ...

@@ -11,7 +11,7 @@ from smsdesk.domain.consent import ConsentKeywords
 from smsdesk.domain.model import DomainContext
 from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gws.representation import Urls, now_ms
-from smsdesk.operations.ports import CommitListener, Notification, Store, Transaction
+from smsdesk.operations.ports import Notification, Store, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,6 @@ class Services:
         self.store = store
         self.urls = urls
         self.settings = settings
-        self.commit_listeners: list[CommitListener] = []
         self.on_routing_needed: list[Callable[[str], None]] = []
         self.on_sms_enqueued: list[Callable[[], None]] = []
         self.on_sms_attempt: list[Callable[[str, str], None]] = []  # (connector, accepted|retry|failed)
@@ -68,7 +67,8 @@ class Services:
 
     @asynccontextmanager
     async def work(self) -> AsyncIterator[Work]:
-        """One transaction; after it commits, the bus is poked and routing / SMS sending woken."""
+        """One transaction; after it commits, routing and SMS sending are woken (the store tells its
+        commit listeners, the fan-out among them, of the notifications it appended)."""
         async with self.store.transaction() as tx:
             work = Work(tx)
             yield work
@@ -77,10 +77,8 @@ class Services:
                 from smsdesk.operations.statistics import publish_statistics
 
                 await publish_statistics(self, work)
-            position = await tx.append_notifications(work.notifications) if work.notifications else 0
-        if position:
-            for listener in self.commit_listeners:
-                listener.committed(position)
+            if work.notifications:
+                await tx.append_notifications(work.notifications)
         for tenant_id in work.routing_tenants:
             for wake_router in self.on_routing_needed:
                 wake_router(tenant_id)

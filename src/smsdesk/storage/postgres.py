@@ -31,7 +31,13 @@ from asyncpg.pool import PoolConnectionProxy
 
 from smsdesk.domain.model import SessionRecord
 from smsdesk.gws.representation import now_ms as _now_ms
-from smsdesk.operations.ports import Notification, StorageConflict, StoredBayeuxClient, StoredNotification
+from smsdesk.operations.ports import (
+    CommitListener,
+    Notification,
+    StorageConflict,
+    StoredBayeuxClient,
+    StoredNotification,
+)
 from smsdesk.storage.migrations import available
 from smsdesk.storage.sql import Row, SqlTransaction, decode_session, prune_boundary, stored_notifications
 
@@ -98,6 +104,8 @@ class PostgresTransaction(SqlTransaction):
     def __init__(self, conn: Conn) -> None:
         super().__init__(PostgresConnection(conn))
         self.conn = conn
+        self.appended = 0
+        """The last outbox position this transaction appended (0: none)."""
 
     async def load_session(self, tenant_id: str, session_id: str) -> SessionRecord | None:
         # FOR UPDATE: the session is read to be changed; a concurrent operation on it waits here.
@@ -128,6 +136,7 @@ class PostgresTransaction(SqlTransaction):
             [n.payload for n in notifications],
             _now_ms(),
         )
+        self.appended = position
         return position
 
 
@@ -137,6 +146,7 @@ class PostgresStore:
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = threading.Lock()
+        self.commit_listeners: list[CommitListener] = []
 
     async def pool(self) -> asyncpg.Pool:
         """The connection pool, created on first use in the running event loop."""
@@ -242,9 +252,13 @@ class PostgresStore:
         pool = await self.pool()
         try:
             async with pool.acquire() as conn, conn.transaction():
-                yield PostgresTransaction(conn)
+                tx = PostgresTransaction(conn)
+                yield tx
         except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as error:
             raise StorageConflict(str(error)) from error
+        if tx.appended:
+            for listener in self.commit_listeners:
+                listener.committed(tx.appended)
 
     # ----- the outbox, read by fan-out -----
 

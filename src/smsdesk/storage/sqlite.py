@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from smsdesk.gws.representation import now_ms as _now_ms
-from smsdesk.operations.ports import Notification, StoredNotification
+from smsdesk.operations.ports import CommitListener, Notification, StoredNotification
 from smsdesk.storage.migrations import apply_sqlite, available
 from smsdesk.storage.sql import Row, SqlTransaction, prune_boundary, stored_notifications
 
@@ -45,10 +45,9 @@ class SqliteStore:
         # The newest position written by the open batch: readers see it once COMMIT returns, with no
         # SELECT MAX after every commit (one writer, so nothing else can have written past it).
         self.appended_position = self._committed_position
-        self.on_commit: Callable[[int], None] | None = None
-        """Told the new last position right after a COMMIT that wrote notifications: the fan-out
-        starts on them in the same loop turn the committing operations resume in, one turn earlier
-        than if each operation said so once resumed (docs/architecture.md §6)."""
+        # Told from the COMMIT itself: the fan-out starts on the new rows in the loop turn the
+        # committing operations resume in, not a turn later (docs/architecture.md §2, step 4).
+        self.commit_listeners: list[CommitListener] = []
 
     def migrate(self) -> list[str]:
         applied = [f"{m.version:04d}_{m.name}" for m in apply_sqlite(self._db)]
@@ -121,8 +120,9 @@ class SqliteStore:
         for waiter in batch:
             if not waiter.done():
                 waiter.set_result(None)
-        if wrote_notifications and self.on_commit is not None:
-            self.on_commit(self._committed_position)
+        if wrote_notifications:
+            for listener in self.commit_listeners:
+                listener.committed(self._committed_position)
 
     def _max_position(self) -> int:
         try:
