@@ -13,6 +13,9 @@ forever. This subclass adds, per connection:
   it is then driven by the websocket protocol, with its own ping timeouts);
 - the **GWS envelope** on every refusal it writes itself (400, 408, 429, 431), built by
   ``http/responses.py`` like every other one.
+
+It also sends a response's head and the first part of its body in one write (``_OneWrite``):
+uvicorn writes them separately, two system calls where one does, on every response.
 """
 
 from __future__ import annotations
@@ -82,6 +85,54 @@ class _Deadlines:
             connection.expired(refusal, what)
         if self.armed:
             self.timer = loop.call_later(self.period, self._sweep, loop)
+
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _OneWrite:
+    """The transport as one response sees it: its head is held until its body's first write, and
+    both leave in one system call. Everything else goes straight to the transport.
+
+    uvicorn writes the head when the application starts the response, and the body when it sends
+    it: for the small JSON answers this server sends, two ``send()`` calls (and two wake-ups of the
+    client) where one does. A ``100 Continue`` comes before the head and is not held; a HEAD
+    request's response (a head and no body write) is not given one. It keeps no
+    reference to the request's cycle, which refers to it: a cycle of references would outlive
+    every request until the garbage collector's next pass.
+    """
+
+    __slots__ = ("_head", "_held", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head: bytes | None = None
+        self._held = False
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            if len(data) < 65_536:
+                self._transport.write(head + data)
+            else:  # not worth a copy
+                self._transport.writelines((head, data))
+        elif not self._held and data != _CONTINUE:
+            self._held = True
+            self._head = data
+        else:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        # The application failed between the head and the body: the response is cut off either way.
+        self._head = None
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
@@ -213,7 +264,11 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def on_headers_complete(self) -> None:
             if not self.transport.is_closing():
                 self._arm(limits.body_timeout_s, body_timeout, "body")
+                previous = self.cycle
                 super().on_headers_complete()
+                # Not for an upgrade (no new cycle), nor HEAD (uvicorn writes no body to flush the head).
+                if self.cycle is not previous and self.scope["method"] != "HEAD":
+                    self.cycle.transport = _OneWrite(self.transport)  # type: ignore[assignment]
 
         def on_body(self, body: bytes) -> None:
             if not self.transport.is_closing():
