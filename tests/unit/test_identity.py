@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +57,36 @@ def test_a_cookie_is_refused_for_another_user_after_a_password_change_or_when_ta
     assert sessions.claim("garbage") is None
     forged = sessions.claim(f"{head}.{'A' * len(mac)}")
     assert forged is not None and asyncio.run(sessions.resolve(forged, ALICE)) is None
+
+
+def test_cookies_and_csrf_tokens_signed_before_the_switch_to_blake2b_are_still_honoured(
+    store: SqliteStore,
+) -> None:
+    sessions = sessions_on(store)
+    secret = bytes.fromhex(asyncio.run(_cluster_secret(store)))
+    issued = sessions.create(ALICE)
+    head = issued.id.partition(".")[0]
+    claim_text = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)).decode()
+
+    def hmac_sha256(*parts: str) -> str:
+        digest = hmac.new(secret, "\0".join(parts).encode(), hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    old_cookie = f"{head}.{hmac_sha256(claim_text, ALICE.password_hash)}"
+    assert old_cookie != issued.id  # new cookies are signed with keyed BLAKE2b
+    claim = sessions.claim(old_cookie)
+    assert claim is not None
+    resolved = asyncio.run(sessions.resolve(claim, ALICE))
+    assert resolved is not None and resolved.user_id == ALICE.id
+    assert resolved.csrf_matches(hmac_sha256("csrf", resolved.key))
+    assert resolved.csrf_matches(resolved.csrf_token)
+    assert not resolved.csrf_matches(hmac_sha256("csrf", "another key"))
+    assert not resolved.csrf_matches("")
+
+
+async def _cluster_secret(store: SqliteStore) -> str:
+    async with store.transaction() as tx:
+        return await tx.cluster_secret("http_sessions", "unused")
 
 
 def test_an_ended_session_stays_ended_everywhere(store: SqliteStore) -> None:

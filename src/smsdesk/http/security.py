@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hmac
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -95,7 +94,7 @@ class RequestSecurity:
             new_session = True
         if request.method in _MUTATING and self._csrf_required(authorization is not None):
             token = request.headers.get(CSRF_HEADER, "")
-            if new_session or not hmac.compare_digest(token.encode(), http_session.csrf_token.encode()):
+            if new_session or not http_session.csrf_matches(token):
                 raise GwsError(StatusCode.FORBIDDEN, "Missing or invalid Csrf token")
         return Caller(user, http_session, new_session)
 
