@@ -532,8 +532,6 @@ def create_app(settings: Settings) -> Starlette:
                 f" (created {', '.join(seeded.created_users)})" if seeded.created_users else "",
             )
         await http_sessions.start()
-        if isinstance(node.store, SqliteStore):
-            node.store.checkpoint_in_background()
         if node.simulator is not None:
             log.warning(
                 "SMS simulator ON (a test tool, never for production): whoever reaches %s can text as "

@@ -4,34 +4,20 @@ SQLite is driven on the event loop's own thread: a WAL commit costs tens of micr
 less than a hop to a worker thread per statement (design.md §4). One connection serves all;
 transactions are serialised by an asyncio lock, and no statement ever awaits, so a transaction
 is never interleaved with another coroutine's reads or writes.
-
-The one exception is the checkpoint, which copies the WAL into the database file and fsyncs it:
-milliseconds of disk wait (more on a busy disk) that SQLite would otherwise spend inside a COMMIT
-on the loop's thread every thousand pages, the whole server standing still. While the server
-runs, a worker thread does it (``_Checkpointer``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import sqlite3
-import threading
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from smsdesk.gws.representation import now_ms as _now_ms
-from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.ports import CommitListener, Notification, StoredNotification
 from smsdesk.storage.migrations import apply_sqlite, available
 from smsdesk.storage.sql import Row, SqlTransaction, prune_boundary, stored_notifications
-
-log = logging.getLogger("smsdesk.storage")
-
-FALLBACK_CHECKPOINT_PAGES = 16_384
-"""WAL pages (64 MB at 4 KB) past which a COMMIT checkpoints on the loop's thread after all, as
-SQLite does by default at 1,000: the safety net should the checkpoint thread fall behind."""
 
 
 def sqlite_path(database_url: str) -> str:
@@ -62,7 +48,6 @@ class SqliteStore:
         # Told from the COMMIT itself: the fan-out starts on the new rows in the loop turn the
         # committing operations resume in, not a turn later (docs/architecture.md §2, step 4).
         self.commit_listeners: list[CommitListener] = []
-        self._checkpointer: _Checkpointer | None = None
 
     def migrate(self) -> list[str]:
         applied = [f"{m.version:04d}_{m.name}" for m in apply_sqlite(self._db)]
@@ -77,30 +62,11 @@ class SqliteStore:
             done = set()
         return len([m for m in available("sqlite") if m.version not in done])
 
-    def checkpoint_in_background(self, interval_s: float = 0.25) -> None:
-        """From now on, checkpoint on a worker thread, not inside the loop's COMMITs (while serving;
-        call from the event loop, and ``aclose`` at the end)."""
-        if self.path == ":memory:" or self._checkpointer is not None:
-            return
-        self._db.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
-        self._checkpointer = _Checkpointer(self, interval_s)
-
     def close(self) -> None:
         self._db.close()
 
     async def aclose(self) -> None:
-        if self._checkpointer is not None:
-            await self._checkpointer.stop()
-            self._checkpointer = None
         self.close()
-
-    @asynccontextmanager
-    async def _quiet(self) -> AsyncIterator[None]:
-        """No write transaction open or starting meanwhile: operations wait for the lock."""
-        async with self._lock:
-            if self._batch is not None:
-                self._commit()
-            yield
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTransaction]:
@@ -132,16 +98,12 @@ class SqliteStore:
         await committed
 
     def _commit_batch(self) -> None:
-        if self._batch is None:
+        batch = self._batch
+        if batch is None:
             return
         if self._lock.locked():  # an operation is mid-way: never commit half of it
             asyncio.get_running_loop().call_soon(self._commit_batch)
             return
-        self._commit()
-
-    def _commit(self) -> None:
-        batch = self._batch
-        assert batch is not None
         self._batch = None
         try:
             self._db.execute("COMMIT")
@@ -269,42 +231,3 @@ class SqliteTransaction(SqlTransaction):
         assert position is not None
         self.store.appended_position = int(position)
         return int(position)
-
-
-class _Checkpointer:
-    """Copies the WAL into the database file on a worker thread, every ``interval_s``.
-
-    A PASSIVE checkpoint neither waits for the writer nor makes it wait, and ``sqlite3`` releases
-    the GIL while SQLite copies and fsyncs, so the loop serves on meanwhile. One catch: SQLite
-    restarts the WAL from its beginning only at a write that finds all of it copied, which a steady
-    stream of commits never allows (each pass leaves the frames committed during it). So once the
-    WAL holds ``RESTART_PAGES``, a second pass runs with writes held back (``SqliteStore._quiet``):
-    they wait, asynchronously, for one short copy and its fsync, and the next write restarts the WAL.
-    """
-
-    RESTART_PAGES = 1_000  # SQLite's own auto-checkpoint size
-
-    def __init__(self, store: SqliteStore, interval_s: float) -> None:
-        self._store = store
-        self._db = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
-        self._using = threading.Lock()  # a pass on a worker thread, or closing: never both
-        self._loop = BackgroundLoop("sqlite-checkpoint", self._step, interval_s, log)
-        self._loop.start()
-        self._loop.wake()
-
-    async def _step(self) -> None:
-        frames = await asyncio.to_thread(self._pass)
-        if frames >= self.RESTART_PAGES:
-            async with self._store._quiet():
-                await asyncio.to_thread(self._pass)
-
-    def _pass(self) -> int:
-        """One PASSIVE checkpoint; the WAL's size in pages."""
-        with self._using:
-            _busy, frames, _copied = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
-        return int(frames)
-
-    async def stop(self) -> None:
-        await self._loop.stop()
-        with self._using:
-            self._db.close()
