@@ -63,7 +63,11 @@ async def _big(request: Request) -> Response:
 
 
 APP = Starlette(
-    routes=[Route("/echo", _echo, methods=["POST"]), Route("/empty", _empty, methods=["GET", "HEAD"]), Route("/big", _big)]
+    routes=[
+        Route("/echo", _echo, methods=["POST"]),
+        Route("/empty", _empty, methods=["GET", "HEAD"]),
+        Route("/big", _big),
+    ]
 )
 
 
