@@ -205,7 +205,7 @@ class BayeuxEndpoint:
 
         self.server.hold(connect, wake)
         offered = scope.get("extensions", {}).get(DISCONNECT_WATCH)
-        watch: Callable[[Callable[[], None] | None], None] | None = offered and offered.get("watch")
+        watch: Callable[[Callable[[], None] | None], None] | None = offered.get("watch") if offered else None
         stop_watching: Callable[[], object]
         if watch is not None:
             watch(functools.partial(connect.wake, "gone"))

@@ -160,9 +160,8 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             self._address: str | None = None
             self._header_bytes = 0
             self._on_gone: Callable[[], None] | None = None
-            self._watch_extension: dict[object, object] = {
-                "watch": self._watch_disconnect
-            }  # once per connection
+            # Built once per connection, put in every request's scope.
+            self._watch_extension: dict[object, object] = {"watch": self._watch_disconnect}
 
         # ----- the per-address cap -----
 

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import msgspec
@@ -203,8 +204,14 @@ class HttpSessions:
         assert self._secret is not None, "HttpSessions.start() was not awaited"
         return hmac.new(self._secret, "\0".join(parts).encode(), hashlib.sha256).digest()[:18]
 
+    def _accepted(self, *parts: str) -> Iterator[bytes]:
+        """The MACs a cookie or CSRF token over ``parts`` may carry: today's first, the legacy one
+        computed only when today's did not match."""
+        yield self._mac(*parts)
+        yield self._hmac(*parts)
+
     def _signed(self, mac: bytes, *parts: str) -> bool:
-        return hmac.compare_digest(self._mac(*parts), mac) or hmac.compare_digest(self._hmac(*parts), mac)
+        return any(hmac.compare_digest(expected, mac) for expected in self._accepted(*parts))
 
     def create(self, user: User) -> HttpSession:
         key = secrets.token_urlsafe(18)
@@ -218,8 +225,8 @@ class HttpSessions:
 
     def csrf_matches(self, key: str, token: str) -> bool:
         sent = token.encode()
-        return hmac.compare_digest(self.csrf(key).encode(), sent) or hmac.compare_digest(
-            _b64(self._hmac("csrf", key)).encode(), sent
+        return any(
+            hmac.compare_digest(_b64(expected).encode(), sent) for expected in self._accepted("csrf", key)
         )
 
     def claim(self, token: str | None) -> SessionClaim | None:
