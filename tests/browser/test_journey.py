@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
-from support.agents import ContactCenter
+from support.agents import PASSWORD, ContactCenter
 from support.server import RunningServer
 
 from .desk import (
@@ -62,6 +62,40 @@ def test_sign_in_refuses_a_wrong_password_and_a_non_agent(
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.reload()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_the_state_buttons_wait_until_the_channel_state_is_read(
+    server: RunningServer, cc: ContactCenter, contexts: Contexts
+) -> None:
+    # A Ready clicked before the desktop's own StartContactCenterSession would be refused (or undone
+    # by it): hold the desktop's first read of the channels and the buttons must not be usable yet.
+    page = contexts.page()
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/api/v2/me/channels", hold)
+    page.goto(server.base_url + "/")
+    page.get_by_role("textbox", name="User name").fill(cc.agent_names[1])
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    with page.expect_request("**/api/v2/me/channels"):
+        page.get_by_role("button", name="Sign in").click()
+    for _ in range(100):  # the route handler runs while Playwright waits on this thread
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the desktop reads its channels after sign-in"
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(page.get_by_role("button", name="Ready", exact=True)).to_be_disabled()
+    expect(page.get_by_role("button", name="Not Ready", exact=True)).to_be_disabled()
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/v2/me/channels")
+    go_ready(page)
+    expect(page.get_by_role("button", name="Not Ready", exact=True)).to_be_enabled()
+    page.get_by_role("button", name="Not Ready", exact=True).click()
+    expect(page.get_by_role("button", name="Not Ready", exact=True)).to_have_attribute("aria-pressed", "true")
 
 
 def test_the_whole_journey_with_two_agents_and_a_customer(

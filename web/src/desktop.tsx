@@ -225,10 +225,15 @@ async function startDesktop(me: Envelope): Promise<void> {
     refresh();
     try {
         const channels = await get("/api/v2/me/channels");
-        if (channelStateOf(channels["channels"]) === "LoggedOut") {
+        let channel = channelStateOf(channels["channels"]);
+        if (channel === "LoggedOut") {
             // Log in on the SMS channel; it starts Not Ready, so nothing is offered before the agent says so.
             await post("/api/v2/me", {operationName: "StartContactCenterSession", channels: ["smssession"]});
+            channel = "NotReady";
         }
+        // Known now (the state buttons wait for it); the notifications' first resync reads it again.
+        state.channel = channel;
+        refresh();
     } catch (error) {
         failure(error);
     }
@@ -430,6 +435,7 @@ function Header() {
         }
     };
     const label = {Ready: "Ready", NotReady: "Not Ready", LoggedOut: "Logged out", Unknown: "…"}[state.channel];
+    const unknown = state.channel === "Unknown";
     return (
         <header class="topbar">
             <h1>smsdesk</h1>
@@ -438,10 +444,12 @@ function Header() {
             </span>
             <div class="state" role="group" aria-label="Agent state">
                 <span class={`state-now ${state.channel}`}>SMS: {label}</span>
-                <button type="button" aria-pressed={state.channel === "Ready"} onClick={setState("Ready")}>
+                {/* Disabled until the SMS channel's state is read: a Ready sent before the desktop's own
+                    StartContactCenterSession would be refused, or undone by it. */}
+                <button type="button" disabled={unknown} aria-pressed={state.channel === "Ready"} onClick={setState("Ready")}>
                     Ready
                 </button>
-                <button type="button" aria-pressed={state.channel === "NotReady"} onClick={setState("NotReady")}>
+                <button type="button" disabled={unknown} aria-pressed={state.channel === "NotReady"} onClick={setState("NotReady")}>
                     Not Ready
                 </button>
             </div>
