@@ -264,6 +264,15 @@ SMS_SESSION_OPERATIONS["InFocus"] = SetInFocus
 SMS_SESSION_OPERATIONS["SendStopTypingToAgentNotification"] = SendStopTypingToAgentsNotification
 SMS_SESSION_OPERATIONS["SwitchBargeIn"] = SwitchToBargeIn  # spelled so once in the GWS samples
 
+KNOWN_OPERATION_NAMES: frozenset[str] = frozenset().union(
+    SESSION_COLLECTION_OPERATIONS,
+    SUPERVISOR_CHANNEL_OPERATIONS,
+    SUPERVISOR_SESSION_OPERATIONS,
+    ME_OPERATIONS,
+    CHANNEL_OPERATIONS,
+    SMS_SESSION_OPERATIONS,
+)
+
 _header_decoder = msgspec.json.Decoder(_Header)
 _decoders: dict[type[Operation], msgspec.json.Decoder[Any]] = {}
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
@@ -271,11 +280,16 @@ _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
 
 
 def operation_name(body: bytes) -> str | None:
-    """The ``operationName`` of a request body, or None (for counting operations; never raises)."""
+    """The ``operationName`` of a request body for counting operations: one of ours, ``"unknown"``
+    for any other string (a client must not be able to add labels without bound), or None when
+    the body names none. Never raises."""
     try:
-        return _header_decoder.decode(body).operationName
+        name = _header_decoder.decode(body).operationName
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None  # a body too deep was refused already, with the limit named
+    if name is None or name in KNOWN_OPERATION_NAMES:
+        return name
+    return "unknown"
 
 
 def _decoder_for(cls: type[Operation]) -> msgspec.json.Decoder[Any]:

@@ -66,6 +66,7 @@ class Metrics:
         self._committed: list[tuple[int, float]] = []  # (outbox position, commit time), ascending
         # Looking a labelled child up costs more than incrementing it: keep the few that exist.
         self._request_counters: dict[tuple[str, str, int], Any] = {}
+        self._operation_counters: dict[tuple[str, int], Any] = {}
 
     # ----- hooks the composition root wires -----
 
@@ -78,7 +79,11 @@ class Metrics:
         counter.inc()
 
     def operation(self, name: str, status_code: int) -> None:
-        self.operations.labels(name, str(status_code)).inc()
+        key = (name, status_code)
+        counter = self._operation_counters.get(key)
+        if counter is None:
+            counter = self._operation_counters[key] = self.operations.labels(name, str(status_code))
+        counter.inc()
 
     def committed(self, position: int) -> None:
         """A CommitListener: notifications up to ``position`` were committed now."""
