@@ -753,7 +753,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     try:
         need_main = scenarios & {"s1", "s2", "s3"}
         smsdesk = await bench.smsdesk("main", args.agents) if need_main else None
-        cometd = await bench.start("cometd", "cometd") if scenarios & {"s1", "s2", "s3"} else None
+        cometd = await bench.start("cometd", "cometd") if need_main else None
         faye = await bench.start("faye", "faye") if "ws" in scenarios else None
         if "s3" in scenarios and smsdesk and cometd:
             # Before S1/S2, so neither server's RSS carries the high-water mark of 10,000 sessions.

@@ -65,25 +65,23 @@ class Metrics:
         )
         self._committed: list[tuple[int, float]] = []  # (outbox position, commit time), ascending
         # Looking a labelled child up costs more than incrementing it: keep the few that exist.
-        self._request_counters: dict[tuple[str, str, int], Any] = {}
-        self._operation_counters: dict[tuple[str, int], Any] = {}
+        self._children: dict[tuple[Counter, tuple[str, ...]], Any] = {}
 
     # ----- hooks the composition root wires -----
 
     def request(self, method: str, route: str, status: int) -> None:
         """One HTTP request answered, counted under its route template."""
-        key = (method, route, status)
-        counter = self._request_counters.get(key)
-        if counter is None:
-            counter = self._request_counters[key] = self.requests.labels(method, route, str(status))
-        counter.inc()
+        self._count(self.requests, method, route, str(status))
 
     def operation(self, name: str, status_code: int) -> None:
-        key = (name, status_code)
-        counter = self._operation_counters.get(key)
-        if counter is None:
-            counter = self._operation_counters[key] = self.operations.labels(name, str(status_code))
-        counter.inc()
+        self._count(self.operations, name, str(status_code))
+
+    def _count(self, counter: Counter, *labels: str) -> None:
+        key = (counter, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(*labels)
+        child.inc()
 
     def committed(self, position: int) -> None:
         """A CommitListener: notifications up to ``position`` were committed now."""
@@ -103,7 +101,7 @@ class Metrics:
         del self._committed[:done]
 
     def sms_attempt(self, connector: str, outcome: str) -> None:
-        self.sms.labels(connector, outcome).inc()
+        self._count(self.sms, connector, outcome)
 
     # ----- the endpoint -----
 
