@@ -437,7 +437,7 @@ def provision(database_url: str, names: list[str]) -> None:
 
     async def run() -> None:
         async with services.work() as work:
-            await work.tx.ensure_tenant("bench", "bench")
+            await work.tx.tenants.ensure("bench", "bench")
         for name in names:
             await admin.add_user(services, name, PASSWORD, tenant="bench", queues=("bench-queue",))
         await admin.add_service_number(services, SERVICE_NUMBER, queue="bench-queue", tenant="bench")

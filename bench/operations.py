@@ -832,7 +832,7 @@ async def provision(database_url: str, base_url: str, names: list[str], number: 
     namespace["hash_password"] = lambda password: hashed if password == PASSWORD else hash_password(password)
     try:
         async with services.work() as work:
-            await work.tx.ensure_tenant(tenant, tenant)
+            await work.tx.tenants.ensure(tenant, tenant)
         for name in names:
             await admin.add_user(services, name, PASSWORD, tenant=tenant, queues=(queue,))
         await admin.add_service_number(services, number, queue=queue, tenant=tenant)

@@ -196,8 +196,13 @@ def build_node(settings: Settings) -> Node:
     shared_clients = None
     if not isinstance(store, SqliteStore):
         expire_after_s = (settings.bayeux_timeout_ms + settings.bayeux_max_interval_ms) / 1000 + 20
+        from smsdesk.storage.postgres_clients import PostgresBayeuxClients
+
         shared_clients = SharedBayeuxClients(
-            store, fanout, expire_after_s, max_clients_per_user=settings.bayeux_max_clients_per_user
+            PostgresBayeuxClients(store),
+            fanout,
+            expire_after_s,
+            max_clients_per_user=settings.bayeux_max_clients_per_user,
         )
         bayeux.shared = shared_clients
     try:
@@ -268,7 +273,7 @@ async def ensure_service_numbers(
     async with services.work() as work:
         tx = work.tx
         for entry in entries:
-            tenant_id = await tx.tenant_by_name(entry.tenant)
+            tenant_id = await tx.tenants.by_name(entry.tenant)
             if tenant_id is None and entry.tenant in assume_tenants:
                 tenant_id = entry.tenant
             if tenant_id is None:
@@ -279,7 +284,7 @@ async def ensure_service_numbers(
                 )
                 continue
             wanted = ServiceNumber(tenant_id, entry.number, entry.queue, entry.connector)
-            existing = await tx.service_number(entry.number)
+            existing = await tx.service_numbers.get(entry.number)
             if existing is not None and existing != wanted:
                 problems.append(
                     f"service number {entry.number}: the database already routes it to queue "
@@ -292,8 +297,8 @@ async def ensure_service_numbers(
         # Write only when every entry is fine, so a refused start leaves the database as it was.
         if apply and not problems:
             for number in missing:
-                await tx.ensure_queue(number.tenant_id, number.queue, [])
-                await tx.ensure_service_number(number)
+                await tx.queues.ensure(number.tenant_id, number.queue, [])
+                await tx.service_numbers.ensure(number)
     if problems:
         raise ServiceNumberConfigError("invalid service_numbers:\n  " + "\n  ".join(problems))
 
@@ -499,7 +504,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def start_background_work() -> None:
         async with node.store.transaction() as tx:
-            tenants = sorted({u.tenant_id for u in await tx.users()})
+            tenants = sorted({u.tenant_id for u in await tx.users.all()})
         node.router.start(tenants)
         node.dispatcher.start()
         node.fanout.start_pruning()

@@ -43,7 +43,7 @@ def test_a_later_transaction_cannot_take_a_position_before_an_earlier_one_commit
 
         async def first() -> int:
             async with store.transaction() as tx:
-                position = await tx.append_notifications([_note("first")])
+                position = await tx.outbox.append([_note("first")])
                 first_appended.set()
                 await release_first.wait()
             return position
@@ -51,7 +51,7 @@ def test_a_later_transaction_cannot_take_a_position_before_an_earlier_one_commit
         async def second() -> int:
             await first_appended.wait()
             async with store.transaction() as tx:
-                return await tx.append_notifications([_note("second")])
+                return await tx.outbox.append([_note("second")])
 
         first_task = asyncio.create_task(first())
         second_task = asyncio.create_task(second())
@@ -59,13 +59,13 @@ def test_a_later_transaction_cannot_take_a_position_before_an_earlier_one_commit
         await asyncio.sleep(0.3)
         # The second transaction waits for the first: it has no position yet, and a reader sees neither.
         assert not second_task.done()
-        seen_while_open = [row.position for row in await store.notifications_after(0, 100)]
+        seen_while_open = [row.position for row in await store.outbox.after(0, 100)]
         assert seen_while_open == []
-        assert await store.last_position() == 0
+        assert await store.outbox.last_position() == 0
         release_first.set()
         first_position, second_position = await first_task, await second_task
         assert (first_position, second_position) == (1, 2)
-        rows = await store.notifications_after(0, 100)
+        rows = await store.outbox.after(0, 100)
         assert [(row.position, row.payload) for row in rows] == [
             (1, b'{"n":"first"}'),
             (2, b'{"n":"second"}'),
@@ -91,7 +91,7 @@ def test_a_reader_following_concurrent_out_of_order_commits_misses_and_repeats_n
             for round_ in range(per_writer):
                 await asyncio.sleep(rng.random() * 0.01)
                 async with store.transaction() as tx:
-                    await tx.append_notifications(
+                    await tx.outbox.append(
                         [_note(f"{number}.{round_}.{i}") for i in range(rng.randint(1, 3))]
                     )
                     # Hold the transaction open a random while: commits land in another order than starts.
@@ -101,7 +101,7 @@ def test_a_reader_following_concurrent_out_of_order_commits_misses_and_repeats_n
             cursor = 0
             while True:
                 finished = done.is_set()
-                rows = await store.notifications_after(cursor, 1_000)
+                rows = await store.outbox.after(cursor, 1_000)
                 for row in rows:
                     assert row.position == cursor + 1, f"after {cursor} the reader saw {row.position}"
                     cursor = row.position
@@ -114,7 +114,7 @@ def test_a_reader_following_concurrent_out_of_order_commits_misses_and_repeats_n
         await asyncio.gather(*(writer(n) for n in range(writers)))
         done.set()
         await reading
-        assert seen == list(range(1, await store.last_position() + 1))
+        assert seen == list(range(1, await store.outbox.last_position() + 1))
         assert len(seen) >= writers * per_writer
         await store.aclose()
 
@@ -131,20 +131,20 @@ def test_pruning_while_a_group_commit_is_still_open_joins_it(tmp_path: Path) -> 
     async def scenario() -> None:
         for n in range(3):
             async with store.transaction() as tx:
-                await tx.append_notifications([_note(str(n))])
+                await tx.outbox.append([_note(str(n))])
         released = asyncio.Event()
 
         async def operation() -> None:
             async with store.transaction() as tx:
-                await tx.append_notifications([_note("open")])
+                await tx.outbox.append([_note("open")])
             released.set()
 
         task = asyncio.create_task(operation())
         await asyncio.sleep(0)  # the operation ran: its batch is open, its COMMIT not yet run
-        assert await store.prune_notifications(2**62, 2**62, 10) == 3
+        assert await store.outbox.prune(2**62, 2**62, 10) == 3
         await task
         assert released.is_set()
-        assert [n.payload for n in await store.notifications_after(0, 10)] == [b'{"n":"open"}']
+        assert [n.payload for n in await store.outbox.after(0, 10)] == [b'{"n":"open"}']
         await store.aclose()
 
     asyncio.run(scenario())

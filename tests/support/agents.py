@@ -184,7 +184,7 @@ def create_contact_center(server: RunningServer, agents: int = 3) -> ContactCent
 
     async def provision() -> None:
         async with services.work() as work:
-            await work.tx.ensure_tenant(tenant, tenant)
+            await work.tx.tenants.ensure(tenant, tenant)
         for name in names:
             await admin.add_user(services, name, PASSWORD, tenant=tenant, queues=(queue,))
         await admin.add_service_number(services, number, queue=queue, tenant=tenant)
@@ -216,8 +216,8 @@ def create_supervisor(cc: ContactCenter, queue: str | None = None, tenant: str |
 
     async def provision() -> None:
         async with services.work() as work:
-            await work.tx.ensure_tenant(tenant, tenant)
-            await work.tx.ensure_queue(tenant, queue, [])
+            await work.tx.tenants.ensure(tenant, tenant)
+            await work.tx.queues.ensure(tenant, queue, [])
         await admin.add_user(services, name, PASSWORD, role="supervisor", tenant=tenant)
         await admin.supervise_queue(services, queue, name)
 

@@ -28,7 +28,7 @@ def _read(cc: ContactCenter, query: Any) -> Any:
 
 def offered_to(cc: ContactCenter, agent: Agent) -> list[str]:
     async def query(tx: Any) -> list[str]:
-        records = await tx.sessions_of_user(cc.tenant, agent.id)
+        records = await tx.sessions.of_user(cc.tenant, agent.id)
         return [r.id for r in records if r.parties[agent.id].state.value == "Invited"]
 
     result: list[str] = _read(cc, query)
@@ -37,7 +37,7 @@ def offered_to(cc: ContactCenter, agent: Agent) -> list[str]:
 
 def sms_channel(cc: ContactCenter, agent: Agent) -> tuple[str, str | None]:
     async def query(tx: Any) -> tuple[str, str | None]:
-        channel = next(c for c in await tx.agent_channels(agent.id) if c.channel == "smssession")
+        channel = next(c for c in await tx.agents.channels(agent.id) if c.channel == "smssession")
         return channel.state.value, channel.reason
 
     result: tuple[str, str | None] = _read(cc, query)

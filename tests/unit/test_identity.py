@@ -86,7 +86,7 @@ def test_cookies_and_csrf_tokens_signed_before_the_switch_to_blake2b_are_still_h
 
 async def _cluster_secret(store: SqliteStore) -> str:
     async with store.transaction() as tx:
-        return await tx.cluster_secret("http_sessions", "unused")
+        return await tx.cluster_secrets.get_or_create("http_sessions", "unused")
 
 
 def test_an_ended_session_stays_ended_everywhere(store: SqliteStore) -> None:

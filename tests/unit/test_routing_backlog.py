@@ -16,7 +16,7 @@ from smsdesk.operations.intake import SmsIntake
 from smsdesk.operations.routing import route_waiting
 from smsdesk.operations.services import OperationSettings, Services
 from smsdesk.operations.sms_ports import InboundSms
-from smsdesk.storage.sql import SqlTransaction
+from smsdesk.storage.agents import AgentsSql
 from smsdesk.storage.sqlite import SqliteStore
 
 SERVICE_NUMBER = "+18885550100"
@@ -29,16 +29,16 @@ def test_a_backlog_nobody_can_take_costs_one_candidate_query_per_pass(
     store.migrate()
     services = Services(store, Urls("http://test"), OperationSettings(max_sessions_per_agent=2))
     queries = 0
-    original = SqlTransaction.routing_candidates
+    original = AgentsSql.routing_candidates
 
     async def counted(
-        self: SqlTransaction, tenant_id: str, queue: str, capacity: int, seen_since_ms: int
+        self: AgentsSql, tenant_id: str, queue: str, capacity: int, seen_since_ms: int
     ) -> list[AgentAvailability]:
         nonlocal queries
         queries += 1
         return await original(self, tenant_id, queue, capacity, seen_since_ms)
 
-    monkeypatch.setattr(SqlTransaction, "routing_candidates", counted)
+    monkeypatch.setattr(AgentsSql, "routing_candidates", counted)
 
     async def scenario() -> None:
         nonlocal queries
@@ -64,8 +64,8 @@ def test_a_backlog_nobody_can_take_costs_one_candidate_query_per_pass(
         assert await route_waiting(services, "t") == 0
         assert queries == 1
         async with store.transaction() as tx:
-            unoffered = await tx.unoffered_sessions("t")
-            invited = await tx.sessions_of_user("t", alice.id)
+            unoffered = await tx.sessions.unoffered("t")
+            invited = await tx.sessions.of_user("t", alice.id)
         assert len(unoffered) == 28 and len(invited) == 2
         assert [s.customer_number for s in invited] == ["+15550000000", "+15550000001"]
 

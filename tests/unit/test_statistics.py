@@ -90,14 +90,14 @@ def test_a_scripted_day_gives_exact_numbers() -> None:
 
     async def numbers() -> QueueStatistics:
         async with store.transaction() as tx:
-            await tx.append_facts(
+            await tx.facts.append(
                 [
                     Fact("T1", f.queue, f.kind.value, at, None, f.user_id, None, f.duration_ms)
                     for at, f in day.facts
                 ]
             )
-            totals = await tx.queue_fact_totals("T1", QUEUE, start, 60 * SECOND)
-            handled = await tx.completed_counts("T1", start)
+            totals = await tx.facts.queue_totals("T1", QUEUE, start, 60 * SECOND)
+            handled = await tx.facts.completed_counts("T1", start)
         assert handled == {"bob": 2}
         return queue_statistics(QUEUE, totals, [now - 45 * SECOND], now, 60 * SECOND)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -29,10 +28,6 @@ def gws_timestamp(epoch_ms: int) -> str:
     """``yyyy-MM-dd HH:mm:ss.SSS±hhmm`` in the server's local time zone, as GWS writes it."""
     local = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).astimezone()
     return local.strftime("%Y-%m-%d %H:%M:%S.") + f"{epoch_ms % 1000:03d}" + local.strftime("%z")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Urls:

@@ -24,7 +24,7 @@ def require_agent(user: User) -> None:
 
 async def session_for_agent(tx: Transaction, user: User, session_id: str) -> SessionRecord:
     """A session the agent is (or was) a party of, in the agent's own tenant."""
-    record = await tx.load_session(user.tenant_id, session_id)
+    record = await tx.sessions.load(user.tenant_id, session_id)
     if record is None or user.id not in record.parties:
         raise not_found("SMS session not found")
     return record
@@ -32,9 +32,9 @@ async def session_for_agent(tx: Transaction, user: User, session_id: str) -> Ses
 
 async def colleague(tx: Transaction, user: User, user_id_or_name: str) -> User:
     """Another agent of the same tenant, by id (or, as a convenience, by user name)."""
-    target = await tx.user_by_id(user.tenant_id, user_id_or_name)
+    target = await tx.users.by_id(user.tenant_id, user_id_or_name)
     if target is None:
-        by_name = await tx.user_by_name(user_id_or_name)
+        by_name = await tx.users.by_name(user_id_or_name)
         target = by_name if by_name is not None and by_name.tenant_id == user.tenant_id else None
     if target is None or not target.enabled:
         raise not_found(f"Target user not found: {user_id_or_name}")
@@ -52,12 +52,12 @@ async def supervised_agent(tx: Transaction, user: User, agent_id: str) -> User:
     """An agent the supervisor may monitor, coach, barge in on or intrude on: same tenant, and a
     member of a queue the supervisor supervises."""
     require_supervisor(user)
-    agent = await tx.user_by_id(user.tenant_id, agent_id)
+    agent = await tx.users.by_id(user.tenant_id, agent_id)
     if agent is None or not agent.enabled:
         raise not_found(f"User not found: {agent_id}")
     if agent.id == user.id:
         raise DomainError(ErrorKind.INVALID_VALUE, "A supervisor cannot supervise themselves")
-    if not await tx.supervises_agent(user.tenant_id, user.id, agent.id):
+    if not await tx.queues.supervises_agent(user.tenant_id, user.id, agent.id):
         raise DomainError(
             ErrorKind.NO_PERMISSION, f"{user.user_name} supervises no queue that {agent.user_name} serves"
         )
@@ -70,14 +70,14 @@ async def still_supervises(tx: Transaction, supervisor: User, agent_id: str) -> 
     return (
         supervisor.enabled
         and SUPERVISOR_ROLE in supervisor.roles
-        and await tx.supervises_agent(supervisor.tenant_id, supervisor.id, agent_id)
+        and await tx.queues.supervises_agent(supervisor.tenant_id, supervisor.id, agent_id)
     )
 
 
 async def service_number_for_agent(tx: Transaction, user: User, requested: str | None) -> ServiceNumber:
     """The service number an agent may start a conversation from: one routed to a queue they serve
     (``requested``, or else the first such number)."""
-    allowed = await tx.service_numbers_of_agent(user.tenant_id, user.id)
+    allowed = await tx.service_numbers.of_agent(user.tenant_id, user.id)
     if requested is None:
         if not allowed:
             raise DomainError(ErrorKind.NO_PERMISSION, "No service number is routed to a queue you serve")
@@ -95,7 +95,7 @@ async def session_of_supervised_agent(
     tx: Transaction, user: User, agent: User, session_id: str
 ) -> SessionRecord:
     """A session the (already checked) supervised agent is chatting in."""
-    record = await tx.load_session(user.tenant_id, session_id)
+    record = await tx.sessions.load(user.tenant_id, session_id)
     party = record.parties.get(agent.id) if record is not None else None
     if record is None or party is None or party.state is not PartyState.CHATTING:
         raise not_found("SMS session not found")
@@ -106,11 +106,13 @@ async def session_for_audit(tx: Transaction, user: User, session_id: str) -> Ses
     """A session whose user-data history the caller may read: one they are (or were) a party of,
     or, for a supervisor, any session of a queue they supervise."""
     require_agent(user)
-    record = await tx.load_session(user.tenant_id, session_id)
+    record = await tx.sessions.load(user.tenant_id, session_id)
     if record is None:
         raise not_found("SMS session not found")
     if user.id in record.parties:
         return record
-    if SUPERVISOR_ROLE in user.roles and record.queue in await tx.supervised_queues(user.tenant_id, user.id):
+    if SUPERVISOR_ROLE in user.roles and record.queue in await tx.queues.supervised_by(
+        user.tenant_id, user.id
+    ):
         return record
     raise not_found("SMS session not found")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smsdesk.domain.clock import now_ms
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
-from smsdesk.gws.representation import now_ms
 from smsdesk.operations import phone_numbers
 from smsdesk.operations.access import SUPERVISOR_ROLE
 from smsdesk.operations.identity import hash_password
@@ -43,9 +43,9 @@ async def add_user(
     check_password(services, password)
     password_hash = hash_password(password)
     async with services.work() as work:
-        if await work.tx.user_by_name(user_name) is not None:
+        if await work.tx.users.by_name(user_name) is not None:
             raise DomainError(ErrorKind.ALREADY_EXISTS, f"User already exists: {user_name}")
-        await work.tx.ensure_tenant(tenant, tenant)
+        await work.tx.tenants.ensure(tenant, tenant)
         user = User(
             id=new_user_id(),
             tenant_id=tenant,
@@ -56,9 +56,9 @@ async def add_user(
             enabled=True,
             password_hash=password_hash,
         )
-        await work.tx.insert_user(user)
+        await work.tx.users.insert(user)
         for queue in queues:
-            await work.tx.ensure_queue(tenant, queue, [user.id])
+            await work.tx.queues.ensure(tenant, queue, [user.id])
     return user
 
 
@@ -75,18 +75,18 @@ async def set_password(services: Services, user_name: str, password: str) -> Non
     check_password(services, password)
     password_hash = hash_password(password)
     async with services.work() as work:
-        user = await work.tx.user_by_name(user_name)
+        user = await work.tx.users.by_name(user_name)
         if user is None:
             raise not_found(f"User not found: {user_name}")
-        await work.tx.set_password_hash(user.id, password_hash)
+        await work.tx.users.set_password_hash(user.id, password_hash)
         # Cookies are signed over the password hash, so they all stop working anyway; this also
         # ends them in the table, for the record.
-        await work.tx.end_http_sessions_of_user(user.id, now_ms())
+        await work.tx.http_sessions.end_all_of_user(user.id, now_ms())
 
 
 async def list_users(services: Services) -> list[User]:
     async with services.store.transaction() as tx:
-        return await tx.users()
+        return await tx.users.all()
 
 
 async def seed_demo(services: Services) -> DemoSeed:
@@ -95,10 +95,10 @@ async def seed_demo(services: Services) -> DemoSeed:
     demo_hash = hash_password(DEMO_PASSWORD)
     async with services.work() as work:
         tx = work.tx
-        await tx.ensure_tenant(DEFAULT_TENANT, "Demo contact center")
+        await tx.tenants.ensure(DEFAULT_TENANT, "Demo contact center")
         agent_ids: list[str] = []
         for name, role in [*((a, "agent") for a in DEMO_AGENTS), (DEMO_SUPERVISOR, "supervisor")]:
-            user = await tx.user_by_name(name)
+            user = await tx.users.by_name(name)
             if user is None:
                 user = User(
                     new_user_id(),
@@ -110,14 +110,14 @@ async def seed_demo(services: Services) -> DemoSeed:
                     True,
                     demo_hash,
                 )
-                await tx.insert_user(user)
+                await tx.users.insert(user)
                 created.append(name)
             agent_ids.append(user.id)
-        await tx.ensure_queue(DEFAULT_TENANT, DEMO_QUEUE, agent_ids)
-        supervisor = await tx.user_by_name(DEMO_SUPERVISOR)
+        await tx.queues.ensure(DEFAULT_TENANT, DEMO_QUEUE, agent_ids)
+        supervisor = await tx.users.by_name(DEMO_SUPERVISOR)
         assert supervisor is not None
-        await tx.add_queue_supervisor(DEFAULT_TENANT, DEMO_QUEUE, supervisor.id)
-        await tx.ensure_service_number(
+        await tx.queues.add_supervisor(DEFAULT_TENANT, DEMO_QUEUE, supervisor.id)
+        await tx.service_numbers.ensure(
             ServiceNumber(DEFAULT_TENANT, DEMO_SERVICE_NUMBER, DEMO_QUEUE, "simulator")
         )
     return DemoSeed(tuple(created))
@@ -132,27 +132,27 @@ async def add_service_number(
     except phone_numbers.InvalidPhoneNumber as error:
         raise DomainError(ErrorKind.INVALID_VALUE, str(error)) from None
     async with services.work() as work:
-        existing = await work.tx.service_number(number)
+        existing = await work.tx.service_numbers.get(number)
         if existing is not None:
             raise DomainError(ErrorKind.ALREADY_EXISTS, f"Service number already exists: {number}")
-        if await work.tx.tenant_by_name(tenant) is None:
+        if await work.tx.tenants.by_name(tenant) is None:
             raise not_found(f"Contact center not found: {tenant}")
-        await work.tx.ensure_queue(tenant, queue, [])
+        await work.tx.queues.ensure(tenant, queue, [])
         service_number = ServiceNumber(tenant, number, queue, connector)
-        await work.tx.ensure_service_number(service_number)
+        await work.tx.service_numbers.ensure(service_number)
     return service_number
 
 
 async def supervise_queue(services: Services, queue: str, user_name: str) -> None:
     """``user_name`` (a supervisor) supervises ``queue`` of their own contact center."""
     async with services.work() as work:
-        user = await work.tx.user_by_name(user_name)
+        user = await work.tx.users.by_name(user_name)
         if user is None:
             raise not_found(f"User not found: {user_name}")
         if SUPERVISOR_ROLE not in user.roles:
             raise DomainError(
                 ErrorKind.INVALID_VALUE, f"{user_name} is not a supervisor (users add --role supervisor)"
             )
-        if not await work.tx.queue_exists(user.tenant_id, queue):
+        if not await work.tx.queues.exists(user.tenant_id, queue):
             raise not_found(f"Queue not found in {user.tenant_id}: {queue}")
-        await work.tx.add_queue_supervisor(user.tenant_id, queue, user.id)
+        await work.tx.queues.add_supervisor(user.tenant_id, queue, user.id)

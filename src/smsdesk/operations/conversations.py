@@ -44,8 +44,8 @@ async def create(services: Services, user: User, operation: rq.Create) -> tuple[
     async with services.work() as work:
         tx = work.tx
         number = await access.service_number_for_agent(tx, user, operation.serviceNumber)
-        opted_out = await tx.opted_out(number.number, phone)
-        existing = await tx.open_session_for(user.tenant_id, number.number, phone)
+        opted_out = await tx.consent.opted_out(number.number, phone)
+        existing = await tx.sessions.open_for(user.tenant_id, number.number, phone)
         if existing is not None and not opted_out:
             raise DomainError(
                 ErrorKind.IN_USE,
@@ -73,7 +73,7 @@ async def create(services: Services, user: User, operation: rq.Create) -> tuple[
             customer_reachable=not opted_out,
         )
         await join_monitoring_supervisors(tx, session, user.id, ctx)
-        reference_id = await tx.next_reference_id(user.id)
+        reference_id = await tx.users.next_reference_id(user.id)
         await publish_session_change(services, work, session, requester=user.id, reference_id=reference_id)
     log.info(
         "%s started SMS session %s with %s from %s", user.user_name, session.record.id, phone, number.number

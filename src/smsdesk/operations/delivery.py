@@ -25,7 +25,7 @@ def delivery_of(record: OutboundRecord) -> dict[str, object]:
 
 
 async def publish_delivery(services: Services, work: Work, record: OutboundRecord) -> None:
-    session = await work.tx.load_session(record.tenant_id, record.session_id)
+    session = await work.tx.sessions.load(record.tenant_id, record.session_id)
     if session is None:
         return
     data = payloads.message_delivery_updated(
@@ -53,7 +53,7 @@ async def record_delivery(
     error_code: str | None = None,
 ) -> OutboundRecord:
     """Store a new delivery state; agents are told only when the status they see changes."""
-    await work.tx.update_outbound(
+    await work.tx.outbound.update(
         record.id,
         status=status,
         attempts=record.attempts if attempts is None else attempts,
@@ -63,7 +63,7 @@ async def record_delivery(
         error_code=error_code,
         connector=connector,
     )
-    updated = await work.tx.outbound(record.id)
+    updated = await work.tx.outbound.get(record.id)
     assert updated is not None
     if updated.status != record.status or updated.error != record.error:
         await publish_delivery(services, work, updated)

@@ -72,7 +72,7 @@ class Authenticator:
         if entry is not None and now - entry.checked_at < self.trust_s:
             return entry.user
         async with self.store.transaction() as tx:
-            user = await tx.user_by_name(user_name)
+            user = await tx.users.by_name(user_name)
         if user is None or not user.enabled:
             self._verified.pop(key, None)
             return None
@@ -94,7 +94,7 @@ class Authenticator:
         if entry is not None and now - entry.checked_at < self.trust_s and entry.user.tenant_id == tenant_id:
             return entry.user
         async with self.store.transaction() as tx:
-            user = await tx.user_by_id(tenant_id, user_id)
+            user = await tx.users.by_id(tenant_id, user_id)
         if user is None or not user.enabled:
             self._by_id.pop(user_id, None)
             return None
@@ -190,7 +190,9 @@ class HttpSessions:
 
     async def start(self) -> None:
         async with self.store.transaction() as tx:
-            self._secret = bytes.fromhex(await tx.cluster_secret("http_sessions", secrets.token_hex(32)))
+            self._secret = bytes.fromhex(
+                await tx.cluster_secrets.get_or_create("http_sessions", secrets.token_hex(32))
+            )
 
     def _mac(self, *parts: str) -> bytes:
         # Keyed BLAKE2b is a MAC in its own right, at a fraction of HMAC-SHA256's cost: every
@@ -267,18 +269,18 @@ class HttpSessions:
         if now - known.stored_last_seen_ms >= self._touch_ms:
             known.stored_last_seen_ms = now
             async with self.store.transaction() as tx:
-                await tx.touch_http_session(claim.key, now)
+                await tx.http_sessions.touch(claim.key, now)
         return HttpSession(claim.token, claim.key, user.id, user.tenant_id, claim.created_ms, self)
 
     async def _read(self, claim: SessionClaim, now: int) -> _Known:
         async with self.store.transaction() as tx:
-            stored = await tx.http_session(claim.key)
+            stored = await tx.http_sessions.get(claim.key)
             if stored is None and now - claim.created_ms <= self.limits.idle_s * 1000:
                 # First time this cookie comes back: from now on the session is known everywhere.
                 stored = StoredHttpSession(
                     claim.key, claim.user_id, claim.tenant_id, claim.created_ms, now, None
                 )
-                await tx.insert_http_session(stored, self.limits.max_per_user)
+                await tx.http_sessions.insert(stored, self.limits.max_per_user)
         previous = self._known.get(claim.key)
         if len(self._known) >= 100_000:
             self._known.clear()
@@ -293,7 +295,7 @@ class HttpSessions:
 
     async def _end(self, claim: SessionClaim, now: int) -> None:
         async with self.store.transaction() as tx:
-            await tx.end_http_session(
+            await tx.http_sessions.end(
                 StoredHttpSession(claim.key, claim.user_id, claim.tenant_id, claim.created_ms, now, None), now
             )
         self._known[claim.key] = _Known(True, now, now, time.monotonic())
@@ -308,7 +310,7 @@ class HttpSessions:
     async def invalidate_user(self, user_id: str) -> None:
         now = int(time.time() * 1000)
         async with self.store.transaction() as tx:
-            await tx.end_http_sessions_of_user(user_id, now)
+            await tx.http_sessions.end_all_of_user(user_id, now)
         for known in self._known.values():
             known.checked_at = 0.0  # re-read on next use: this user's are ended now
 
@@ -316,7 +318,7 @@ class HttpSessions:
         """Forget sessions past their lifetime: their cookies are refused without a lookup anyway."""
         before = int((time.time() - self.limits.lifetime_s) * 1000)
         async with self.store.transaction() as tx:
-            await tx.prune_http_sessions(before)
+            await tx.http_sessions.prune(before)
 
 
 async def cookie_caller(

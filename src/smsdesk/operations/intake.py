@@ -36,22 +36,22 @@ class SmsIntake:
         services = self.services
         async with services.work() as work:
             tx = work.tx
-            number = await tx.service_number(sms.service_number)
+            number = await tx.service_numbers.get(sms.service_number)
             if number is None:
                 log.warning("dropped an SMS to %s: not a configured service number", sms.service_number)
                 raise UnknownServiceNumber(sms.service_number)
             self.limits.take(number.tenant_id)
-            if sms.provider_message_id is not None and not await tx.record_inbound_id(
+            if sms.provider_message_id is not None and not await tx.inbound_seen.record(
                 sms.connector, sms.provider_message_id
             ):
                 log.info("ignored a duplicate of %s message %s", sms.connector, sms.provider_message_id)
                 return
             ctx = services.domain_context()
-            opted_out = await tx.opted_out(number.number, sms.customer_number)
+            opted_out = await tx.consent.opted_out(number.number, sms.customer_number)
             change = services.settings.consent_keywords.classify(sms.text, opted_out)
             if change is not None:
                 opted_out = change is ConsentChange.OPT_OUT
-                await tx.set_consent(
+                await tx.consent.set(
                     number.number,
                     sms.customer_number,
                     opted_out=opted_out,
@@ -64,7 +64,7 @@ class SmsIntake:
                     "opted out of" if opted_out else "opted in to",
                     number.number,
                 )
-            record = await tx.open_session_for(number.tenant_id, number.number, sms.customer_number)
+            record = await tx.sessions.open_for(number.tenant_id, number.number, sms.customer_number)
             if record is not None:
                 session = SmsSession(record)
                 session.customer_message(ctx, sms.text)
@@ -111,7 +111,7 @@ class SmsIntake:
         async with self.services.work() as work:
             if not await _first_time(work.tx, receipt.connector, receipt.idempotency_key):
                 return
-            record = await work.tx.outbound_by_provider_id(receipt.connector, receipt.provider_message_id)
+            record = await work.tx.outbound.by_provider_id(receipt.connector, receipt.provider_message_id)
             if record is None:
                 log.warning(
                     "delivery receipt from %s for unknown message %s (%s)",
@@ -137,20 +137,20 @@ class SmsIntake:
         async with self.services.work() as work:
             if not await _first_time(work.tx, signal.connector, signal.idempotency_key):
                 return
-            number = await work.tx.service_number(signal.service_number)
+            number = await work.tx.service_numbers.get(signal.service_number)
             if number is None:
                 log.warning("opt-out signal for %s: not a configured service number", signal.service_number)
                 return
             ctx = self.services.domain_context()
-            was = await work.tx.opted_out(number.number, signal.customer_number)
-            await work.tx.set_consent(
+            was = await work.tx.consent.opted_out(number.number, signal.customer_number)
+            await work.tx.consent.set(
                 number.number,
                 signal.customer_number,
                 opted_out=signal.opted_out,
                 reason=signal.reason or signal.connector,
                 now_ms=ctx.now_ms,
             )
-            record = await work.tx.open_session_for(number.tenant_id, number.number, signal.customer_number)
+            record = await work.tx.sessions.open_for(number.tenant_id, number.number, signal.customer_number)
             if record is not None:
                 session = SmsSession(record)
                 self._apply_consent(
@@ -175,7 +175,7 @@ class SmsIntake:
 async def _first_time(tx: Transaction, connector: str, key: str | None) -> bool:
     """Whether a replayable report is new. Keys share the table of inbound message ids: connectors
     prefix them (``status:``, ``opt-out:``), so they never collide with a provider's message id."""
-    if key is None or await tx.record_inbound_id(connector, key):
+    if key is None or await tx.inbound_seen.record(connector, key):
         return True
     log.info("ignored a replayed %s report %s", connector, key)
     return False

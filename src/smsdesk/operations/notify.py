@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from smsdesk.domain.clock import now_ms
 from smsdesk.domain.model import (
     LIVE_STATES,
     CustomerSmsRequested,
@@ -27,7 +28,7 @@ from smsdesk.domain.model import (
 from smsdesk.domain.session import SmsSession
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import notifications as payloads
-from smsdesk.gws.representation import Urls, delivery_json, message_json, now_ms, session_json
+from smsdesk.gws.representation import Urls, delivery_json, message_json, session_json
 from smsdesk.operations.ports import Notification, UserDataAuditEntry
 from smsdesk.operations.services import Services, Work
 from smsdesk.operations.statistics import record_session_facts
@@ -87,10 +88,10 @@ async def publish_session_change(
     """Persist the session and its new log entries, then write its effects as notifications and SMS."""
     record = session.record
     tx = work.tx
-    await tx.save_session(record, session.next_deadline_ms(), session.parties_changed())
+    await tx.sessions.save(record, session.next_deadline_ms(), session.parties_changed())
     await record_session_facts(work, session)
     if session.new_messages:
-        await tx.append_messages(record.id, session.new_messages)
+        await tx.messages.append(record.id, session.new_messages)
     emitter = _Emitter(work, session, services.urls, requester, reference_id)
     outgoing = {
         e.message_index: analyse(e.text) for e in session.effects if isinstance(e, CustomerSmsRequested)
@@ -140,7 +141,7 @@ async def publish_session_change(
                     if seen:
                         emitter.message_log(user_id, seen)
         elif isinstance(effect, HistoryDelivered):
-            history = await tx.messages(record.id, 1, 0)
+            history = await tx.messages.read(record.id, 1, 0)
             viewer = parties.get(effect.user_id)
             emitter.message_log(
                 effect.user_id,
@@ -154,7 +155,7 @@ async def publish_session_change(
             )
         elif isinstance(effect, CustomerSmsRequested):
             sms = outgoing[effect.message_index]
-            await tx.enqueue_outbound(
+            await tx.outbound.enqueue(
                 record.tenant_id,
                 record.id,
                 effect.message_index,
@@ -170,7 +171,7 @@ async def publish_session_change(
             work.routing_tenants.add(record.tenant_id)
         elif isinstance(effect, UserDataChanged):
             changed_ms = now_ms()
-            await tx.append_user_data_audit(
+            await tx.user_data_audit.append(
                 [
                     UserDataAuditEntry(
                         record.tenant_id,

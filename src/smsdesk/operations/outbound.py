@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from smsdesk.gws.representation import now_ms
+from smsdesk.domain.clock import now_ms
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.delivery import record_delivery
 from smsdesk.operations.ports import OutboundRecord
@@ -43,7 +43,7 @@ class SmsDispatcher:
 
     async def send_due(self) -> int:
         async with self.services.store.transaction() as tx:
-            due = await tx.due_outbound(now_ms(), 100)
+            due = await tx.outbound.due(now_ms(), 100)
         for record in due:
             await self._send_one(record)
         return len(due)
@@ -51,8 +51,8 @@ class SmsDispatcher:
     async def _send_one(self, record: OutboundRecord) -> None:
         settings = self.services.settings
         async with self.services.work() as work:
-            number = await work.tx.service_number(record.service_number)
-            opted_out = await work.tx.opted_out(record.service_number, record.customer_number)
+            number = await work.tx.service_numbers.get(record.service_number)
+            opted_out = await work.tx.consent.opted_out(record.service_number, record.customer_number)
             if opted_out:
                 # Consent is checked again at the last moment: a STOP may have arrived after the agent sent.
                 await record_delivery(

@@ -22,8 +22,8 @@ import logging
 from collections.abc import Callable, Iterable
 
 from smsdesk.domain.agents import SMS_CHANNEL, ChannelState
+from smsdesk.domain.clock import now_ms
 from smsdesk.domain.session import SmsSession
-from smsdesk.gws.representation import now_ms
 from smsdesk.operations.agent import notify_channels
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.notify import publish_session_change
@@ -59,7 +59,9 @@ class PresenceRecorder:
         if not seen:
             return
         async with self.store.transaction() as tx:
-            await tx.note_presence([(tenant_id, user_id) for user_id, tenant_id in seen.items()], now_ms())
+            await tx.agents.note_presence(
+                [(tenant_id, user_id) for user_id, tenant_id in seen.items()], now_ms()
+            )
 
     def start(self) -> None:
         self._loop.start()
@@ -75,11 +77,11 @@ class PresenceRecorder:
 async def withdraw_offers_to_absent(services: Services) -> int:
     """Offers waiting for agents not seen for ``presence_offer_ms`` go back to routing now."""
     async with services.store.transaction() as tx:
-        due = await tx.offers_to_absent(now_ms() - services.settings.presence_offer_ms)
+        due = await tx.sessions.offers_to_absent(now_ms() - services.settings.presence_offer_ms)
     withdrawn = 0
     for tenant_id, session_id, user_id in due:
         async with services.work() as work:  # one session per transaction, as routing does
-            record = await work.tx.load_session(tenant_id, session_id)
+            record = await work.tx.sessions.load(tenant_id, session_id)
             if record is None:
                 continue
             session = SmsSession(record)
@@ -98,22 +100,22 @@ async def leave_ready_when_away(services: Services) -> int:
     """Agents Ready on SMS and not seen for ``presence_away_ms`` become NotReady (SessionExpired)."""
     seen_before = now_ms() - services.settings.presence_away_ms
     async with services.store.transaction() as tx:
-        due = await tx.ready_absent_agents(seen_before)
+        due = await tx.agents.ready_absent(seen_before)
     moved = 0
     for tenant_id, user_id in due:
         async with services.work() as work:
-            user = await work.tx.user_by_id(tenant_id, user_id)
-            channels = {c.channel: c.state for c in await work.tx.agent_channels(user_id)}
-            last_seen = await work.tx.last_seen(user_id)
+            user = await work.tx.users.by_id(tenant_id, user_id)
+            channels = {c.channel: c.state for c in await work.tx.agents.channels(user_id)}
+            last_seen = await work.tx.agents.last_seen(user_id)
             if user is None or channels.get(SMS_CHANNEL) is not ChannelState.READY:
                 continue
             if last_seen is not None and last_seen >= seen_before:
                 continue  # came back since the query
-            await work.tx.set_agent_channel(
+            await work.tx.agents.set_channel(
                 tenant_id, user_id, SMS_CHANNEL, ChannelState.NOT_READY, SESSION_EXPIRED
             )
             await record_agent_state(work, user, ChannelState.NOT_READY.value)
-            await notify_channels(work, user, await work.tx.next_reference_id(user_id))
+            await notify_channels(work, user, await work.tx.users.next_reference_id(user_id))
         moved += 1
         log.warning(
             "agent %s left Ready on SMS: nobody behind it (no request, no live notification client) "

@@ -12,7 +12,7 @@ from smsdesk.operations.services import Services
 async def my_sessions(services: Services, user: User) -> list[SessionRecord]:
     """The agent's live sessions (offered, chatting, or left and awaiting completion)."""
     async with services.store.transaction() as tx:
-        records = await tx.sessions_of_user(user.tenant_id, user.id)
+        records = await tx.sessions.of_user(user.tenant_id, user.id)
     return [r for r in records if r.parties[user.id].state in LIVE_STATES]
 
 
@@ -33,21 +33,21 @@ async def session_messages(
         # Entries only supervisors may see are skipped for agents (indexes keep their gaps).
         messages = [
             m
-            for m in await tx.messages(session_id, max(start_index, 1), count)
+            for m in await tx.messages.read(session_id, max(start_index, 1), count)
             if visible_to(m.visibility, viewer)
         ]
-        outbound = {record.message_index: record for record in await tx.outbound_of_session(session_id)}
+        outbound = {record.message_index: record for record in await tx.outbound.of_session(session_id)}
     return messages, outbound
 
 
 async def my_channels(services: Services, user: User) -> list[AgentChannel]:
     async with services.store.transaction() as tx:
-        return await tx.agent_channels(user.id)
+        return await tx.agents.channels(user.id)
 
 
 async def colleagues(services: Services, user: User) -> list[User]:
     async with services.store.transaction() as tx:
-        return [u for u in await tx.users(user.tenant_id) if u.enabled]
+        return [u for u in await tx.users.all(user.tenant_id) if u.enabled]
 
 
 async def user_data_audit(
@@ -57,12 +57,12 @@ async def user_data_audit(
     them (by id). Readable by the session's parties and the supervisors of its queue."""
     async with services.store.transaction() as tx:
         record = await access.session_for_audit(tx, user, session_id)
-        entries = await tx.user_data_audit(record.id)
-        authors = {u.id: u for u in await tx.users(user.tenant_id)}
+        entries = await tx.user_data_audit.of_session(record.id)
+        authors = {u.id: u for u in await tx.users.all(user.tenant_id)}
     return record, entries, authors
 
 
 async def colleagues_with_channels(services: Services, user: User) -> list[tuple[User, list[AgentChannel]]]:
     """The colleagues and their channel states, so a desktop can show who is Ready before a hand-over."""
     async with services.store.transaction() as tx:
-        return [(u, await tx.agent_channels(u.id)) for u in await tx.users(user.tenant_id) if u.enabled]
+        return [(u, await tx.agents.channels(u.id)) for u in await tx.users.all(user.tenant_id) if u.enabled]

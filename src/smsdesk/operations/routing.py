@@ -11,10 +11,10 @@ import logging
 import time
 from enum import Enum
 
+from smsdesk.domain.clock import now_ms
 from smsdesk.domain.model import OfferKind
 from smsdesk.domain.routing import choose_agent
 from smsdesk.domain.session import SmsSession
-from smsdesk.gws.representation import now_ms
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.services import Services
@@ -32,7 +32,7 @@ async def route_waiting(services: Services, tenant_id: str) -> int:
     queue, not one per waiting customer (docs/architecture.md §5)."""
     offered = 0
     async with services.store.transaction() as tx:
-        waiting = await tx.unoffered_sessions(tenant_id)
+        waiting = await tx.sessions.unoffered(tenant_id)
     unstaffed: set[str] = set()
     for session_id, queue in waiting:
         if queue in unstaffed:
@@ -53,13 +53,13 @@ class _Outcome(Enum):
 
 async def _route_one(services: Services, tenant_id: str, session_id: str) -> _Outcome:
     async with services.work() as work:
-        record = await work.tx.load_session(tenant_id, session_id)
+        record = await work.tx.sessions.load(tenant_id, session_id)
         if record is None:
             return _Outcome.NOT_NEEDED
         session = SmsSession(record)
         if not session.needs_agent():
             return _Outcome.NOT_NEEDED
-        candidates = await work.tx.routing_candidates(
+        candidates = await work.tx.agents.routing_candidates(
             tenant_id,
             record.queue,
             services.settings.max_sessions_per_agent,
@@ -75,7 +75,7 @@ async def _route_one(services: Services, tenant_id: str, session_id: str) -> _Ou
             return _Outcome.NOT_NEEDED
         ctx = services.domain_context()
         session.offer(ctx, chosen, OfferKind.ROUTE)
-        await work.tx.note_offer(chosen, ctx.now_ms)
+        await work.tx.agents.note_offer(chosen, ctx.now_ms)
         await publish_session_change(services, work, session)
     log.info("offered SMS session %s (queue %s) to agent %s", record.id, record.queue, chosen)
     return _Outcome.OFFERED
@@ -88,10 +88,10 @@ def _live_parties(session: SmsSession) -> set[str]:
 async def expire_offers(services: Services) -> int:
     expired = 0
     async with services.store.transaction() as tx:
-        due = await tx.sessions_with_expired_offers(now_ms())
+        due = await tx.sessions.with_expired_offers(now_ms())
     for tenant_id, session_id in due:
         async with services.work() as work:  # one session per transaction, as in route_waiting
-            record = await work.tx.load_session(tenant_id, session_id)
+            record = await work.tx.sessions.load(tenant_id, session_id)
             if record is None:
                 continue
             session = SmsSession(record)

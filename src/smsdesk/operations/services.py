@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from smsdesk.domain.clock import now_ms
 from smsdesk.domain.consent import ConsentKeywords
 from smsdesk.domain.model import DomainContext
 from smsdesk.domain.userdata import UserDataLimits
-from smsdesk.gws.representation import Urls, now_ms
+from smsdesk.gws.representation import Urls
 from smsdesk.operations.ports import Notification, Store, Transaction
 
 
@@ -78,7 +79,7 @@ class Services:
 
                 await publish_statistics(self, work)
             if work.notifications:
-                await tx.append_notifications(work.notifications)
+                await tx.outbox.append(work.notifications)
         for tenant_id in work.routing_tenants:
             for wake_router in self.on_routing_needed:
                 wake_router(tenant_id)

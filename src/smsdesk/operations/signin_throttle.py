@@ -124,7 +124,7 @@ class SignInThrottle:
         Asked only before a password is really checked (a hash costs far more than this read)."""
         if self.store is not None and self.settings.enabled:
             async with self.store.transaction() as tx:
-                stored = await tx.signin_pair(user_name, address)
+                stored = await tx.signin_throttles.get(user_name, address)
             if stored:
                 key = (user_name, address)
                 self._pairs.pop(key, None)
@@ -161,10 +161,10 @@ class SignInThrottle:
         assert self.store is not None
         encoder, decoder = _state_codec
         async with self.store.transaction() as tx:
-            stored = await tx.lock_signin_pair(*key)  # concurrent failures of the pair queue here
+            stored = await tx.signin_throttles.lock(*key)  # concurrent failures of the pair queue here
             entry = decoder.decode(stored) if stored else PairState()
             throttled = count_failure(entry, now, self.settings)
-            await tx.save_signin_pair(*key, encoder.encode(entry).decode(), int(now * 1000))
+            await tx.signin_throttles.save(*key, encoder.encode(entry).decode(), int(now * 1000))
         return entry, throttled
 
     async def succeeded(self, user_name: str, address: str) -> None:
@@ -172,14 +172,14 @@ class SignInThrottle:
         # Only pairs this node saw fail cost a write (a success elsewhere ages out of the window).
         if self._pairs.pop(key, None) is not None and self.store is not None:
             async with self.store.transaction() as tx:
-                await tx.forget_signin_pair(*key)
+                await tx.signin_throttles.forget(*key)
 
     async def prune(self) -> None:
         """Forget pairs quiet for longer than any penalty or window (the leader, now and then)."""
         if self.store is not None:
             quiet_s = max(self.settings.window_s, self.settings.max_s)
             async with self.store.transaction() as tx:
-                await tx.prune_signin_pairs(int((self._clock() - quiet_s) * 1000))
+                await tx.signin_throttles.prune(int((self._clock() - quiet_s) * 1000))
 
 
 SessionHolder = Callable[[], Awaitable[User | None]]

@@ -55,7 +55,7 @@ async def perform(services: Services, user: User, session_id: str, operation: rq
         session.require(user.id, operation.operationName)
         call = Call(services, work, user, session, services.domain_context())
         await handler(call, operation)
-        reference_id = await work.tx.next_reference_id(user.id)
+        reference_id = await work.tx.users.next_reference_id(user.id)
         await publish_session_change(services, work, session, requester=user.id, reference_id=reference_id)
     return reference_id
 
@@ -89,7 +89,7 @@ async def reject(call: Call, op: rq.Reject) -> None:
 
 @handles(rq.Complete)
 async def complete(call: Call, op: rq.Complete) -> None:
-    if op.queueName is not None and not await call.work.tx.queue_exists(call.user.tenant_id, op.queueName):
+    if op.queueName is not None and not await call.work.tx.queues.exists(call.user.tenant_id, op.queueName):
         raise not_found(f"Queue not found: {op.queueName}")
     call.session.complete(call.ctx, call.user.id, op.queueName)
 
@@ -120,7 +120,7 @@ def _target_reference(target_uri: str | None, target_path: str | None) -> str:
 
 async def _logged_in_colleague(call: Call, target_uri: str | None, target_path: str | None) -> User:
     target = await access.colleague(call.work.tx, call.user, _target_reference(target_uri, target_path))
-    channels = await call.work.tx.agent_channels(target.id)
+    channels = await call.work.tx.agents.channels(target.id)
     if not any(channel.channel == SMS_CHANNEL for channel in channels):
         raise invalid_state(f"The target agent {target.user_name} is not logged in on the smssession channel")
     return target
@@ -133,7 +133,7 @@ async def transfer(call: Call, op: rq.Transfer) -> None:
             ErrorKind.MISSING_PARAMETER, "Missing required parameter: targetUri, targetPath or queueName"
         )
     if op.queueName is not None:
-        if not await call.work.tx.queue_exists(call.user.tenant_id, op.queueName):
+        if not await call.work.tx.queues.exists(call.user.tenant_id, op.queueName):
             raise not_found(f"Queue not found: {op.queueName}")
         target_user = None
     else:

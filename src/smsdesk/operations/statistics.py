@@ -13,6 +13,7 @@ from datetime import datetime
 
 import msgspec
 
+from smsdesk.domain.clock import now_ms
 from smsdesk.domain.session import SmsSession
 from smsdesk.domain.statistics import (
     AgentStatistics,
@@ -22,7 +23,7 @@ from smsdesk.domain.statistics import (
     session_facts,
 )
 from smsdesk.gws import notifications as payloads
-from smsdesk.gws.representation import now_ms, statistics_json
+from smsdesk.gws.representation import statistics_json
 from smsdesk.operations import access
 from smsdesk.operations.ports import Fact, Notification, Transaction, User
 from smsdesk.operations.services import Services, Work
@@ -42,7 +43,7 @@ async def record_session_facts(work: Work, session: SmsSession) -> None:
     facts = session_facts(session.loaded, record, now)
     if not facts:
         return
-    await work.tx.append_facts(
+    await work.tx.facts.append(
         [
             Fact(record.tenant_id, f.queue, f.kind.value, now, record.id, f.user_id, None, f.duration_ms)
             for f in facts
@@ -53,30 +54,30 @@ async def record_session_facts(work: Work, session: SmsSession) -> None:
 
 async def record_agent_state(work: Work, user: User, state: str) -> None:
     """The agent's state on the SMS channel (Ready, NotReady, LoggedOut) changed."""
-    await work.tx.append_facts(
+    await work.tx.facts.append(
         [Fact(user.tenant_id, "", FactKind.AGENT_STATE.value, now_ms(), user_id=user.id, detail=state)]
     )
-    for queue in await work.tx.queues_of_member(user.tenant_id, user.id):
+    for queue in await work.tx.queues.of_member(user.tenant_id, user.id):
         work.statistics_queues.add((user.tenant_id, queue))
 
 
 async def queue_view(services: Services, tx: Transaction, tenant_id: str, queue: str, now: int) -> QueueView:
     since = start_of_day_ms(now)
     threshold = services.settings.service_level_threshold_ms
-    totals = await tx.queue_fact_totals(tenant_id, queue, since, threshold)
+    totals = await tx.facts.queue_totals(tenant_id, queue, since, threshold)
     waiting_since = []
-    for session_id in await tx.waiting_sessions(tenant_id, queue):
-        record = await tx.load_session(tenant_id, session_id)
+    for session_id in await tx.sessions.waiting(tenant_id, queue):
+        record = await tx.sessions.load(tenant_id, session_id)
         if record is not None:
             waiting_since.append(record.waiting_since_ms or record.received_ms)
     stats = queue_statistics(queue, totals, waiting_since, now, threshold)
-    members = await tx.queue_members(tenant_id, queue)
-    states = {fact.user_id: fact for fact in await tx.last_agent_states(tenant_id, members)}
-    handled = await tx.completed_counts(tenant_id, since)
-    live = await tx.live_session_counts(tenant_id)
+    members = await tx.queues.members(tenant_id, queue)
+    states = {fact.user_id: fact for fact in await tx.facts.last_agent_states(tenant_id, members)}
+    handled = await tx.facts.completed_counts(tenant_id, since)
+    live = await tx.sessions.live_counts(tenant_id)
     agents = []
     for user_id in members:
-        user = await tx.user_by_id(tenant_id, user_id)
+        user = await tx.users.by_id(tenant_id, user_id)
         if user is None:
             continue
         last = states.get(user_id)
@@ -97,7 +98,7 @@ async def publish_statistics(services: Services, work: Work) -> None:
     """Push the fresh numbers of every queue this transaction touched to its supervisors."""
     now = now_ms()
     for tenant_id, queue in sorted(work.statistics_queues):
-        supervisors = await work.tx.queue_supervisors(tenant_id, queue)
+        supervisors = await work.tx.queues.supervisors(tenant_id, queue)
         if not supervisors:
             continue
         stats, agents = await queue_view(services, work.tx, tenant_id, queue, now)
@@ -116,7 +117,7 @@ async def my_statistics(services: Services, user: User) -> tuple[list[QueueView]
     async with services.store.transaction() as tx:
         views = [
             await queue_view(services, tx, user.tenant_id, queue, now)
-            for queue in await tx.supervised_queues(user.tenant_id, user.id)
+            for queue in await tx.queues.supervised_by(user.tenant_id, user.id)
         ]
     return views, start_of_day_ms(now)
 
@@ -127,5 +128,5 @@ async def all_queue_views(services: Services) -> list[tuple[str, QueueView]]:
     async with services.store.transaction() as tx:
         return [
             (tenant_id, await queue_view(services, tx, tenant_id, queue, now))
-            for tenant_id, queue in await tx.all_queues()
+            for tenant_id, queue in await tx.queues.all()
         ]

@@ -57,10 +57,10 @@ async def start_monitoring(
     async with services.work() as work:
         agent = await access.supervised_agent(work.tx, user, agent_id)
         now = services.domain_context().now_ms
-        await work.tx.save_monitoring(
+        await work.tx.supervision.save(
             Monitoring(user.tenant_id, agent.id, user.id, mode, next_chat_only, now, operation.nickname)
         )
-        reference_id = await work.tx.next_reference_id(user.id)
+        reference_id = await work.tx.users.next_reference_id(user.id)
     log.info(
         "%s started %s of %s (%s)",
         user.user_name,
@@ -87,9 +87,9 @@ async def cancel_supervisor_monitoring(services: Services, user: User, agent_id:
     """Stop monitoring. Sessions the supervisor is in go on (the supervisor Leaves them)."""
     async with services.work() as work:
         agent = await access.supervised_agent(work.tx, user, agent_id)
-        if not await work.tx.delete_monitoring(agent.id, user.id):
+        if not await work.tx.supervision.delete(agent.id, user.id):
             raise invalid_state(f"{user.user_name} is not monitoring {agent.user_name}")
-        reference_id = await work.tx.next_reference_id(user.id)
+        reference_id = await work.tx.users.next_reference_id(user.id)
     log.info("%s stopped monitoring %s", user.user_name, agent.user_name)
     return reference_id
 
@@ -100,12 +100,12 @@ async def my_monitoring(services: Services, user: User) -> list[Monitoring]:
     access.require_supervisor(user)
     async with services.store.transaction() as tx:
         agents: set[str] = set()
-        for queue in await tx.supervised_queues(user.tenant_id, user.id):
-            agents.update(await tx.queue_members(user.tenant_id, queue))
+        for queue in await tx.queues.supervised_by(user.tenant_id, user.id):
+            agents.update(await tx.queues.members(user.tenant_id, queue))
         return [
             monitoring
             for agent_id in sorted(agents)
-            for monitoring in await tx.monitoring_of_agent(agent_id)
+            for monitoring in await tx.supervision.of_agent(agent_id)
             if monitoring.supervisor_id == user.id
         ]
 
@@ -115,7 +115,7 @@ async def agent_sessions(services: Services, user: User, agent_id: str) -> list[
     (GWS gives a supervisor no way to find them)."""
     async with services.store.transaction() as tx:
         agent = await access.supervised_agent(tx, user, agent_id)
-        records = await tx.sessions_of_user(user.tenant_id, agent.id)
+        records = await tx.sessions.of_user(user.tenant_id, agent.id)
     return [r for r in records if r.parties[agent.id].state is PartyState.CHATTING]
 
 
@@ -130,7 +130,7 @@ async def intrude(
         if operation.supervisorVisibilityMode is not None:
             mode = _visibility_mode(operation.supervisorVisibilityMode)
         else:
-            active = [m for m in await work.tx.monitoring_of_agent(agent.id) if m.supervisor_id == user.id]
+            active = [m for m in await work.tx.supervision.of_agent(agent.id) if m.supervisor_id == user.id]
             if not active:
                 raise invalid_state(
                     f"{user.user_name} is not monitoring {agent.user_name}: give supervisorVisibilityMode"
@@ -138,7 +138,7 @@ async def intrude(
             mode = active[0].mode
         session = SmsSession(record)
         session.invite_supervisor(services.domain_context(), user.id, mode)
-        reference_id = await work.tx.next_reference_id(user.id)
+        reference_id = await work.tx.users.next_reference_id(user.id)
         await publish_session_change(services, work, session, requester=user.id, reference_id=reference_id)
     log.info("%s intruded on session %s of %s as %s", user.user_name, session_id, agent.user_name, mode.value)
     return reference_id
@@ -150,14 +150,14 @@ async def join_monitoring_supervisors(
     """The agent just accepted (or started) ``session``: every supervisor monitoring them joins it,
     with the history. A NextChat monitoring ends here."""
     record = session.record
-    for monitoring in await tx.monitoring_of_agent(agent_id):
+    for monitoring in await tx.supervision.of_agent(agent_id):
         existing = record.parties.get(monitoring.supervisor_id)
         if existing is not None and existing.state in LIVE_STATES:
             continue
-        supervisor = await tx.user_by_id(record.tenant_id, monitoring.supervisor_id)
+        supervisor = await tx.users.by_id(record.tenant_id, monitoring.supervisor_id)
         if supervisor is None or not await access.still_supervises(tx, supervisor, agent_id):
             continue
         nickname = monitoring.nickname or supervisor.user_name
         session.join_supervisor(ctx, supervisor.id, nickname, monitoring.mode)
         if monitoring.next_chat_only:
-            await tx.delete_monitoring(agent_id, supervisor.id)
+            await tx.supervision.delete(agent_id, supervisor.id)

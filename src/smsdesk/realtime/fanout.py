@@ -210,7 +210,7 @@ class Fanout:
 
     async def start(self, server: BayeuxServer) -> None:
         self.server = server
-        self.cursor = await self.store.last_position()
+        self.cursor = await self.store.outbox.last_position()
         self._loop.start()
 
     def start_pruning(self) -> None:
@@ -233,7 +233,7 @@ class Fanout:
         server = self.server
         assert server is not None
         while True:
-            rows = await self.store.notifications_after(self.cursor, self.batch_size)
+            rows = await self.store.outbox.after(self.cursor, self.batch_size)
             # Synchronous from here to the end of the batch: never awaits a client, so a slow or
             # dead one only fills its own queue (and is dropped at bayeux_max_queue).
             for row in rows:
@@ -262,7 +262,7 @@ class Fanout:
                 while state.backfills:
                     await self._backfill(state)
                 cursor = self.cursor  # every row up to it is committed, so the read below sees it
-                rows = await self.store.notifications_of_user_after(
+                rows = await self.store.outbox.of_user_after(
                     state.user_id, state.watermark, None, self.batch_size
                 )
                 if state.backfills:
@@ -293,8 +293,8 @@ class Fanout:
         resume = state.resume
         assert resume is not None
         cursor = self.cursor
-        oldest = await self.store.oldest_position()
-        last = await self.store.last_position()
+        oldest = await self.store.outbox.oldest_position()
+        last = await self.store.outbox.last_position()
         if oldest - 1 <= resume <= last:
             return
         self._gap(state, "retention" if resume < oldest - 1 else "unknown_position", oldest, cursor)
@@ -346,7 +346,7 @@ class Fanout:
         channel, others, upto = state.backfills[0]
         after = state.resume
         while True:
-            rows = await self.store.notifications_of_user_after(state.user_id, after, upto, self.batch_size)
+            rows = await self.store.outbox.of_user_after(state.user_id, after, upto, self.batch_size)
             if not state.backfills or state.backfills[0][2] != upto:
                 return  # a gap reset the backfills during the read
             for row in rows:
@@ -371,6 +371,6 @@ class Fanout:
         never waits long behind it. Only rows fan-out has passed are candidates."""
         before = int((time.time() - self.retention_s) * 1000)
         for _ in range(100):  # at most 500k rows per run; the rest waits for the next one
-            if await self.store.prune_notifications(before, self.cursor, 5_000) < 5_000:
+            if await self.store.outbox.prune(before, self.cursor, 5_000) < 5_000:
                 return
             await asyncio.sleep(0)  # let operations commit between batches

@@ -106,7 +106,7 @@ class SharedBayeuxClients:
         await self._expiry.stop()
 
     async def expire(self) -> None:
-        gone = await self.directory.expire_bayeux_clients(_now_ms() - int(self.expire_after_s * 1000))
+        gone = await self.directory.expire(_now_ms() - int(self.expire_after_s * 1000))
         if gone:
             log.info("dropped %d Bayeux client(s) no node has served for %.0f s", gone, self.expire_after_s)
 
@@ -134,7 +134,7 @@ class SharedBayeuxClients:
                     self._locks[client_id] = (lock, users - 1)
 
     async def _sync(self, server: BayeuxServer, client_id: str, user: User, message: dict[str, Any]) -> None:
-        stored = await self.directory.bayeux_client(client_id)
+        stored = await self.directory.get(client_id)
         # Looked up after the read: the idle sweep may have dropped this node's copy meanwhile.
         local = server.session(client_id)
         if stored is None or stored.user_id != user.id:
@@ -183,19 +183,17 @@ class SharedBayeuxClients:
             if channel == "/meta/handshake" and session is not None:
                 await self._created(session, principal)
             elif channel in ("/meta/subscribe", "/meta/unsubscribe") and session is not None:
-                version = await self.directory.set_bayeux_subscriptions(
-                    session.id, tuple(session.subscriptions)
-                )
+                version = await self.directory.set_subscriptions(session.id, tuple(session.subscriptions))
                 known = session.attributes.get(_KNOWN)
                 if version is not None and known is not None:
                     known.version = version
             elif channel == "/meta/disconnect" and isinstance(client_id, str):
-                await self.directory.delete_bayeux_client(client_id)
+                await self.directory.delete(client_id)
 
     async def _created(self, session: ServerSession, user: User) -> None:
         now = _now_ms()
         start = self.fanout.position_of(session)
-        removed = await self.directory.insert_bayeux_client(
+        removed = await self.directory.insert(
             StoredBayeuxClient(
                 session.id, user.id, user.tenant_id, session.ack is not None, (), 0, start, False, now
             ),
@@ -218,10 +216,10 @@ class SharedBayeuxClients:
         now = _now_ms()
         if connect.sequence is None:
             if not known.connected or now - known.touched_ms >= self.touch_ms:
-                await self.directory.touch_bayeux_client(session.id, now)
+                await self.directory.touch(session.id, now)
                 known.connected, known.touched_ms = True, now
             return True
-        if await self.directory.record_bayeux_delivery(
+        if await self.directory.record_delivery(
             session.id, known.version, known.delivered, connect.sequence, now
         ):
             known.delivered, known.connected, known.touched_ms = connect.sequence, True, now
@@ -241,5 +239,5 @@ class SharedBayeuxClients:
                 continue
             now = _now_ms()
             with contextlib.suppress(Exception):
-                await self.directory.advance_bayeux_delivery(session.id, session.sequence, now)
+                await self.directory.advance_delivery(session.id, session.sequence, now)
                 known.delivered, known.connected, known.touched_ms = session.sequence, True, now

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import threading
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -29,17 +28,20 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from smsdesk.domain.clock import now_ms as _now_ms
 from smsdesk.domain.model import SessionRecord
-from smsdesk.gws.representation import now_ms as _now_ms
 from smsdesk.operations.ports import (
     CommitListener,
     Notification,
+    OutboxReader,
     StorageConflict,
-    StoredBayeuxClient,
     StoredNotification,
 )
+from smsdesk.storage.connection import Row
 from smsdesk.storage.migrations import available
-from smsdesk.storage.sql import Row, SqlTransaction, decode_session, prune_boundary, stored_notifications
+from smsdesk.storage.outbox import PRUNE_CANDIDATES, prune_boundary, stored_notifications
+from smsdesk.storage.sessions import OPEN_FOR_CUSTOMER, SessionsSql, session_of
+from smsdesk.storage.transaction import SqlTransaction
 
 OUTBOX_CHANNEL = "smsdesk_outbox"
 """LISTEN/NOTIFY channel on which every commit that appended notifications announces its last
@@ -100,21 +102,26 @@ SELECT position FROM head
 """
 
 
-class PostgresTransaction(SqlTransaction):
+class PostgresSessions(SessionsSql):
+    """Sessions with PostgreSQL's locks: many transactions run at once here, on many nodes."""
+
+    __slots__ = ("conn",)
+
     def __init__(self, conn: Conn) -> None:
         super().__init__(PostgresConnection(conn))
         self.conn = conn
-        self.appended = 0
-        """The last outbox position this transaction appended (0: none)."""
 
-    async def load_session(self, tenant_id: str, session_id: str) -> SessionRecord | None:
+    async def load(self, tenant_id: str, session_id: str) -> SessionRecord | None:
         # FOR UPDATE: the session is read to be changed; a concurrent operation on it waits here.
-        row = await self.conn.fetchrow(
-            "SELECT body FROM sms_sessions WHERE id = $1 AND tenant_id = $2 FOR UPDATE", session_id, tenant_id
+        return session_of(
+            await self.conn.fetchrow(
+                "SELECT body FROM sms_sessions WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+                session_id,
+                tenant_id,
+            )
         )
-        return decode_session(row[0]) if row else None
 
-    async def open_session_for(
+    async def open_for(
         self, tenant_id: str, service_number: str, customer_number: str
     ) -> SessionRecord | None:
         # Two messages of one customer on two nodes: the second waits, then finds the first's session.
@@ -124,9 +131,23 @@ class PostgresTransaction(SqlTransaction):
             service_number,
             customer_number,
         )
-        return await super().open_session_for(tenant_id, service_number, customer_number)
+        return session_of(
+            await self.db.fetchone(OPEN_FOR_CUSTOMER, (tenant_id, service_number, customer_number))
+        )
 
-    async def append_notifications(self, notifications: Sequence[Notification]) -> int:
+
+class PostgresOutboxWriter:
+    """Numbers rows from the single ``outbox_head`` row, whose lock the append holds until commit
+    (the module's docstring says why that makes positions commit order without holes)."""
+
+    __slots__ = ("appended", "conn")
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.appended = 0
+        """The last outbox position this transaction appended (0: none)."""
+
+    async def append(self, notifications: Sequence[Notification]) -> int:
         position: int = await self.conn.fetchval(
             _APPEND,
             len(notifications),
@@ -147,6 +168,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = threading.Lock()
         self.commit_listeners: list[CommitListener] = []
+        self.outbox: OutboxReader = PostgresOutboxReader(self)
 
     async def pool(self) -> asyncpg.Pool:
         """The connection pool, created on first use in the running event loop."""
@@ -248,22 +270,29 @@ class PostgresStore:
     # ----- transactions -----
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresTransaction]:
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
         pool = await self.pool()
         try:
             async with pool.acquire() as conn, conn.transaction():
-                tx = PostgresTransaction(conn)
-                yield tx
+                outbox = PostgresOutboxWriter(conn)
+                yield SqlTransaction(PostgresConnection(conn), PostgresSessions(conn), outbox)
         except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as error:
             raise StorageConflict(str(error)) from error
-        if tx.appended:
+        if outbox.appended:
             for listener in self.commit_listeners:
-                listener.committed(tx.appended)
+                listener.committed(outbox.appended)
 
-    # ----- the outbox, read by fan-out -----
 
-    async def notifications_after(self, position: int, limit: int) -> list[StoredNotification]:
-        pool = await self.pool()
+class PostgresOutboxReader:
+    """Reads on pooled connections, outside any operation's transaction."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    async def after(self, position: int, limit: int) -> list[StoredNotification]:
+        pool = await self.store.pool()
         rows = await pool.fetch(
             "SELECT position, user_id, channel, payload FROM outbox WHERE position > $1 "
             "ORDER BY position LIMIT $2",
@@ -273,13 +302,13 @@ class PostgresStore:
         return stored_notifications(rows)
 
     async def last_position(self) -> int:
-        pool = await self.pool()
+        pool = await self.store.pool()
         return int(await pool.fetchval("SELECT position FROM outbox_head WHERE id = 1"))
 
-    async def notifications_of_user_after(
+    async def of_user_after(
         self, user_id: str, position: int, upto: int | None, limit: int
     ) -> list[StoredNotification]:
-        pool = await self.pool()
+        pool = await self.store.pool()
         rows = await pool.fetch(
             "SELECT position, user_id, channel, payload FROM outbox "
             "WHERE user_id = $1 AND position > $2 AND ($3::bigint IS NULL OR position <= $3) "
@@ -292,125 +321,16 @@ class PostgresStore:
         return stored_notifications(rows)
 
     async def oldest_position(self) -> int:
-        pool = await self.pool()
+        pool = await self.store.pool()
         value = await pool.fetchval("SELECT MIN(position) FROM outbox")
         return int(value) if value is not None else 1
 
-    async def prune_notifications(self, created_before_ms: int, upto: int, limit: int) -> int:
-        """As :meth:`SqliteStore.prune_notifications`: a prefix, never the newest row."""
-        pool = await self.pool()
+    async def prune(self, created_before_ms: int, upto: int, limit: int) -> int:
+        pool = await self.store.pool()
         async with pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "SELECT position, created_ms FROM outbox WHERE position <= $1 "
-                "AND position < (SELECT MAX(position) FROM outbox) ORDER BY position LIMIT $2",
-                upto,
-                limit,
-            )
+            rows = await conn.fetch(_numbered(PRUNE_CANDIDATES), upto, limit)
             boundary = prune_boundary(rows, created_before_ms)
             if boundary is None:
                 return 0
             status = await conn.execute("DELETE FROM outbox WHERE position <= $1", boundary)
             return int(status.split()[-1])
-
-    # ----- Bayeux clients of the cluster (BayeuxClientDirectory) -----
-
-    async def bayeux_client(self, client_id: str) -> StoredBayeuxClient | None:
-        pool = await self.pool()
-        row = await pool.fetchrow(
-            "SELECT id, user_id, tenant_id, ack, subscriptions, version, delivered, connected, last_seen_ms "
-            "FROM bayeux_clients WHERE id = $1",
-            client_id,
-        )
-        if row is None:
-            return None
-        return StoredBayeuxClient(
-            row[0],
-            row[1],
-            row[2],
-            bool(row[3]),
-            tuple(json.loads(row[4])),
-            row[5],
-            row[6],
-            bool(row[7]),
-            row[8],
-        )
-
-    async def insert_bayeux_client(self, client: StoredBayeuxClient, now_ms: int, max_per_user: int) -> int:
-        pool = await self.pool()
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO bayeux_clients (id, user_id, tenant_id, ack, subscriptions, version, delivered, "
-                "connected, created_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-                client.id,
-                client.user_id,
-                client.tenant_id,
-                int(client.ack),
-                json.dumps(list(client.subscriptions)),
-                client.version,
-                client.delivered,
-                int(client.connected),
-                now_ms,
-            )
-            if max_per_user <= 0:
-                return 0
-            # The per-user cap over the whole cluster: the user's oldest clients go, wherever they
-            # were made; the nodes holding them answer their next message 402 (shared_clients).
-            removed: int = await conn.fetchval(
-                "WITH gone AS (DELETE FROM bayeux_clients WHERE id IN (SELECT id FROM bayeux_clients "
-                "WHERE user_id = $1 ORDER BY created_ms DESC, id DESC OFFSET $2) RETURNING id) "
-                "SELECT COUNT(*) FROM gone",
-                client.user_id,
-                max_per_user,
-            )
-            return removed
-
-    async def set_bayeux_subscriptions(self, client_id: str, subscriptions: Sequence[str]) -> int | None:
-        pool = await self.pool()
-        version: int | None = await pool.fetchval(
-            "UPDATE bayeux_clients SET subscriptions = $2, version = version + 1 WHERE id = $1 RETURNING version",
-            client_id,
-            json.dumps(sorted(subscriptions)),
-        )
-        return version
-
-    async def record_bayeux_delivery(
-        self, client_id: str, version: int, expected: int, delivered: int, now_ms: int
-    ) -> bool:
-        """Move ``delivered`` from ``expected`` to ``delivered``, unless the client changed elsewhere
-        (another subscription version, or another node answered it meanwhile)."""
-        pool = await self.pool()
-        status = await pool.execute(
-            "UPDATE bayeux_clients SET delivered = $4, connected = 1, last_seen_ms = $5 "
-            "WHERE id = $1 AND version = $2 AND delivered = $3",
-            client_id,
-            version,
-            expected,
-            delivered,
-            now_ms,
-        )
-        return status.endswith(" 1")
-
-    async def advance_bayeux_delivery(self, client_id: str, delivered: int, now_ms: int) -> None:
-        pool = await self.pool()
-        await pool.execute(
-            "UPDATE bayeux_clients SET delivered = GREATEST(delivered, $2), connected = 1, last_seen_ms = $3 "
-            "WHERE id = $1",
-            client_id,
-            delivered,
-            now_ms,
-        )
-
-    async def touch_bayeux_client(self, client_id: str, now_ms: int) -> None:
-        pool = await self.pool()
-        await pool.execute(
-            "UPDATE bayeux_clients SET last_seen_ms = $2, connected = 1 WHERE id = $1", client_id, now_ms
-        )
-
-    async def delete_bayeux_client(self, client_id: str) -> None:
-        pool = await self.pool()
-        await pool.execute("DELETE FROM bayeux_clients WHERE id = $1", client_id)
-
-    async def expire_bayeux_clients(self, seen_before_ms: int) -> int:
-        pool = await self.pool()
-        status = await pool.execute("DELETE FROM bayeux_clients WHERE last_seen_ms < $1", seen_before_ms)
-        return int(status.split()[-1])

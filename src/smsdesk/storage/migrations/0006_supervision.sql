@@ -15,6 +15,6 @@ CREATE TABLE supervisor_monitoring (
     mode           TEXT NOT NULL,
     nickname       TEXT,
     next_chat_only INTEGER NOT NULL,
-    created_ms     INTEGER NOT NULL,
+    created_ms     BIGINT NOT NULL,
     PRIMARY KEY (agent_id, supervisor_id)
 );

@@ -1,4 +1,4 @@
--- The PostgreSQL twin of sqlite/0002_sms_delivery_and_consent.sql.
+-- Delivery status per outbound SMS, and the customer's consent per service number.
 ALTER TABLE sms_outbound ADD COLUMN encoding TEXT NOT NULL DEFAULT 'GSM-7';
 ALTER TABLE sms_outbound ADD COLUMN segments INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE sms_outbound ADD COLUMN error_code TEXT;
@@ -14,4 +14,4 @@ CREATE TABLE sms_consent (
     reason          TEXT NOT NULL DEFAULT '',
     updated_ms      BIGINT NOT NULL,
     PRIMARY KEY (service_number, customer_number)
-);
+) {sqlite:WITHOUT ROWID};

@@ -14,8 +14,8 @@ CREATE TABLE users (
     roles             TEXT NOT NULL,
     enabled           INTEGER NOT NULL DEFAULT 1,
     password_hash     TEXT NOT NULL,
-    last_reference_id INTEGER NOT NULL DEFAULT 0,
-    last_offer_ms     INTEGER NOT NULL DEFAULT 0
+    last_reference_id BIGINT NOT NULL DEFAULT 0,
+    last_offer_ms     BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX users_tenant ON users(tenant_id);
 
@@ -56,9 +56,9 @@ CREATE TABLE sms_sessions (
     queue            TEXT NOT NULL,
     phase            TEXT NOT NULL,
     customer_open    INTEGER NOT NULL,
-    received_ms      INTEGER NOT NULL,
-    offer_deadline   INTEGER,
-    body             BLOB NOT NULL
+    received_ms      BIGINT NOT NULL,
+    offer_deadline   BIGINT,
+    body             BYTEA NOT NULL
 );
 CREATE INDEX sms_sessions_customer ON sms_sessions(tenant_id, service_number, customer_number)
     WHERE customer_open = 1 AND phase != 'done';
@@ -75,35 +75,39 @@ CREATE TABLE session_parties (
 
 CREATE TABLE messages (
     session_id  TEXT NOT NULL REFERENCES sms_sessions(id),
-    idx         INTEGER NOT NULL,
-    body        BLOB NOT NULL,
+    idx         BIGINT NOT NULL,
+    body        BYTEA NOT NULL,
     PRIMARY KEY (session_id, idx)
-) WITHOUT ROWID;
+) {sqlite:WITHOUT ROWID};
 
 -- The outbox: notifications committed with the state they describe; position is commit order.
+-- SQLite's single writer makes AUTOINCREMENT commit order. PostgreSQL's positions are not taken
+-- from a sequence: a sequence hands out numbers at insert, so a later number can commit first and a
+-- reader would move past the earlier one before it exists. They come from outbox_head (below),
+-- whose row lock is held to commit: positions are commit order.
 CREATE TABLE outbox (
-    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    position    {sqlite:INTEGER PRIMARY KEY AUTOINCREMENT}{postgres:BIGINT PRIMARY KEY},
     tenant_id   TEXT NOT NULL,
     user_id     TEXT NOT NULL,
     channel     TEXT NOT NULL,
-    payload     BLOB NOT NULL,
-    created_ms  INTEGER NOT NULL
+    payload     BYTEA NOT NULL,
+    created_ms  BIGINT NOT NULL
 );
 
 CREATE TABLE sms_outbound (
-    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                  BIGSERIAL PRIMARY KEY,
     tenant_id           TEXT NOT NULL,
     session_id          TEXT NOT NULL,
-    message_index       INTEGER NOT NULL,
+    message_index       BIGINT NOT NULL,
     service_number      TEXT NOT NULL,
     customer_number     TEXT NOT NULL,
     text                TEXT NOT NULL,
     status              TEXT NOT NULL,
     attempts            INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms     INTEGER NOT NULL,
+    next_attempt_ms     BIGINT NOT NULL,
     provider_message_id TEXT,
     error               TEXT,
-    created_ms          INTEGER NOT NULL
+    created_ms          BIGINT NOT NULL
 );
 CREATE INDEX sms_outbound_due ON sms_outbound(next_attempt_ms) WHERE status = 'pending';
 
@@ -111,4 +115,11 @@ CREATE TABLE sms_inbound_seen (
     connector           TEXT NOT NULL,
     provider_message_id TEXT NOT NULL,
     PRIMARY KEY (connector, provider_message_id)
-) WITHOUT ROWID;
+) {sqlite:WITHOUT ROWID};
+{postgres:
+CREATE TABLE outbox_head (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    position    BIGINT NOT NULL
+);
+INSERT INTO outbox_head (id, position) VALUES (1, 0);
+}

@@ -1,0 +1,9 @@
+"""The wall clock, in the milliseconds every stored time and every wire timestamp uses."""
+
+from __future__ import annotations
+
+import time
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,70 @@
+"""What the operations need from the storage adapter, one small interface per thing stored.
+
+A :class:`~smsdesk.operations.ports.store.Transaction` hands out one repository per aggregate
+(``tx.sessions``, ``tx.messages``, ``tx.outbox``...); each module here holds one repository's
+records and Protocol, and says what it locks and what it guarantees. ``storage/`` implements them,
+one module per repository beside its SQL; ``app.py`` wires them. Operations never import an adapter.
+
+Everything is re-exported here so that a caller imports ``from smsdesk.operations.ports import X``.
+"""
+
+from smsdesk.operations.ports.agents import AgentChannel, Agents
+from smsdesk.operations.ports.bayeux_clients import BayeuxClientDirectory, StoredBayeuxClient
+from smsdesk.operations.ports.facts import Fact, Facts
+from smsdesk.operations.ports.identity import (
+    ClusterSecrets,
+    SignInThrottles,
+    StoredHttpSession,
+    StoredHttpSessions,
+)
+from smsdesk.operations.ports.outbox import (
+    CommitListener,
+    Notification,
+    OutboxReader,
+    OutboxWriter,
+    StoredNotification,
+)
+from smsdesk.operations.ports.queues import Queues, ServiceNumber, ServiceNumbers
+from smsdesk.operations.ports.sessions import Messages, Sessions
+from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue, OutboundRecord
+from smsdesk.operations.ports.store import StorageConflict, Store, Transaction
+from smsdesk.operations.ports.supervision import Monitoring, Supervision
+from smsdesk.operations.ports.user_data_audit import UserDataAudit, UserDataAuditEntry
+from smsdesk.operations.ports.users import Tenants, User, Users
+
+__all__ = [
+    "AgentChannel",
+    "Agents",
+    "BayeuxClientDirectory",
+    "ClusterSecrets",
+    "CommitListener",
+    "Consent",
+    "Fact",
+    "Facts",
+    "InboundSeen",
+    "Messages",
+    "Monitoring",
+    "Notification",
+    "OutboundQueue",
+    "OutboundRecord",
+    "OutboxReader",
+    "OutboxWriter",
+    "Queues",
+    "ServiceNumber",
+    "ServiceNumbers",
+    "Sessions",
+    "SignInThrottles",
+    "StorageConflict",
+    "Store",
+    "StoredBayeuxClient",
+    "StoredHttpSession",
+    "StoredHttpSessions",
+    "StoredNotification",
+    "Supervision",
+    "Tenants",
+    "Transaction",
+    "User",
+    "UserDataAudit",
+    "UserDataAuditEntry",
+    "Users",
+]

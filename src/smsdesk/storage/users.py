@@ -1,0 +1,90 @@
+"""Users and contact centers, in SQL both backends run."""
+
+from __future__ import annotations
+
+import json
+
+from smsdesk.operations.ports import User
+from smsdesk.storage.connection import Row, SqlRepository
+
+_COLUMNS = "id, tenant_id, user_name, first_name, last_name, roles, enabled, password_hash"
+
+
+def _user(row: Row | None) -> User | None:
+    if row is None:
+        return None
+    uid, tenant, name, first, last, roles, enabled, password_hash = row
+    return User(
+        str(uid),
+        str(tenant),
+        str(name),
+        str(first),
+        str(last),
+        tuple(json.loads(str(roles))),
+        bool(enabled),
+        str(password_hash),
+    )
+
+
+class UsersSql(SqlRepository):
+    __slots__ = ()
+
+    async def by_name(self, user_name: str) -> User | None:
+        return _user(
+            await self.db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE user_name = ?", (user_name,))
+        )
+
+    async def by_id(self, tenant_id: str, user_id: str) -> User | None:
+        return _user(
+            await self.db.fetchone(
+                f"SELECT {_COLUMNS} FROM users WHERE id = ? AND tenant_id = ?", (user_id, tenant_id)
+            )
+        )
+
+    async def all(self, tenant_id: str | None = None) -> list[User]:
+        if tenant_id is None:
+            rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM users ORDER BY user_name")
+        else:
+            rows = await self.db.fetchall(
+                f"SELECT {_COLUMNS} FROM users WHERE tenant_id = ? ORDER BY user_name", (tenant_id,)
+            )
+        return [u for u in map(_user, rows) if u is not None]
+
+    async def insert(self, user: User) -> None:
+        await self.db.execute(
+            f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                user.id,
+                user.tenant_id,
+                user.user_name,
+                user.first_name,
+                user.last_name,
+                json.dumps(list(user.roles)),
+                int(user.enabled),
+                user.password_hash,
+            ),
+        )
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        await self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+    async def next_reference_id(self, user_id: str) -> int:
+        row = await self.db.fetchone(
+            "UPDATE users SET last_reference_id = last_reference_id + 1 WHERE id = ? RETURNING last_reference_id",
+            (user_id,),
+        )
+        assert row is not None, f"no user {user_id}"
+        return int(row[0])
+
+
+class TenantsSql(SqlRepository):
+    __slots__ = ()
+
+    async def ensure(self, tenant_id: str, name: str) -> None:
+        await self.db.execute(
+            "INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", (tenant_id, name)
+        )
+
+    async def by_name(self, name: str) -> str | None:
+        row = await self.db.fetchone("SELECT id FROM tenants WHERE id = ? OR name = ?", (name, name))
+        return str(row[0]) if row else None
