@@ -420,9 +420,9 @@ def provision(database_url: str, names: list[str]) -> None:
     """
     from argon2 import PasswordHasher
 
-    from smsdesk.app import open_store, operation_settings
     from smsdesk.config import Settings
     from smsdesk.gws.representation import Urls
+    from smsdesk.node import open_store, operation_settings
     from smsdesk.operations import admin
     from smsdesk.operations.services import Services
 

@@ -812,9 +812,9 @@ class Bench:
 async def provision(database_url: str, base_url: str, names: list[str], number: str) -> None:
     """Create the tenant, its agents and service number in the server's database before it starts
     (as ``smsdesk users add`` would; the same approach as tests/support/agents.py)."""
-    from smsdesk.app import open_store, operation_settings
     from smsdesk.config import Settings
     from smsdesk.gws.representation import Urls
+    from smsdesk.node import open_store, operation_settings
     from smsdesk.operations import admin
     from smsdesk.operations.services import Services
 

@@ -89,7 +89,8 @@ def serve(
     )
     import uvicorn
 
-    from smsdesk.app import create_app, is_postgres
+    from smsdesk.app import create_app
+    from smsdesk.node import is_postgres
 
     if workers > 1:
         if not is_postgres(settings.database_url):
@@ -139,7 +140,7 @@ def _serve_workers(settings: Settings, workers: int, config: str | None, access_
     settings resolved here are exported for them; migrations and the demo seed run once, here."""
     import uvicorn
 
-    from smsdesk.app import prepare_shared_database
+    from smsdesk.node import prepare_shared_database
 
     prepare_shared_database(settings)
     exported = {
@@ -165,7 +166,7 @@ def _serve_workers(settings: Settings, workers: int, config: str | None, access_
 @app.command()
 def migrate(database: DatabaseOption = None, config: ConfigOption = None) -> None:
     """Create or upgrade the database schema."""
-    from smsdesk.app import open_store
+    from smsdesk.node import open_store
 
     settings = _settings(config, database)
     store = open_store(settings)
@@ -179,8 +180,8 @@ def migrate(database: DatabaseOption = None, config: ConfigOption = None) -> Non
 
 
 def _services(settings: Settings) -> Services:
-    from smsdesk.app import open_store, operation_settings
     from smsdesk.gws.representation import Urls
+    from smsdesk.node import open_store, operation_settings
     from smsdesk.operations.services import Services
 
     store = open_store(settings)

@@ -83,9 +83,9 @@ def send(page: Page, text: str) -> None:
 
 def add_user(server: RunningServer, user_name: str, role: str, tenant: str) -> None:
     """A user of another role in an existing contact center, as `smsdesk users add` would."""
-    from smsdesk.app import open_store, operation_settings
     from smsdesk.config import Settings
     from smsdesk.gws.representation import Urls
+    from smsdesk.node import open_store, operation_settings
     from smsdesk.operations import admin
     from smsdesk.operations.services import Services
 

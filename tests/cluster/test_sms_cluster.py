@@ -19,8 +19,8 @@ from twilio.request_validator import RequestValidator
 import support.server
 from reliability.listener import Listener
 from sms_e2e.e2e_support import FakeTwilioApi
-from smsdesk.app import open_store
 from smsdesk.config import Settings
+from smsdesk.node import open_store
 from support.agents import PASSWORD, create_contact_center
 from support.cluster import Cluster, outbox_positions
 from support.server import QUICK_TIMEOUTS

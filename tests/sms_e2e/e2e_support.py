@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from smsdesk.app import open_store
 from smsdesk.config import Settings
+from smsdesk.node import open_store
 from support.agents import Agent, ContactCenter, create_contact_center
 from support.server import QUICK_TIMEOUTS, RunningServer, free_port
 

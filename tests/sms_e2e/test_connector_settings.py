@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smsdesk.app import open_store
 from smsdesk.config import ServiceNumberSetting, Settings, load_settings
 from smsdesk.connectors.factory import ConnectorConfigError, build_connectors, parse_connector_configs
 from smsdesk.connectors.simulator import SimulatorConnector
 from smsdesk.connectors.smpp import SmppConfig, SmppConnector
 from smsdesk.connectors.twilio_format import TwilioConfig, TwilioConnector
+from smsdesk.node import open_store
 from support.server import RunningServer, database_url_for
 
 TWILIO = {
@@ -207,8 +207,8 @@ def test_server_refuses_bad_settings_with_a_message(tmp_path: Path, config: str,
 
 def provision(database: str, tenant: str, queue: str, number: str | None = None) -> None:
     """A contact center with one agent (and a number) written straight to the database, as the CLI does."""
-    from smsdesk.app import operation_settings
     from smsdesk.gws.representation import Urls
+    from smsdesk.node import operation_settings
     from smsdesk.operations import admin
     from smsdesk.operations.services import Services
 

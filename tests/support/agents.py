@@ -168,9 +168,9 @@ _tenants = itertools.count(1)
 
 def create_contact_center(server: RunningServer, agents: int = 3) -> ContactCenter:
     """Provision a tenant directly in the server's database (as `smsdesk users add` would)."""
-    from smsdesk.app import open_store, operation_settings
     from smsdesk.config import Settings
     from smsdesk.gws.representation import Urls
+    from smsdesk.node import open_store, operation_settings
     from smsdesk.operations import admin
     from smsdesk.operations.services import Services
 
@@ -200,9 +200,9 @@ _supervisors = itertools.count(1)
 def create_supervisor(cc: ContactCenter, queue: str | None = None, tenant: str | None = None) -> Agent:
     """A supervisor in ``tenant`` (default: the contact center's own) who supervises ``queue`` (default:
     the contact center's queue; a queue of that name is created when missing)."""
-    from smsdesk.app import open_store, operation_settings
     from smsdesk.config import Settings
     from smsdesk.gws.representation import Urls
+    from smsdesk.node import open_store, operation_settings
     from smsdesk.operations import admin
     from smsdesk.operations.services import Services
 

@@ -11,8 +11,8 @@ from support.agents import Agent, ContactCenter
 
 def _read(cc: ContactCenter, query: Any) -> Any:
     """Look into the database without a request (a request would be a sign of life)."""
-    from smsdesk.app import open_store
     from smsdesk.config import Settings
+    from smsdesk.node import open_store
 
     store = open_store(Settings(database_url=cc.server.database_url))
 

@@ -51,7 +51,7 @@ async def start_contact_center_session(services: Services, user: User, channels:
             if name not in existing:
                 await work.tx.agents.set_channel(user.tenant_id, user.id, name, ChannelState.NOT_READY)
         if SMS_CHANNEL in names and SMS_CHANNEL not in existing:
-            await record_agent_state(work, user, ChannelState.NOT_READY.value)
+            await record_agent_state(services, work, user, ChannelState.NOT_READY.value)
         # Signing in is a sign of life: the router may offer as soon as the agent goes Ready.
         await work.tx.agents.note_presence([(user.tenant_id, user.id)], now_ms())
         reference_id = await work.tx.users.next_reference_id(user.id)
@@ -66,7 +66,7 @@ async def end_contact_center_session(services: Services, user: User) -> int:
         logged_out = [c.channel for c in await work.tx.agents.channels(user.id)]
         await work.tx.agents.clear_channels(user.id)
         if SMS_CHANNEL in logged_out:
-            await record_agent_state(work, user, "LoggedOut")
+            await record_agent_state(services, work, user, "LoggedOut")
         # Offers waiting for this agent go back to routing rather than wait for their timeout.
         for record in await work.tx.sessions.of_user(user.tenant_id, user.id):
             party = record.parties[user.id]
@@ -97,7 +97,7 @@ async def set_state(services: Services, user: User, state: ChannelState, channel
         for name in targets:
             await work.tx.agents.set_channel(user.tenant_id, user.id, name, state)
         if SMS_CHANNEL in targets:
-            await record_agent_state(work, user, state.value)
+            await record_agent_state(services, work, user, state.value)
         reference_id = await work.tx.users.next_reference_id(user.id)
         await notify_channels(work, user, reference_id)
         if state is ChannelState.READY and SMS_CHANNEL in targets:

@@ -89,7 +89,7 @@ async def publish_session_change(
     record = session.record
     tx = work.tx
     await tx.sessions.save(record, session.next_deadline_ms(), session.parties_changed())
-    await record_session_facts(work, session)
+    await record_session_facts(services, work, session)
     if session.new_messages:
         await tx.messages.append(record.id, session.new_messages)
     emitter = _Emitter(work, session, services.urls, requester, reference_id)

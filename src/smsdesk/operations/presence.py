@@ -114,7 +114,7 @@ async def leave_ready_when_away(services: Services) -> int:
             await work.tx.agents.set_channel(
                 tenant_id, user_id, SMS_CHANNEL, ChannelState.NOT_READY, SESSION_EXPIRED
             )
-            await record_agent_state(work, user, ChannelState.NOT_READY.value)
+            await record_agent_state(services, work, user, ChannelState.NOT_READY.value)
             await notify_channels(work, user, await work.tx.users.next_reference_id(user_id))
         moved += 1
         log.warning(

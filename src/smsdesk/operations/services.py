@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from smsdesk.domain.clock import now_ms
 from smsdesk.domain.consent import ConsentKeywords
@@ -68,16 +69,15 @@ class Services:
 
     @asynccontextmanager
     async def work(self) -> AsyncIterator[Work]:
-        """One transaction; after it commits, routing and SMS sending are woken (the store tells its
-        commit listeners, the fan-out among them, of the notifications it appended)."""
+        """One transaction. Its before-commit hooks run once the operation is done (they may add
+        notifications), then its notifications are appended, last; after the commit, routing and SMS
+        sending are woken (the store tells its commit listeners, the fan-out among them, of the
+        notifications it appended)."""
         async with self.store.transaction() as tx:
             work = Work(tx)
             yield work
-            if work.statistics_queues:
-                # Imported here: statistics builds on this module (Services, Work).
-                from smsdesk.operations.statistics import publish_statistics
-
-                await publish_statistics(self, work)
+            for hook in work.hooks():
+                await hook()
             if work.notifications:
                 await tx.outbox.append(work.notifications)
         for tenant_id in work.routing_tenants:
@@ -88,6 +88,9 @@ class Services:
                 wake_sender()
 
 
+Hook = TypeVar("Hook", bound=Callable[[], Awaitable[None]])
+
+
 class Work:
     """The pending side effects of one transaction."""
 
@@ -96,7 +99,20 @@ class Work:
         self.notifications: list[Notification] = []
         self.routing_tenants: set[str] = set()
         self.sms_enqueued = False
-        self.statistics_queues: set[tuple[str, str]] = set()  # (tenant, queue) whose numbers changed
+        self._hooks: dict[type, Callable[[], Awaitable[None]]] = {}
 
     def notify(self, notification: Notification) -> None:
         self.notifications.append(notification)
+
+    def before_commit(self, kind: type[Hook], make: Callable[[], Hook]) -> Hook:
+        """The transaction's hook of this kind, made on first use: a feature that must act once on
+        everything the operation changed (the live statistics of the queues it touched) collects in
+        it, and it runs when the operation is done, before the notifications are appended."""
+        hook = self._hooks.get(kind)
+        if hook is None:
+            hook = self._hooks[kind] = make()
+        assert isinstance(hook, kind)
+        return hook
+
+    def hooks(self) -> list[Callable[[], Awaitable[None]]]:
+        return list(self._hooks.values())

@@ -37,7 +37,24 @@ def start_of_day_ms(at_ms: int) -> int:
     return int(moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
 
 
-async def record_session_facts(work: Work, session: SmsSession) -> None:
+class StatisticsPush:
+    """The queues one transaction touched: their fresh numbers go to their supervisors before it
+    commits (a before-commit hook of the transaction, ``Work.before_commit``)."""
+
+    def __init__(self, services: Services, work: Work) -> None:
+        self.services = services
+        self.work = work
+        self.queues: set[tuple[str, str]] = set()
+
+    @classmethod
+    def of(cls, services: Services, work: Work) -> StatisticsPush:
+        return work.before_commit(cls, lambda: cls(services, work))
+
+    async def __call__(self) -> None:
+        await publish_statistics(self.services, self.work, self.queues)
+
+
+async def record_session_facts(services: Services, work: Work, session: SmsSession) -> None:
     now = now_ms()
     record = session.record
     facts = session_facts(session.loaded, record, now)
@@ -49,16 +66,17 @@ async def record_session_facts(work: Work, session: SmsSession) -> None:
             for f in facts
         ]
     )
-    work.statistics_queues.update((record.tenant_id, f.queue) for f in facts)
+    StatisticsPush.of(services, work).queues.update((record.tenant_id, f.queue) for f in facts)
 
 
-async def record_agent_state(work: Work, user: User, state: str) -> None:
+async def record_agent_state(services: Services, work: Work, user: User, state: str) -> None:
     """The agent's state on the SMS channel (Ready, NotReady, LoggedOut) changed."""
     await work.tx.facts.append(
         [Fact(user.tenant_id, "", FactKind.AGENT_STATE.value, now_ms(), user_id=user.id, detail=state)]
     )
+    queues = StatisticsPush.of(services, work).queues
     for queue in await work.tx.queues.of_member(user.tenant_id, user.id):
-        work.statistics_queues.add((user.tenant_id, queue))
+        queues.add((user.tenant_id, queue))
 
 
 async def queue_view(services: Services, tx: Transaction, tenant_id: str, queue: str, now: int) -> QueueView:
@@ -94,10 +112,10 @@ async def queue_view(services: Services, tx: Transaction, tenant_id: str, queue:
     return stats, agents
 
 
-async def publish_statistics(services: Services, work: Work) -> None:
-    """Push the fresh numbers of every queue this transaction touched to its supervisors."""
+async def publish_statistics(services: Services, work: Work, queues: set[tuple[str, str]]) -> None:
+    """Push the fresh numbers of each of these queues to its supervisors."""
     now = now_ms()
-    for tenant_id, queue in sorted(work.statistics_queues):
+    for tenant_id, queue in sorted(queues):
         supervisors = await work.tx.queues.supervisors(tenant_id, queue)
         if not supervisors:
             continue
@@ -107,7 +125,6 @@ async def publish_statistics(services: Services, work: Work) -> None:
         )
         for supervisor_id in supervisors:
             work.notify(Notification(tenant_id, supervisor_id, payloads.STATISTICS_TOPIC, payload))
-    work.statistics_queues.clear()
 
 
 async def my_statistics(services: Services, user: User) -> tuple[list[QueueView], int]:

@@ -205,6 +205,10 @@ class Fanout:
         if position > self.cursor:
             self._loop.wake()
 
+    def committed(self, position: int) -> None:
+        """A commit on this node appended rows up to ``position`` (the store's commit listener)."""
+        self.poke(position)
+
     def catch_up(self) -> None:
         self._loop.wake()
 

@@ -1,0 +1,110 @@
+"""Who runs a node's background work, and how the node hears of other nodes' commits.
+
+On SQLite there is one node: it runs everything (:class:`BackgroundWork` as it is). On PostgreSQL
+(:class:`PostgresCluster`) every node listens for the others' commits and their requests for
+routing or SMS sending (LISTEN/NOTIFY), and the one holding the leadership lock runs routing, offer
+expiry, SMS sending and the prunes (``storage/postgres_cluster.py``, docs/architecture.md §9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+from smsdesk.node import Node, RunsBackgroundWork
+from smsdesk.operations.background import BackgroundLoop
+
+if TYPE_CHECKING:
+    from smsdesk.storage.postgres import PostgresStore
+    from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
+
+log = logging.getLogger("smsdesk")
+
+CLUSTER_SIZE_S = 5.0
+"""How often each node counts the live nodes, whose number divides the rate limits."""
+
+
+class BackgroundWork:
+    """The node's background work as something started and stopped (the leadership's callbacks)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._running: AbstractAsyncContextManager[None] | None = None
+
+    async def start(self) -> None:
+        running = self.node.background_work()
+        await running.__aenter__()
+        self._running = running
+
+    async def stop(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            await running.__aexit__(None, None, None)
+
+
+class PostgresCluster:
+    def __init__(self, node: Node, store: PostgresStore) -> None:
+        self.node = node
+        self.store = store
+        self.work = BackgroundWork(node)
+        self.listener: PostgresListener | None = None
+        self.leadership: PostgresLeadership | None = None
+        self._size = BackgroundLoop("smsdesk-cluster-size", self._count_nodes, CLUSTER_SIZE_S, log)
+
+    async def start(self) -> None:
+        from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
+
+        node = self.node
+        self.listener = PostgresListener(
+            self.store, node.fanout.poke, self._work_requested, node.fanout.catch_up
+        )
+        # Work asked for on this node must reach whichever node leads.
+        node.services.on_routing_needed.append(lambda tenant: self._signal(f"route:{tenant}"))
+        node.services.on_sms_enqueued.append(lambda: self._signal("sms"))
+        await self.listener.start()
+        self._size.start()
+        self._size.wake()  # count now: the first requests already get this node's share
+        self.leadership = PostgresLeadership(self.store, self.work.start, self.work.stop)
+        await self.leadership.start()
+
+    async def stop(self) -> None:
+        if self.leadership is not None:
+            await self.leadership.stop()
+        await self._size.stop()
+        if self.listener is not None:
+            await self.listener.stop()
+
+    async def _count_nodes(self) -> None:
+        nodes = await self.store.live_nodes()
+        for buckets in self.node.rate_limits:
+            buckets.share(nodes)
+
+    def _work_requested(self, kind: str) -> None:
+        if self.leadership is None or not self.leadership.leader:
+            return
+        if kind == "sms":
+            self.node.dispatcher.wake()
+        elif kind.startswith("route:"):
+            self.node.router.wake(kind.removeprefix("route:"))
+
+    def _signal(self, kind: str) -> None:
+        listener = self.listener
+        if listener is None or (self.leadership is not None and self.leadership.leader):
+            return  # the leader's own hooks already woke its loops
+        task = asyncio.get_running_loop().create_task(listener.notify_work(kind))
+        task.add_done_callback(_log_failure)
+
+
+def cluster_of(node: Node) -> RunsBackgroundWork:
+    from smsdesk.storage.sqlite import SqliteStore
+
+    if isinstance(node.store, SqliteStore):
+        return BackgroundWork(node)
+    return PostgresCluster(node, node.store)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not signal the cluster: %s", task.exception())
