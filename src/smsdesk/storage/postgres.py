@@ -38,6 +38,7 @@ from smsdesk.operations.ports import (
     StoredNotification,
 )
 from smsdesk.storage.connection import Row
+from smsdesk.storage.counters import TAKE_BLOCK
 from smsdesk.storage.migrations import available
 from smsdesk.storage.outbox import PRUNE_CANDIDATES, prune_boundary, stored_notifications
 from smsdesk.storage.sessions import OPEN_FOR_CUSTOMER, SessionsSql, session_of
@@ -161,6 +162,14 @@ class PostgresOutboxWriter:
         return position
 
 
+async def _nothing_to_reset(conn: Conn) -> None:
+    """A pooled connection goes back to the pool as it came: asyncpg's default reset runs four
+    statements on every release (``CLOSE ALL``, ``UNLISTEN *``, ``RESET ALL``, unlocking advisory
+    locks) for session state smsdesk never sets on pooled connections. LISTEN and session-level
+    advisory locks live on connections of their own (``postgres_cluster.py``); an open transaction is
+    still ended by asyncpg itself."""
+
+
 class PostgresStore:
     def __init__(self, dsn: str, pool_size: int = 10) -> None:
         self.dsn = dsn
@@ -178,6 +187,7 @@ class PostgresStore:
                 min_size=1,
                 max_size=self.pool_size,
                 server_settings={"application_name": "smsdesk"},
+                reset=_nothing_to_reset,
             )
             if self._pool is None:
                 self._pool = pool
@@ -268,6 +278,11 @@ class PostgresStore:
             await pool.close()
 
     # ----- transactions -----
+
+    async def reference_block(self, size: int) -> int:
+        pool = await self.pool()
+        first: int = await pool.fetchval(_numbered(TAKE_BLOCK), size, "reference_id", size)
+        return first
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from smsdesk.domain.clock import now_ms as _now_ms
 from smsdesk.operations.ports import CommitListener, Notification, OutboxReader, StoredNotification
 from smsdesk.storage.connection import Row
+from smsdesk.storage.counters import take_block
 from smsdesk.storage.migrations import apply_sqlite, available
 from smsdesk.storage.outbox import PRUNE_CANDIDATES, prune_boundary, stored_notifications
 from smsdesk.storage.sessions import SessionsSql
@@ -105,6 +106,11 @@ class SqliteStore:
             committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._batch.append(committed)
         await committed
+
+    async def reference_block(self, size: int) -> int:
+        async with self.transaction() as tx:
+            first = await take_block(tx.db, "reference_id", size)
+        return first
 
     def _commit_batch(self) -> None:
         batch = self._batch

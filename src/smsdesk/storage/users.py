@@ -68,14 +68,6 @@ class UsersSql(SqlRepository):
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         await self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
-    async def next_reference_id(self, user_id: str) -> int:
-        row = await self.db.fetchone(
-            "UPDATE users SET last_reference_id = last_reference_id + 1 WHERE id = ? RETURNING last_reference_id",
-            (user_id,),
-        )
-        assert row is not None, f"no user {user_id}"
-        return int(row[0])
-
 
 class TenantsSql(SqlRepository):
     __slots__ = ()

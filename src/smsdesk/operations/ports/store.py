@@ -54,6 +54,11 @@ class Store(Protocol):
     outbox: OutboxReader
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    async def reference_block(self, size: int) -> int:
+        """The first of ``size`` referenceIds no one has had before (``operations/reference_ids.py``),
+        taken in a transaction of its own and committed before it returns."""
+        ...
+
     async def pending_migrations(self) -> int:
         """How many known migrations this database lacks (readiness: 0 when serving is safe)."""
         ...

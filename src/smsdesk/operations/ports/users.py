@@ -29,10 +29,6 @@ class Users(Protocol):
 
     async def insert(self, user: User) -> None: ...
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
-    async def next_reference_id(self, user_id: str) -> int:
-        """The user's next ``referenceId`` (docs/gws-compatibility.md): a counter that survives
-        restarts. Writes (and so locks) the user's row until the transaction ends."""
-        ...
 
 
 class Tenants(Protocol):
