@@ -49,7 +49,8 @@ def input_bounds(settings: Settings) -> InputBounds:
 
 def _metrics_of(node: Node) -> Metrics:
     metrics = Metrics()
-    node.store.commit_listeners.append(metrics)
+    # Before the fan-out, which may deliver within its own call: the commit is noted before its delivery.
+    node.store.commit_listeners.insert(0, metrics)
     node.services.on_sms_attempt.append(metrics.sms_attempt)
     node.fanout.on_delivered = metrics.delivered_up_to
     metrics.bayeux_clients.set_function(lambda: sum(1 for _ in node.bayeux.sessions()))

@@ -57,9 +57,7 @@ class PostgresCluster:
         from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
 
         node = self.node
-        self.listener = PostgresListener(
-            self.store, node.fanout.poke, self._work_requested, node.fanout.catch_up
-        )
+        self.listener = PostgresListener(self.store, self._work_requested, node.fanout.catch_up)
         # Work asked for on this node must reach whichever node leads.
         node.services.on_routing_needed.append(lambda tenant: self._signal(f"route:{tenant}"))
         node.services.on_sms_enqueued.append(lambda: self._signal("sms"))

@@ -33,42 +33,40 @@ def _note(text: str) -> Notification:
     return Notification("t", "u", "/v2/me/smssessions", b'{"n":"%s"}' % text.encode())
 
 
-def test_a_later_transaction_cannot_take_a_position_before_an_earlier_one_commits(tmp_path: Path) -> None:
+def test_positions_are_given_at_commit_so_an_open_transaction_holds_back_no_later_one(tmp_path: Path) -> None:
+    """PostgreSQL numbers a transaction's rows inside its COMMIT (migration 0011): a transaction that
+    appended and is still open holds no lock a later one needs, the later one commits first and takes
+    the lower position, and a reader meanwhile sees exactly what has committed."""
     store = _store("postgres", tmp_path / "order.db")
 
     async def scenario() -> None:
         first_appended = asyncio.Event()
         release_first = asyncio.Event()
-        seen_while_open: list[int] = []
 
-        async def first() -> int:
+        async def first() -> None:
             async with store.transaction() as tx:
-                position = await tx.outbox.append([_note("first")])
+                await tx.outbox.append([_note("first")])
                 first_appended.set()
                 await release_first.wait()
-            return position
 
-        async def second() -> int:
+        async def second() -> None:
             await first_appended.wait()
             async with store.transaction() as tx:
-                return await tx.outbox.append([_note("second")])
+                await tx.outbox.append([_note("second")])
 
         first_task = asyncio.create_task(first())
-        second_task = asyncio.create_task(second())
         await first_appended.wait()
-        await asyncio.sleep(0.3)
-        # The second transaction waits for the first: it has no position yet, and a reader sees neither.
-        assert not second_task.done()
-        seen_while_open = [row.position for row in await store.outbox.after(0, 100)]
-        assert seen_while_open == []
-        assert await store.outbox.last_position() == 0
+        await asyncio.wait_for(second(), 5)  # not held back by the open transaction
+        assert [(row.position, row.payload) for row in await store.outbox.after(0, 100)] == [
+            (1, b'{"n":"second"}')
+        ]
+        assert await store.outbox.last_position() == 1
         release_first.set()
-        first_position, second_position = await first_task, await second_task
-        assert (first_position, second_position) == (1, 2)
+        await first_task
         rows = await store.outbox.after(0, 100)
         assert [(row.position, row.payload) for row in rows] == [
-            (1, b'{"n":"first"}'),
-            (2, b'{"n":"second"}'),
+            (1, b'{"n":"second"}'),
+            (2, b'{"n":"first"}'),
         ]
         await store.aclose()
 

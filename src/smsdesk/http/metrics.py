@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from smsdesk.operations.ports import StoredNotification
 from smsdesk.operations.statistics import QueueView
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -83,7 +84,7 @@ class Metrics:
             child = self._children[key] = counter.labels(*labels)
         child.inc()
 
-    def committed(self, position: int) -> None:
+    def committed(self, position: int, rows: Sequence[StoredNotification] | None = None) -> None:
         """A CommitListener: notifications up to ``position`` were committed now."""
         self._committed.append((position, time.monotonic()))
         if len(self._committed) > 10_000:  # nobody is delivering (no fan-out): keep memory bounded

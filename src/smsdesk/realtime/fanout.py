@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,13 +201,17 @@ class Fanout:
 
     # ----- live delivery -----
 
-    def poke(self, position: int) -> None:
-        if position > self.cursor:
-            self._loop.wake()
-
-    def committed(self, position: int) -> None:
-        """A commit on this node appended rows up to ``position`` (the store's commit listener)."""
-        self.poke(position)
+    def committed(self, position: int, rows: Sequence[StoredNotification] | None) -> None:
+        """The store's commit listener: rows up to ``position`` are committed. When the store hands
+        the newest of them over and nothing lies between the cursor and them, they are delivered now,
+        without reading the table; otherwise the drain reads what is missing."""
+        if self.server is None or position <= self.cursor:
+            return
+        if rows and rows[0].position <= self.cursor + 1:
+            self._deliver(rows)
+            if self.cursor >= position:
+                return
+        self._loop.wake()
 
     def catch_up(self) -> None:
         self._loop.wake()
@@ -234,26 +238,36 @@ class Fanout:
                     state.task = None
 
     async def drain(self) -> None:
-        server = self.server
-        assert server is not None
         while True:
             rows = await self.store.outbox.after(self.cursor, self.batch_size)
-            # Synchronous from here to the end of the batch: never awaits a client, so a slow or
-            # dead one only fills its own queue (and is dropped at bayeux_max_queue).
-            for row in rows:
-                states = self._sessions_by_user.get(row.user_id)
-                if states:
-                    data = msgspec.Raw(row.payload)
-                    ext = position_ext(row.position)
-                    for state in tuple(states):
-                        if state.live and row.position > state.watermark:
-                            server.deliver(state.session, row.channel, data, ext, row.position)
-                            state.watermark = row.position
-                self.cursor = row.position
-            if rows and self.on_delivered is not None:
-                self.on_delivered(self.cursor)
+            self._deliver(rows)
             if len(rows) < self.batch_size:
                 return
+
+    def _deliver(self, rows: Sequence[StoredNotification]) -> None:
+        """Hand committed rows, in order, to the live sessions of their agents. Rows at or below the
+        cursor were delivered already (a commit's rows handed over while a read was in flight).
+        Synchronous: never awaits a client, so a slow or dead one only fills its own queue (and is
+        dropped at bayeux_max_queue)."""
+        server = self.server
+        assert server is not None
+        cursor = self.cursor
+        for row in rows:
+            if row.position <= cursor:
+                continue
+            states = self._sessions_by_user.get(row.user_id)
+            if states:
+                data = msgspec.Raw(row.payload)
+                ext = position_ext(row.position)
+                for state in tuple(states):
+                    if state.live and row.position > state.watermark:
+                        server.deliver(state.session, row.channel, data, ext, row.position)
+                        state.watermark = row.position
+            cursor = row.position
+        if cursor > self.cursor:
+            self.cursor = cursor
+            if self.on_delivered is not None:
+                self.on_delivered(cursor)
 
     # ----- replay -----
 

@@ -8,24 +8,28 @@ from row locks:
   offer expiry, on two nodes) run one after the other and neither overwrites the other;
 - inbound SMS from one customer to one number take a transaction-scoped advisory lock, so two
   messages arriving on two nodes at once find or create one session, not two;
-- outbox positions come from the single ``outbox_head`` row, updated by the append, which is the
-  last statement of a transaction: its lock is held until commit, so the next writer gets the next
-  position only after the previous one is visible. Positions are therefore commit order with no
-  holes, and a reader that sees position N has every row below N (docs/architecture.md §6).
+- outbox rows are numbered inside COMMIT, from the single ``outbox_head`` row, by a deferred
+  trigger (migration 0011): the head's lock is held for the commit alone, the next transaction to
+  number waits until this one is visible, so positions are commit order with no holes and a reader
+  that sees position N has every row below N (docs/architecture.md §6). The same trigger announces
+  the positions (and, when they fit, the rows) to every node: :meth:`PostgresStore.announced`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import threading
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeAlias
 
 import asyncpg
+import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from smsdesk.domain.clock import now_ms as _now_ms
@@ -44,9 +48,11 @@ from smsdesk.storage.outbox import PRUNE_CANDIDATES, prune_boundary, stored_noti
 from smsdesk.storage.sessions import OPEN_FOR_CUSTOMER, SessionsSql, session_of
 from smsdesk.storage.transaction import SqlTransaction
 
+log = logging.getLogger("smsdesk.storage")
+
 OUTBOX_CHANNEL = "smsdesk_outbox"
-"""LISTEN/NOTIFY channel on which every commit that appended notifications announces its last
-position (sent by PostgreSQL at commit, in commit order)."""
+"""LISTEN/NOTIFY channel on which every commit that appended notifications announces its positions
+(sent by PostgreSQL at commit, in commit order; :class:`Announcement`)."""
 
 NODE_APPLICATION = "smsdesk-node"
 """The application_name of each node's LISTEN connection: counting them counts the live nodes."""
@@ -87,20 +93,47 @@ class PostgresConnection:
         return list(await self.conn.fetch(_numbered(sql), *params))
 
 
-_APPEND = f"""
-WITH head AS (
-    UPDATE outbox_head SET position = position + $1 WHERE id = 1 RETURNING position
-), poke AS (
-    SELECT pg_notify('{OUTBOX_CHANNEL}', head.position::text) FROM head
-), rows AS (
-    INSERT INTO outbox (position, tenant_id, user_id, channel, payload, created_ms)
-    SELECT head.position - $1 + n.ordinal, n.tenant_id, n.user_id, n.channel, n.payload, $6
-      FROM head, poke,
-           unnest($2::text[], $3::text[], $4::text[], $5::bytea[])
-               WITH ORDINALITY AS n(tenant_id, user_id, channel, payload, ordinal)
-)
-SELECT position FROM head
+_APPEND = """
+INSERT INTO outbox (position, tenant_id, user_id, channel, payload, created_ms)
+SELECT -nextval('outbox_pending'), n.tenant_id, n.user_id, n.channel, n.payload, $5
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS n(tenant_id, user_id, channel, payload)
+RETURNING pg_current_xact_id()::text
 """
+"""Rows get a temporary (negative) position; the ``outbox_number`` trigger numbers them inside COMMIT
+(migration 0011). Returns the transaction's id, which the commit's announcement carries."""
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """What a commit that appended rows tells every node on ``smsdesk_outbox``: its positions, its
+    transaction's id, and the rows themselves when they fit in a notification."""
+
+    first: int
+    last: int
+    transaction: str
+    rows: list[StoredNotification] | None
+
+    @classmethod
+    def parse(cls, payload: str) -> Announcement | None:
+        head, _, rows_json = payload.partition("\n")
+        try:
+            first_text, last_text, transaction = head.split(" ")
+            first, last = int(first_text), int(last_text)
+            rows = None
+            if rows_json:
+                decoded = _decode_rows(rows_json.encode())
+                if len(decoded) != last - first + 1:
+                    return None
+                rows = [
+                    StoredNotification(first + i, user_id, channel, bytes(payload))
+                    for i, (user_id, channel, payload) in enumerate(decoded)
+                ]
+        except (ValueError, msgspec.DecodeError):
+            return None
+        return cls(first, last, transaction, rows)
+
+
+_decode_rows = msgspec.json.Decoder(list[tuple[str, str, msgspec.Raw]]).decode
 
 
 class PostgresSessions(SessionsSql):
@@ -138,28 +171,29 @@ class PostgresSessions(SessionsSql):
 
 
 class PostgresOutboxWriter:
-    """Numbers rows from the single ``outbox_head`` row, whose lock the append holds until commit
-    (the module's docstring says why that makes positions commit order without holes)."""
+    """Appends with temporary positions; the rows are kept by transaction id until the commit's
+    announcement gives their positions (:meth:`PostgresStore.announced`)."""
 
-    __slots__ = ("appended", "conn")
+    __slots__ = ("conn", "store", "transaction")
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, store: PostgresStore) -> None:
         self.conn = conn
-        self.appended = 0
-        """The last outbox position this transaction appended (0: none)."""
+        self.store = store
+        self.transaction: str | None = None
+        """The transaction's id once it appended (None: it notifies nobody)."""
 
-    async def append(self, notifications: Sequence[Notification]) -> int:
-        position: int = await self.conn.fetchval(
+    async def append(self, notifications: Sequence[Notification]) -> None:
+        transaction: str = await self.conn.fetchval(
             _APPEND,
-            len(notifications),
             [n.tenant_id for n in notifications],
             [n.user_id for n in notifications],
             [n.channel for n in notifications],
             [n.payload for n in notifications],
             _now_ms(),
         )
-        self.appended = position
-        return position
+        # Kept before COMMIT is sent: the announcement may reach this node before COMMIT's reply.
+        self.store.appending[transaction] = list(notifications)
+        self.transaction = transaction
 
 
 async def _nothing_to_reset(conn: Conn) -> None:
@@ -178,6 +212,8 @@ class PostgresStore:
         self._pool_lock = threading.Lock()
         self.commit_listeners: list[CommitListener] = []
         self.outbox: OutboxReader = PostgresOutboxReader(self)
+        self.appending: dict[str, list[Notification]] = {}
+        """Rows this node appended, by transaction id, until their commit's announcement numbers them."""
 
     async def pool(self) -> asyncpg.Pool:
         """The connection pool, created on first use in the running event loop."""
@@ -287,15 +323,42 @@ class PostgresStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
         pool = await self.pool()
+        outbox: PostgresOutboxWriter | None = None
         try:
             async with pool.acquire() as conn, conn.transaction():
-                outbox = PostgresOutboxWriter(conn)
+                outbox = PostgresOutboxWriter(conn, self)
                 yield SqlTransaction(PostgresConnection(conn), PostgresSessions(conn), outbox)
-        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as error:
-            raise StorageConflict(str(error)) from error
-        if outbox.appended:
-            for listener in self.commit_listeners:
-                listener.committed(outbox.appended)
+        except BaseException as error:
+            if outbox is not None and outbox.transaction is not None:
+                # Rolled back, or its outcome unknown: either way no announcement will use the rows
+                # (one that does arrive carries them, or the fan-out reads them).
+                self.appending.pop(outbox.transaction, None)
+            if isinstance(error, (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)):
+                raise StorageConflict(str(error)) from error
+            raise
+
+    def announced(self, payload: str) -> None:
+        """A commit's announcement reached this node (``postgres_cluster.PostgresListener``): tell
+        the commit listeners, with the rows when this node appended them or the announcement carries
+        them."""
+        announcement = Announcement.parse(payload)
+        if announcement is None:  # never sent by smsdesk: the fan-out's catch-up reads what it was about
+            log.warning("ignored an unreadable outbox announcement %r", payload[:80])
+            return
+        rows = announcement.rows
+        mine = self.appending.pop(announcement.transaction, None)
+        if mine is not None and len(mine) == announcement.last - announcement.first + 1:
+            rows = [
+                StoredNotification(announcement.first + i, n.user_id, n.channel, n.payload)
+                for i, n in enumerate(mine)
+            ]
+        for listener in self.commit_listeners:
+            listener.committed(announcement.last, rows)
+
+    def forget_appending(self) -> None:
+        """The announcements of commits made while nobody listened are lost: the fan-out reads the
+        outbox instead (the listener reconnected), so their rows need not be kept."""
+        self.appending.clear()
 
 
 class PostgresOutboxReader:

@@ -1,10 +1,10 @@
 """What nodes on one PostgreSQL database tell each other, and which of them runs the background work.
 
 - :class:`PostgresListener` keeps a connection of its own that LISTENs on ``smsdesk_outbox`` (every
-  commit that notified someone announces its last position, see ``storage/postgres.py``) and on
-  ``smsdesk_work`` (routing or SMS sending is wanted). A poke only says "read the outbox": the
-  outbox stays the truth, the fan-out also reads it on a timer, and after the listener reconnects
-  it is told to catch up, so a lost poke or a dropped connection delays a notification, never
+  commit that notified someone announces its positions, and its rows when they fit, see
+  ``storage/postgres.py``) and on ``smsdesk_work`` (routing or SMS sending is wanted). The outbox
+  stays the truth: the fan-out reads it when an announcement leaves a gap, on a timer, and after the
+  listener reconnects, so a lost announcement or a dropped connection delays a notification, never
   loses it.
 - :class:`PostgresLeadership`: one node at a time holds a session-level advisory lock on a
   connection of its own, and only that node routes sessions, expires offers, sends outbound SMS
@@ -75,12 +75,10 @@ class PostgresListener(_OwnTask):
     def __init__(
         self,
         store: PostgresStore,
-        on_position: Callable[[int], None],
         on_work: Callable[[str], None],
         on_reconnect: Callable[[], None],
     ) -> None:
         self.store = store
-        self.on_position = on_position
         self.on_work = on_work
         self.on_reconnect = on_reconnect
         super().__init__("smsdesk-pg-listen", self._run)
@@ -90,8 +88,7 @@ class PostgresListener(_OwnTask):
         await pool.execute("SELECT pg_notify($1, $2)", WORK_CHANNEL, kind)
 
     def _outbox(self, conn: object, pid: int, channel: str, payload: object) -> None:
-        with contextlib.suppress(ValueError):
-            self.on_position(int(str(payload)))
+        self.store.announced(str(payload))
 
     def _work(self, conn: object, pid: int, channel: str, payload: object) -> None:
         self.on_work(str(payload))
@@ -105,7 +102,9 @@ class PostgresListener(_OwnTask):
                 await conn.add_listener(OUTBOX_CHANNEL, self._outbox)
                 await conn.add_listener(WORK_CHANNEL, self._work)
                 backoff = 0.2
-                self.on_reconnect()  # pokes sent while nobody listened: read the outbox now
+                # Announcements made while nobody listened are lost: read the outbox now.
+                self.store.forget_appending()
+                self.on_reconnect()
                 await _watch(conn, _PING_S)
                 log.warning("lost the LISTEN connection to PostgreSQL; reconnecting")
             except asyncio.CancelledError:

@@ -49,6 +49,8 @@ class SqliteStore:
         # The newest position written by the open batch: readers see it once COMMIT returns, with no
         # SELECT MAX after every commit (one writer, so nothing else can have written past it).
         self.appended_position = self.committed_position
+        self.appended: list[StoredNotification] = []
+        """The rows the open batch appended, handed to the commit listeners with its COMMIT."""
         # Told from the COMMIT itself: the fan-out starts on the new rows in the loop turn the
         # committing operations resume in, not a turn later (docs/architecture.md §2, step 4).
         self.commit_listeners: list[CommitListener] = []
@@ -94,6 +96,7 @@ class SqliteStore:
                 asyncio.get_running_loop().call_soon(self._commit_batch)
             self.db.execute("SAVEPOINT operation")
             appended_before = self.appended_position
+            rows_before = len(self.appended)
             try:
                 yield self._transaction
             except BaseException:
@@ -101,6 +104,7 @@ class SqliteStore:
                 self.db.execute("RELEASE operation")
                 # AUTOINCREMENT hands the undone positions out again: never publish them as written.
                 self.appended_position = appended_before
+                del self.appended[rows_before:]
                 raise
             self.db.execute("RELEASE operation")
             committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -120,6 +124,7 @@ class SqliteStore:
             asyncio.get_running_loop().call_soon(self._commit_batch)
             return
         self._batch = None
+        rows, self.appended = self.appended, []
         try:
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -137,7 +142,7 @@ class SqliteStore:
                 waiter.set_result(None)
         if wrote_notifications:
             for listener in self.commit_listeners:
-                listener.committed(self.committed_position)
+                listener.committed(self.committed_position, rows)
 
     def _max_position(self) -> int:
         try:
@@ -184,17 +189,22 @@ class SqliteOutboxWriter:
         self.db = db
         self.store = store
 
-    async def append(self, notifications: Sequence[Notification]) -> int:
+    async def append(self, notifications: Sequence[Notification]) -> None:
         created = _now_ms()
         rows = [(n.tenant_id, n.user_id, n.channel, n.payload, created) for n in notifications]
         if len(rows) == 1:
-            position = self.db.execute(_APPEND, rows[0]).lastrowid
+            last = self.db.execute(_APPEND, rows[0]).lastrowid
         else:
             self.db.executemany(_APPEND, rows)
-            position = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
-        assert position is not None
-        self.store.appended_position = int(position)
-        return int(position)
+            last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
+        assert last is not None
+        # One writer: the rows of one append have consecutive positions, ending at the last rowid.
+        first = int(last) - len(notifications) + 1
+        self.store.appended.extend(
+            StoredNotification(first + i, n.user_id, n.channel, n.payload)
+            for i, n in enumerate(notifications)
+        )
+        self.store.appended_position = int(last)
 
 
 class SqliteOutboxReader:

@@ -28,10 +28,11 @@ class StoredNotification:
 class OutboxWriter(Protocol):
     """Appending, inside an operation's transaction."""
 
-    async def append(self, notifications: Sequence[Notification]) -> int:
-        """Append the rows; returns the last one's position. **Positions are commit order with no
-        holes**: a reader that sees position N sees every row below it, and a rolled-back
-        transaction consumes no position. The last statement of a transaction that notifies."""
+    async def append(self, notifications: Sequence[Notification]) -> None:
+        """Append the rows, the last statement of a transaction that notifies. **Positions are
+        commit order with no holes**: a reader that sees position N sees every row below it, and a
+        rolled-back transaction consumes no position. A row's position is known once its
+        transaction has committed (the store's commit listeners are told)."""
         ...
 
 
@@ -64,6 +65,9 @@ class OutboxReader(Protocol):
 
 
 class CommitListener(Protocol):
-    """Told, after a commit, that outbox rows up to ``position`` exist (the fan-out's poke)."""
+    """Told, in commit order, that outbox rows up to ``position`` are committed; ``rows`` are the
+    newest of them, ending at ``position``, when the store has them at hand (its own commits, or
+    rows a cluster's announcement carried), so that the fan-out delivers them without reading the
+    table. ``None``: read them."""
 
-    def committed(self, position: int) -> None: ...
+    def committed(self, position: int, rows: Sequence[StoredNotification] | None) -> None: ...
