@@ -15,7 +15,7 @@ from support.postgres import cluster
 
 BACKEND_ONLY = {
     "postgres": {"outbox_head"},  # the commit-ordered position counter (SQLite's single writer needs none)
-    "sqlite": {"sqlite_sequence"},  # SQLite's own AUTOINCREMENT bookkeeping
+    "sqlite": {"sqlite_sequence", "counters"},  # AUTOINCREMENT's bookkeeping; referenceId blocks (one node)
 }
 
 

@@ -45,7 +45,6 @@ async def start_contact_center_session(services: Services, user: User, channels:
     if not channels:
         raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: channels")
     names = sorted({canonical_channel(name) for name in channels})
-    reference_id = await services.reference_ids.next()
     async with services.work() as work:
         existing = {c.channel for c in await work.tx.agents.channels(user.id)}
         for name in names:
@@ -55,6 +54,7 @@ async def start_contact_center_session(services: Services, user: User, channels:
             await record_agent_state(services, work, user, ChannelState.NOT_READY.value)
         # Signing in is a sign of life: the router may offer as soon as the agent goes Ready.
         await work.tx.agents.note_presence([(user.tenant_id, user.id)], now_ms())
+        reference_id = await work.tx.reference_ids.next()
         await notify_channels(work, user, reference_id)
     log.info("%s started a contact-center session on %s", user.user_name, ", ".join(names))
     return reference_id
@@ -62,7 +62,6 @@ async def start_contact_center_session(services: Services, user: User, channels:
 
 async def end_contact_center_session(services: Services, user: User) -> int:
     access.require_agent(user)
-    reference_id = await services.reference_ids.next()
     async with services.work() as work:
         logged_out = [c.channel for c in await work.tx.agents.channels(user.id)]
         await work.tx.agents.clear_channels(user.id)
@@ -75,6 +74,7 @@ async def end_contact_center_session(services: Services, user: User) -> int:
                 session = SmsSession(record)
                 session.reject(user.id)
                 await publish_session_change(services, work, session)
+        reference_id = await work.tx.reference_ids.next()
         await notify_channels(work, user, reference_id, logged_out)
     log.info("%s ended the contact-center session", user.user_name)
     return reference_id
@@ -83,7 +83,6 @@ async def end_contact_center_session(services: Services, user: User) -> int:
 async def set_state(services: Services, user: User, state: ChannelState, channel: str | None = None) -> int:
     """Ready / NotReady on one channel, or (channel None) on every channel the agent is logged in on."""
     access.require_agent(user)
-    reference_id = await services.reference_ids.next()
     async with services.work() as work:
         logged_in = [c.channel for c in await work.tx.agents.channels(user.id)]
         if channel is None:
@@ -99,6 +98,7 @@ async def set_state(services: Services, user: User, state: ChannelState, channel
             await work.tx.agents.set_channel(user.tenant_id, user.id, name, state)
         if SMS_CHANNEL in targets:
             await record_agent_state(services, work, user, state.value)
+        reference_id = await work.tx.reference_ids.next()
         await notify_channels(work, user, reference_id)
         if state is ChannelState.READY and SMS_CHANNEL in targets:
             # Going Ready is a sign of life: routing may offer at once, before this node's next

@@ -41,7 +41,6 @@ async def create(services: Services, user: User, operation: rq.Create) -> tuple[
         if operation.userData
         else {}
     )
-    reference_id = await services.reference_ids.next()
     async with services.work() as work:
         tx = work.tx
         number = await access.service_number_for_agent(tx, user, operation.serviceNumber)
@@ -74,6 +73,7 @@ async def create(services: Services, user: User, operation: rq.Create) -> tuple[
             customer_reachable=not opted_out,
         )
         await join_monitoring_supervisors(tx, session, user.id, ctx)
+        reference_id = await tx.reference_ids.next()
         await publish_session_change(services, work, session, requester=user.id, reference_id=reference_id)
     log.info(
         "%s started SMS session %s with %s from %s", user.user_name, session.record.id, phone, number.number

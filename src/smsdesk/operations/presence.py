@@ -103,7 +103,6 @@ async def leave_ready_when_away(services: Services) -> int:
         due = await tx.agents.ready_absent(seen_before)
     moved = 0
     for tenant_id, user_id in due:
-        reference_id = await services.reference_ids.next()
         async with services.work() as work:
             user = await work.tx.users.by_id(tenant_id, user_id)
             channels = {c.channel: c.state for c in await work.tx.agents.channels(user_id)}
@@ -116,7 +115,7 @@ async def leave_ready_when_away(services: Services) -> int:
                 tenant_id, user_id, SMS_CHANNEL, ChannelState.NOT_READY, SESSION_EXPIRED
             )
             await record_agent_state(services, work, user, ChannelState.NOT_READY.value)
-            await notify_channels(work, user, reference_id)
+            await notify_channels(work, user, await work.tx.reference_ids.next())
         moved += 1
         log.warning(
             "agent %s left Ready on SMS: nobody behind it (no request, no live notification client) "

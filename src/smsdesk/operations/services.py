@@ -14,7 +14,6 @@ from smsdesk.domain.model import DomainContext
 from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gws.representation import Urls
 from smsdesk.operations.ports import Notification, Store, Transaction
-from smsdesk.operations.reference_ids import ReferenceIds
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +56,6 @@ class Services:
         self.store = store
         self.urls = urls
         self.settings = settings
-        self.reference_ids = ReferenceIds(store)
         self.on_routing_needed: list[Callable[[str], None]] = []
         self.on_sms_enqueued: list[Callable[[], None]] = []
         self.on_sms_attempt: list[Callable[[str, str], None]] = []  # (connector, accepted|retry|failed)

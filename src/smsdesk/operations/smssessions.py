@@ -49,13 +49,13 @@ async def perform(services: Services, user: User, session_id: str, operation: rq
     """Run one operation on one session; returns the request's referenceId."""
     access.require_agent(user)
     handler = HANDLERS[type(operation)]
-    reference_id = await services.reference_ids.next()
     async with services.work() as work:
         record = await access.session_for_agent(work.tx, user, session_id)
         session = SmsSession(record)
         session.require(user.id, operation.operationName)
         call = Call(services, work, user, session, services.domain_context())
         await handler(call, operation)
+        reference_id = await work.tx.reference_ids.next()
         await publish_session_change(services, work, session, requester=user.id, reference_id=reference_id)
     return reference_id
 

@@ -54,13 +54,13 @@ async def start_monitoring(
             "Invalid value for parameter supervisorMonitoringMode: "
             f"{operation.supervisorMonitoringMode} (NextChat or AllChats)"
         )
-    reference_id = await services.reference_ids.next()
     async with services.work() as work:
         agent = await access.supervised_agent(work.tx, user, agent_id)
         now = services.domain_context().now_ms
         await work.tx.supervision.save(
             Monitoring(user.tenant_id, agent.id, user.id, mode, next_chat_only, now, operation.nickname)
         )
+        reference_id = await work.tx.reference_ids.next()
     log.info(
         "%s started %s of %s (%s)",
         user.user_name,
@@ -85,11 +85,11 @@ async def barge_in(services: Services, user: User, agent_id: str, operation: rq.
 
 async def cancel_supervisor_monitoring(services: Services, user: User, agent_id: str) -> int:
     """Stop monitoring. Sessions the supervisor is in go on (the supervisor Leaves them)."""
-    reference_id = await services.reference_ids.next()
     async with services.work() as work:
         agent = await access.supervised_agent(work.tx, user, agent_id)
         if not await work.tx.supervision.delete(agent.id, user.id):
             raise invalid_state(f"{user.user_name} is not monitoring {agent.user_name}")
+        reference_id = await work.tx.reference_ids.next()
     log.info("%s stopped monitoring %s", user.user_name, agent.user_name)
     return reference_id
 
@@ -124,7 +124,6 @@ async def intrude(
 ) -> int:
     """Join a session the agent is chatting in: the supervisor is offered it (Invited) and joins on
     Accept, in ``supervisorVisibilityMode`` or else the mode of their active monitoring."""
-    reference_id = await services.reference_ids.next()
     async with services.work() as work:
         agent = await access.supervised_agent(work.tx, user, agent_id)
         record = await access.session_of_supervised_agent(work.tx, user, agent, session_id)
@@ -139,6 +138,7 @@ async def intrude(
             mode = active[0].mode
         session = SmsSession(record)
         session.invite_supervisor(services.domain_context(), user.id, mode)
+        reference_id = await work.tx.reference_ids.next()
         await publish_session_change(services, work, session, requester=user.id, reference_id=reference_id)
     log.info("%s intruded on session %s of %s as %s", user.user_name, session_id, agent.user_name, mode.value)
     return reference_id

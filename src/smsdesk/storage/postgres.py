@@ -42,7 +42,6 @@ from smsdesk.operations.ports import (
     StoredNotification,
 )
 from smsdesk.storage.connection import Row
-from smsdesk.storage.counters import TAKE_BLOCK
 from smsdesk.storage.migrations import available
 from smsdesk.storage.outbox import PRUNE_CANDIDATES, prune_boundary, stored_notifications
 from smsdesk.storage.sessions import OPEN_FOR_CUSTOMER, SessionsSql, session_of
@@ -168,6 +167,19 @@ class PostgresSessions(SessionsSql):
         return session_of(
             await self.db.fetchone(OPEN_FOR_CUSTOMER, (tenant_id, service_number, customer_number))
         )
+
+
+class PostgresReferenceIds:
+    """A sequence (migration 0010): every node's requests draw from it, in the order they ask."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def next(self) -> int:
+        value: int = await self.conn.fetchval("SELECT nextval('reference_ids')")
+        return value
 
 
 class PostgresOutboxWriter:
@@ -315,11 +327,6 @@ class PostgresStore:
 
     # ----- transactions -----
 
-    async def reference_block(self, size: int) -> int:
-        pool = await self.pool()
-        first: int = await pool.fetchval(_numbered(TAKE_BLOCK), size, "reference_id", size)
-        return first
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
         pool = await self.pool()
@@ -327,7 +334,9 @@ class PostgresStore:
         try:
             async with pool.acquire() as conn, conn.transaction():
                 outbox = PostgresOutboxWriter(conn, self)
-                yield SqlTransaction(PostgresConnection(conn), PostgresSessions(conn), outbox)
+                yield SqlTransaction(
+                    PostgresConnection(conn), PostgresSessions(conn), outbox, PostgresReferenceIds(conn)
+                )
         except BaseException as error:
             if outbox is not None and outbox.transaction is not None:
                 # Rolled back, or its outcome unknown: either way no announcement will use the rows

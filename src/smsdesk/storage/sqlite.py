@@ -17,7 +17,6 @@ from pathlib import Path
 from smsdesk.domain.clock import now_ms as _now_ms
 from smsdesk.operations.ports import CommitListener, Notification, OutboxReader, StoredNotification
 from smsdesk.storage.connection import Row
-from smsdesk.storage.counters import take_block
 from smsdesk.storage.migrations import apply_sqlite, available
 from smsdesk.storage.outbox import PRUNE_CANDIDATES, prune_boundary, stored_notifications
 from smsdesk.storage.sessions import SessionsSql
@@ -57,8 +56,9 @@ class SqliteStore:
         self.outbox: OutboxReader = SqliteOutboxReader(self)
         # One connection and one transaction at a time: the repositories are made once, not per operation.
         connection = SqliteConnection(self.db)
+        self.reference_ids = SqliteReferenceIds(connection)
         self._transaction = SqlTransaction(
-            connection, SessionsSql(connection), SqliteOutboxWriter(self.db, self)
+            connection, SessionsSql(connection), SqliteOutboxWriter(self.db, self), self.reference_ids
         )
 
     def migrate(self) -> list[str]:
@@ -105,16 +105,12 @@ class SqliteStore:
                 # AUTOINCREMENT hands the undone positions out again: never publish them as written.
                 self.appended_position = appended_before
                 del self.appended[rows_before:]
+                self.reference_ids.undone()
                 raise
             self.db.execute("RELEASE operation")
             committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._batch.append(committed)
         await committed
-
-    async def reference_block(self, size: int) -> int:
-        async with self.transaction() as tx:
-            first = await take_block(tx.db, "reference_id", size)
-        return first
 
     def _commit_batch(self) -> None:
         batch = self._batch
@@ -131,10 +127,12 @@ class SqliteStore:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             self.appended_position = self.committed_position
+            self.reference_ids.undone()
             for waiter in batch:
                 if not waiter.done():
                     waiter.set_exception(exc)
             return
+        self.reference_ids.committed()
         wrote_notifications = self.appended_position > self.committed_position
         self.committed_position = self.appended_position
         for waiter in batch:
@@ -174,6 +172,44 @@ class SqliteConnection:
 
     async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         return self.db.execute(sql, params).fetchall()
+
+
+class SqliteReferenceIds:
+    """One node: referenceIds handed out from memory, from a block of numbers reserved in
+    ``counters`` (migration 0010). A block is reserved in the transaction of the operation that
+    needs it; if that operation or its group commit is undone, so is the reservation, and the block
+    is forgotten before anyone else can take a number from it."""
+
+    __slots__ = ("db", "end", "next_value", "reserved")
+
+    BLOCK = 1_000
+
+    def __init__(self, db: SqliteConnection) -> None:
+        self.db = db
+        self.next_value = 0
+        self.end = 0
+        self.reserved = False
+        """Whether the block was reserved in the group commit still open."""
+
+    async def next(self) -> int:
+        if self.next_value >= self.end:
+            row = await self.db.fetchone(
+                "UPDATE counters SET value = value + ? WHERE name = 'reference_id' RETURNING value - ?",
+                (self.BLOCK, self.BLOCK),
+            )
+            assert row is not None, "no reference_id counter (migration 0010)"
+            self.next_value, self.end, self.reserved = int(row[0]), int(row[0]) + self.BLOCK, True
+        value = self.next_value
+        self.next_value += 1
+        return value
+
+    def undone(self) -> None:
+        if self.reserved:
+            self.next_value = self.end = 0
+            self.reserved = False
+
+    def committed(self) -> None:
+        self.reserved = False
 
 
 _APPEND = "INSERT INTO outbox (tenant_id, user_id, channel, payload, created_ms) VALUES (?, ?, ?, ?, ?)"

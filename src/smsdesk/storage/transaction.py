@@ -16,6 +16,7 @@ from smsdesk.operations.ports import (
     OutboundQueue,
     OutboxWriter,
     Queues,
+    ReferenceIds,
     ServiceNumbers,
     Sessions,
     SignInThrottles,
@@ -52,6 +53,7 @@ class SqlTransaction:
         "outbound",
         "outbox",
         "queues",
+        "reference_ids",
         "service_numbers",
         "sessions",
         "signin_throttles",
@@ -61,9 +63,12 @@ class SqlTransaction:
         "users",
     )
 
-    def __init__(self, db: SqlConnection, sessions: Sessions, outbox: OutboxWriter) -> None:
+    def __init__(
+        self, db: SqlConnection, sessions: Sessions, outbox: OutboxWriter, reference_ids: ReferenceIds
+    ) -> None:
         self.db = db
         self.users: Users = UsersSql(db)
+        self.reference_ids: ReferenceIds = reference_ids
         self.tenants: Tenants = TenantsSql(db)
         self.queues: Queues = QueuesSql(db)
         self.service_numbers: ServiceNumbers = ServiceNumbersSql(db)

@@ -30,7 +30,7 @@ from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue, Ou
 from smsdesk.operations.ports.store import StorageConflict, Store, Transaction
 from smsdesk.operations.ports.supervision import Monitoring, Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit, UserDataAuditEntry
-from smsdesk.operations.ports.users import Tenants, User, Users
+from smsdesk.operations.ports.users import ReferenceIds, Tenants, User, Users
 
 __all__ = [
     "AgentChannel",
@@ -50,6 +50,7 @@ __all__ = [
     "OutboxReader",
     "OutboxWriter",
     "Queues",
+    "ReferenceIds",
     "ServiceNumber",
     "ServiceNumbers",
     "Sessions",

@@ -14,7 +14,7 @@ from smsdesk.operations.ports.sessions import Messages, Sessions
 from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue
 from smsdesk.operations.ports.supervision import Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit
-from smsdesk.operations.ports.users import Tenants, Users
+from smsdesk.operations.ports.users import ReferenceIds, Tenants, Users
 
 
 class StorageConflict(Exception):
@@ -28,6 +28,7 @@ class Transaction(Protocol):
     then the outbox), so operations never deadlock each other."""
 
     users: Users
+    reference_ids: ReferenceIds
     tenants: Tenants
     queues: Queues
     service_numbers: ServiceNumbers
@@ -54,11 +55,6 @@ class Store(Protocol):
     outbox: OutboxReader
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
-    async def reference_block(self, size: int) -> int:
-        """The first of ``size`` referenceIds no one has had before (``operations/reference_ids.py``),
-        taken in a transaction of its own and committed before it returns."""
-        ...
-
     async def pending_migrations(self) -> int:
         """How many known migrations this database lacks (readiness: 0 when serving is safe)."""
         ...

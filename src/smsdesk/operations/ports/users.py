@@ -31,6 +31,16 @@ class Users(Protocol):
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
 
 
+class ReferenceIds(Protocol):
+    """The ``referenceId`` of each request (docs/gws-compatibility.md)."""
+
+    async def next(self) -> int:
+        """A number never handed out before, larger than every one handed out earlier on any node
+        (so each user's referenceIds increase from request to request). Writes no row: a rolled-back
+        transaction loses its number, and nobody else ever gets it."""
+        ...
+
+
 class Tenants(Protocol):
     """Contact centers: an id and a name, either of which finds it."""
 
