@@ -27,7 +27,7 @@ class Directory:
     def __init__(self, row: StoredBayeuxClient) -> None:
         self.row = row
 
-    async def bayeux_client(self, client_id: str) -> StoredBayeuxClient | None:
+    async def get(self, client_id: str) -> StoredBayeuxClient | None:
         return self.row if client_id == self.row.id else None
 
 
