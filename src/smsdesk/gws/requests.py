@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from smsdesk.domain.capabilities import OPERATION_ALIASES
 from smsdesk.gws.bounds import InputBounds, check_fields, check_json_depth
 from smsdesk.gws.envelope import GwsError, StatusCode
 
@@ -259,10 +260,11 @@ SMS_SESSION_OPERATIONS: dict[str, type[Operation]] = {
         SwitchToBargeIn,
     )
 }
-# Spellings GWS documents besides the canonical ones (see docs/gws-compatibility.md).
-SMS_SESSION_OPERATIONS["InFocus"] = SetInFocus
-SMS_SESSION_OPERATIONS["SendStopTypingToAgentNotification"] = SendStopTypingToAgentsNotification
-SMS_SESSION_OPERATIONS["SwitchBargeIn"] = SwitchToBargeIn  # spelled so once in the GWS samples
+# The other spellings GWS documents decode into the canonical operation's Struct; the domain's
+# capability check reads the same table.
+SMS_SESSION_OPERATIONS.update(
+    {alias: SMS_SESSION_OPERATIONS[canonical] for alias, canonical in OPERATION_ALIASES.items()}
+)
 
 KNOWN_OPERATION_NAMES: frozenset[str] = frozenset().union(
     SESSION_COLLECTION_OPERATIONS,
