@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Route
 
 import smsdesk
 from smsdesk.domain.agents import ChannelState
-from smsdesk.domain.errors import DomainError
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
 from smsdesk.gws.bounds import InputBounds, query_integer, query_string
@@ -33,14 +32,12 @@ from smsdesk.gws.representation import (
     user_data_audit_entry_json,
 )
 from smsdesk.http.openapi import OPENAPI_PATH, Limits, openapi_document
-from smsdesk.http.responses import JsonResponse, as_gws_error, error_response, ok, too_many_requests
+from smsdesk.http.responses import REFUSALS, JsonResponse, error_for, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, conversations, queries, smssessions, statistics, supervision
 from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import StorageConflict, User
-from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.services import Services
-from smsdesk.operations.signin_throttle import SignInThrottled
 
 GWS_VERSION = "8.5.200.00"
 FEATURES = ["api-multimedia", "api-multimedia-chat", "api-voice"]
@@ -95,19 +92,11 @@ class GwsApi:
             try:
                 caller = await self.security.caller(request)
                 response = await self._run(fn, request, caller)
-            except GwsError as error:
+            except REFUSALS as refused:
+                error = error_for(refused)
+                assert error is not None  # a refusal always has an answer
                 status_code = error.status
                 response = error_response(error)
-            except DomainError as error:
-                gws_error = as_gws_error(error)
-                status_code = gws_error.status
-                response = error_response(gws_error)
-            except SignInThrottled as error:
-                status_code = StatusCode.NOT_AUTHENTICATED
-                response = too_many_requests(status_code, str(error), error.retry_after_s)
-            except RateLimited as error:
-                status_code = StatusCode.FORBIDDEN
-                response = too_many_requests(status_code, str(error), error.retry_after_s)
             if self.on_operation is not None and request.method == "POST":
                 name = rq.operation_name(await request.body())
                 if name:
@@ -129,15 +118,7 @@ class GwsApi:
                 log.info(
                     "%s %s met a concurrent transaction; running it again", request.method, request.url.path
                 )
-        try:
-            return await fn(request, caller)
-        except StorageConflict:
-            busy = error_response(
-                GwsError(StatusCode.INTERNAL_ERROR, "Busy with concurrent changes: try again")
-            )
-            busy.status_code = 503  # the server is fine; the request may simply be repeated
-            busy.headers["Retry-After"] = "1"
-            return busy
+        return await fn(request, caller)  # a conflict now is answered 503 (``error_for``)
 
     def session_operation(self) -> Callable[[Request], Awaitable[Response]]:
         """``POST /api/v2/me/smssessions/{session_id}`` as one callable, for the fast lane."""
