@@ -43,7 +43,7 @@ class Metrics:
         )
         self.operations = Counter(
             "smsdesk_operations",
-            "GWS operations (POST with an operationName), by name and statusCode.",
+            "GWS operations (POST with an operationName, from a signed-in caller), by name and statusCode.",
             ["operation", "status_code"],
             registry=self.registry,
         )
