@@ -60,7 +60,7 @@ class BayeuxServer:
         self.settings = settings
         self.policy = policy
         self.listener = listener
-        self.shared: SharedClients | None = None
+        self.shared: SharedClients[BayeuxServer] | None = None
         """Set for a cluster: clients are kept by the cluster, this server holds copies of them."""
         self._sessions: dict[str, ServerSession] = {}
         # Each principal's sessions in handshake order (dicts keep insertion order): the first is
