@@ -7,7 +7,8 @@ import getpass
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import httpx
 import typer
@@ -35,6 +36,7 @@ app.add_typer(queues_app, name="queues")
 app.add_typer(sms_app, name="sms")
 console = Console()
 err = Console(stderr=True)
+T = TypeVar("T")
 
 DatabaseOption = Annotated[
     str | None,
@@ -207,6 +209,17 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _run(operation: Coroutine[Any, Any, T]) -> T:
+    """Run one administrative operation to its end; a refusal (a ``DomainError``: a duplicate user,
+    an unknown queue...) is one line on stderr and exit code 1, never a traceback."""
+    from smsdesk.domain.errors import DomainError
+
+    try:
+        return asyncio.run(operation)
+    except DomainError as exc:
+        _fail(exc.message)
+
+
 @users_app.command("add")
 def users_add(
     user_name: Annotated[str, typer.Argument(help="Login name (unique across contact centers).")],
@@ -222,27 +235,22 @@ def users_add(
     config: ConfigOption = None,
 ) -> None:
     """Add a user."""
-    from smsdesk.domain.errors import DomainError
     from smsdesk.operations.admin import add_user
 
     secret = _new_password(user_name, password)
     services = _services(_settings(config, database))
-    try:
-        user = asyncio.run(
-            add_user(
-                services,
-                user_name,
-                secret,
-                role=role,
-                tenant=tenant,
-                first_name=first_name,
-                last_name=last_name,
-                queues=tuple(queue or ()),
-            )
+    user = _run(
+        add_user(
+            services,
+            user_name,
+            secret,
+            role=role,
+            tenant=tenant,
+            first_name=first_name,
+            last_name=last_name,
+            queues=tuple(queue or ()),
         )
-    except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+    )
     console.print(f"added {role} {user.user_name} ({user.id}) to contact center {user.tenant_id}")
 
 
@@ -251,7 +259,7 @@ def users_list(database: DatabaseOption = None, config: ConfigOption = None) -> 
     """List users."""
     from smsdesk.operations.admin import list_users
 
-    users = asyncio.run(list_users(_services(_settings(config, database))))
+    users = _run(list_users(_services(_settings(config, database))))
     table = Table("user name", "id", "contact center", "roles", "enabled")
     for user in users:
         table.add_row(
@@ -268,15 +276,10 @@ def users_passwd(
     config: ConfigOption = None,
 ) -> None:
     """Change a user's password (running servers honour it within credential_trust_s seconds)."""
-    from smsdesk.domain.errors import DomainError
     from smsdesk.operations.admin import set_password
 
     secret = _new_password(user_name, password)
-    try:
-        asyncio.run(set_password(_services(_settings(config, database)), user_name, secret))
-    except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+    _run(set_password(_services(_settings(config, database)), user_name, secret))
     console.print(f"password of {user_name} changed")
 
 
@@ -290,22 +293,13 @@ def numbers_add(
     config: ConfigOption = None,
 ) -> None:
     """Add an SMS service number."""
-    from smsdesk.domain.errors import DomainError
     from smsdesk.operations.admin import add_service_number
 
-    try:
-        added = asyncio.run(
-            add_service_number(
-                _services(_settings(config, database)),
-                number,
-                queue=queue,
-                tenant=tenant,
-                connector=connector,
-            )
+    added = _run(
+        add_service_number(
+            _services(_settings(config, database)), number, queue=queue, tenant=tenant, connector=connector
         )
-    except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+    )
     console.print(f"{added.number} now routes to queue {queue} of {tenant} via {connector}")
 
 
@@ -317,14 +311,9 @@ def queues_supervise(
     config: ConfigOption = None,
 ) -> None:
     """Make USER a supervisor of QUEUE: they may then monitor, coach, barge in on and intrude on its agents."""
-    from smsdesk.domain.errors import DomainError
     from smsdesk.operations.admin import supervise_queue
 
-    try:
-        asyncio.run(supervise_queue(_services(_settings(config, database)), queue, user_name))
-    except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+    _run(supervise_queue(_services(_settings(config, database)), queue, user_name))
     console.print(f"{user_name} now supervises queue {queue}")
 
 

@@ -85,6 +85,25 @@ def test_bad_operation_is_refused_and_changes_nothing(
     assert_unchanged(agent, session_id, before)
 
 
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        # Latin-1 where JSON must be UTF-8, inside a field the operation reads.
+        (b'{"operationName": "SendMessage", "text": "caf\xe9"}', "malformed JSON"),
+        # A number no float holds, even in a field the operation ignores.
+        (b'{"operationName": "SendMessage", "text": "hi", "x": 1e400}', "Number out of range"),
+    ],
+)
+def test_json_the_server_cannot_read_is_refused_with_the_envelope(
+    session: tuple[Agent, str], body: bytes, fragment: str
+) -> None:
+    agent, session_id = session
+    before = agent.get(f"/api/v2/me/smssessions/{session_id}")["smssession"]
+    message = envelope(post_raw(agent, session_id, body), 400, 10)
+    assert fragment in message
+    assert_unchanged(agent, session_id, before)
+
+
 def test_user_data_limits_are_named_and_enforced(session: tuple[Agent, str]) -> None:
     agent, session_id = session
     message = envelope(

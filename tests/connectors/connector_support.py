@@ -1,4 +1,5 @@
-"""Shared helpers for the connector tests: an SmsEvents that records, and loopback port picking."""
+"""Shared helpers for the connector tests: an SmsEvents that records, loopback port picking, and
+the text of an SMPP delivery receipt."""
 
 from __future__ import annotations
 
@@ -50,3 +51,10 @@ def free_loopback_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def receipt_text(message_id: str, stat: str, err: str = "000") -> bytes:
+    return (
+        f"id:{message_id} sub:001 dlvrd:001 submit date:2601011200 done date:2601011201 "
+        f"stat:{stat} err:{err} text:hello"
+    ).encode()

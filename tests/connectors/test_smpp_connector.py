@@ -1,5 +1,5 @@
-"""The SMPP connector against a real SMPP 3.4 peer on loopback (the ``smpp34`` package's SMSC),
-plus the pure pieces: UDH parsing, receipt parsing, MO reassembly, MT part building."""
+"""The SMPP connector against a real SMPP 3.4 peer on loopback (the ``smpp34`` package's SMSC).
+The PDU codec's own tests are in ``test_smpp_codec.py``."""
 
 from __future__ import annotations
 
@@ -8,20 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import smpp34
-from connector_support import RecordingEvents, free_loopback_port
+from connector_support import RecordingEvents, free_loopback_port, receipt_text
 from smsc_peer import LoopbackSmsc, SeverableTcpProxy, SilentAfterBindSmsc
 
-from smsdesk.connectors.smpp import (
-    ConcatenatedMoBuffer,
-    ConcatenationInfo,
-    DeliverSmFields,
-    SmppConfig,
-    SmppConnector,
-    build_submit_parts,
-    decode_short_message,
-    parse_receipt,
-    split_user_data_header,
-)
+from smsdesk.connectors.smpp import SmppConfig, SmppConnector
 from smsdesk.domain.sms_encoding import gsm7_encode
 from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.sms_ports import DeliveryReceipt, InboundSms, OutboundSms, SendAccepted, SmsSendError
@@ -72,13 +62,6 @@ def run_against_smsc(
 
 def outbound(text: str, outbound_id: int = 1) -> OutboundSms:
     return OutboundSms(outbound_id=outbound_id, service_number=SERVICE, customer_number=CUSTOMER, text=text)
-
-
-def receipt_text(message_id: str, stat: str, err: str = "000") -> bytes:
-    return (
-        f"id:{message_id} sub:001 dlvrd:001 submit date:2601011200 done date:2601011201 "
-        f"stat:{stat} err:{err} text:hello"
-    ).encode()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,77 +355,6 @@ async def _wait_for(condition: Callable[[], bool], limit_seconds: float = 10.0) 
         # The connector offers no "unbound" event to wait on, so poll.
         while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure pieces
-
-
-def fields(payload: bytes, **overrides: object) -> DeliverSmFields:
-    values: dict[str, object] = {
-        "sequence": 7,
-        "source_addr": CUSTOMER,
-        "destination_addr": SERVICE,
-        "esm_class": 0,
-        "data_coding": 0,
-        "payload": payload,
-        **overrides,
-    }
-    return DeliverSmFields(**values)  # type: ignore[arg-type]
-
-
-def test_udh_with_16_bit_reference_and_other_elements() -> None:
-    # A port-addressing element (0x05) before the 16-bit concatenation element (0x08).
-    udh = bytes((12, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x08, 0x04, 0x12, 0x34))
-    info, body = split_user_data_header(udh + bytes((3, 2)) + b"text")
-    assert info == ConcatenationInfo(reference=0x1234, total=3, sequence=2)
-    assert body == b"text"
-
-
-def test_receipt_from_message_state_tlv_wins_over_text() -> None:
-    receipt = parse_receipt(
-        fields(receipt_text("X", "DELIVRD"), esm_class=0x04, receipted_message_id="ABC", message_state=5),
-        connector="smpp",
-    )
-    assert receipt == DeliveryReceipt(connector="smpp", provider_message_id="ABC", state="failed")
-
-
-def test_receipt_without_any_id_is_ignored() -> None:
-    assert parse_receipt(fields(b"stat:DELIVRD err:000", esm_class=0x04), connector="smpp") is None
-
-
-def test_incomplete_concatenation_expires() -> None:
-    now = [0.0]
-    buffer = ConcatenatedMoBuffer(ttl=60, clock=lambda: now[0])
-    assert buffer.add(fields(b""), ConcatenationInfo(1, 2, 1), b"a") is None
-    assert len(buffer) == 1
-    now[0] = 61.0
-    assert buffer.add(fields(b"", source_addr="other"), ConcatenationInfo(1, 2, 1), b"b") is None
-    assert len(buffer) == 1  # the first sender's half message is gone
-
-
-def test_duplicate_part_does_not_complete_a_message() -> None:
-    buffer = ConcatenatedMoBuffer(ttl=60)
-    assert buffer.add(fields(b""), ConcatenationInfo(9, 2, 1), b"a") is None
-    assert buffer.add(fields(b""), ConcatenationInfo(9, 2, 1), b"a") is None
-    assert buffer.add(fields(b"", sequence=8), ConcatenationInfo(9, 2, 2), b"b") == (0, 7, b"ab")
-
-
-def test_build_submit_parts_gsm_long_message() -> None:
-    encoding, parts = build_submit_parts("x" * 200, reference=300)
-    assert encoding == "GSM-7"
-    assert [part.short_message[:6] for part in parts] == [
-        b"\x05\x00\x03\x2c\x02\x01",
-        b"\x05\x00\x03\x2c\x02\x02",
-    ]
-    assert all(part.esm_class == 0x40 and part.data_coding == 0 for part in parts)
-    assert len(parts[0].short_message) == 6 + 153
-
-
-def test_decode_short_message_by_data_coding() -> None:
-    assert decode_short_message(gsm7_encode("€uro"), 0x00) == "€uro"
-    assert decode_short_message("日本".encode("utf-16-be"), 0x08) == "日本"
-    assert decode_short_message(b"caf\xe9", 0x03) == "café"
 
 
 def test_mo_over_the_intake_limit_is_answered_throttled_so_the_smsc_retries() -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from smsdesk.bayeux.server import BayeuxServer
     from smsdesk.bayeux.session import Connect, ServerSession
+
+Server = TypeVar("Server", contravariant=True)
+"""The server a :class:`SharedClients` is handed: a type parameter, so that this module, which the
+server imports, need not import the server."""
 
 
 class SecurityPolicy(Protocol):
@@ -35,20 +38,20 @@ class SessionListener(Protocol):
         why (``disconnect``, ``expired``, ``overflow``, ``closed``)."""
 
 
-class SharedClients(Protocol):
+class SharedClients(Protocol[Server]):
     """Where a cluster keeps its clients, so that any node serves any client's messages.
 
     Without it (one server) a client lives in the memory of the server that handshook it. With it,
     the transports ask, around every batch, that this node's copy of each named client be made
     current, that what the batch changed be recorded, and that a connect reply carrying messages be
-    recorded before it is sent.
+    recorded before it is sent. The server holds a ``SharedClients[BayeuxServer]``.
     """
 
-    async def before(self, server: BayeuxServer, messages: list[dict[str, Any]], principal: object) -> None:
+    async def before(self, server: Server, messages: list[dict[str, Any]], principal: object) -> None:
         """Make this node's copies of the clients the messages name current (adopt or resync)."""
 
     async def after(
-        self, server: BayeuxServer, messages: list[dict[str, Any]], replies: list[Any], principal: object
+        self, server: Server, messages: list[dict[str, Any]], replies: list[Any], principal: object
     ) -> None:
         """Record what handshakes, subscriptions and disconnects in the batch changed; runs before
         any reply is sent."""

@@ -9,7 +9,6 @@ connect reply is a join of byte strings.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import time
@@ -22,6 +21,7 @@ from smsdesk.bayeux import channels, timesync
 from smsdesk.bayeux.policy import SecurityPolicy, SessionListener, SharedClients
 from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, HoldTimeouts, ServerSession
 from smsdesk.bayeux.settings import BayeuxSettings
+from smsdesk.tasks import stop_task
 
 log = logging.getLogger("smsdesk.bayeux")
 
@@ -60,7 +60,7 @@ class BayeuxServer:
         self.settings = settings
         self.policy = policy
         self.listener = listener
-        self.shared: SharedClients | None = None
+        self.shared: SharedClients[BayeuxServer] | None = None
         """Set for a cluster: clients are kept by the cluster, this server holds copies of them."""
         self._sessions: dict[str, ServerSession] = {}
         # Each principal's sessions in handshake order (dicts keep insertion order): the first is
@@ -101,11 +101,8 @@ class BayeuxServer:
             self._sweeper = asyncio.create_task(self._sweep(), name="bayeux-sweeper")
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await stop_task(self._sweeper)
+        self._sweeper = None
         for session in list(self._sessions.values()):
             self._remove(session, "closed")
         self._hold_timeouts.close()

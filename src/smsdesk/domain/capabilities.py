@@ -40,11 +40,13 @@ CANONICAL_ORDER: tuple[str, ...] = (
 )
 _RANK = {name: rank for rank, name in enumerate(CANONICAL_ORDER)}
 
-# Operation names that are spelled differently from the capability that governs them.
+# The operation names GWS documents besides the canonical ones (docs/gws-compatibility.md), each
+# with the operation it stands for: the one table of them, read by the capability check here and
+# by the request decoding (``gws/requests.py``).
 OPERATION_ALIASES: dict[str, str] = {
     "InFocus": "SetInFocus",
     "SendStopTypingToAgentNotification": "SendStopTypingToAgentsNotification",
-    "SwitchBargeIn": "SwitchToBargeIn",
+    "SwitchBargeIn": "SwitchToBargeIn",  # spelled so once in the GWS samples
 }
 
 USER_DATA_OPERATIONS = ("AttachUserData", "UpdateUserData", "DeleteUserData")

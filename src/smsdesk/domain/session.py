@@ -7,6 +7,8 @@ notifications and SMS in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from smsdesk.domain import userdata
 from smsdesk.domain.capabilities import (
     CUSTOMER_SENDS,
@@ -497,11 +499,8 @@ class SmsSession:
     ) -> None:
         if not disposition:
             raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: disposition")
-        self._check_version(expected_version)
-        changes = userdata.validate_user_data({key or DEFAULT_DISPOSITION_KEY: disposition}, limits)
-        self._write_user_data(
-            user_id, "SetDisposition", userdata.update(self.record.user_data, changes, limits)
-        )
+        data: dict[str, object] = {key or DEFAULT_DISPOSITION_KEY: disposition}
+        self._merge_user_data(user_id, "SetDisposition", userdata.update, data, limits, expected_version)
 
     def attach_user_data(
         self,
@@ -510,11 +509,7 @@ class SmsSession:
         user_id: str | None = None,
         expected_version: int | None = None,
     ) -> None:
-        added = userdata.validate_user_data(data, limits)
-        self._check_version(expected_version)
-        self._write_user_data(
-            user_id, "AttachUserData", userdata.attach(self.record.user_data, added, limits)
-        )
+        self._merge_user_data(user_id, "AttachUserData", userdata.attach, data, limits, expected_version)
 
     def update_user_data(
         self,
@@ -523,11 +518,23 @@ class SmsSession:
         user_id: str | None = None,
         expected_version: int | None = None,
     ) -> None:
-        changes = userdata.validate_user_data(data, limits)
+        self._merge_user_data(user_id, "UpdateUserData", userdata.update, data, limits, expected_version)
+
+    def _merge_user_data(
+        self,
+        user_id: str | None,
+        operation: str,
+        merge: Callable[[userdata.UserData, userdata.UserData, userdata.UserDataLimits], userdata.UserData],
+        data: dict[str, object],
+        limits: userdata.UserDataLimits,
+        expected_version: int | None,
+    ) -> None:
+        """The one path of the writes that add or replace keys (Attach, Update, SetDisposition, each
+        merging by its own rule): the data is checked first, then the expected version, then the
+        merged result is written."""
+        checked = userdata.validate_user_data(data, limits)
         self._check_version(expected_version)
-        self._write_user_data(
-            user_id, "UpdateUserData", userdata.update(self.record.user_data, changes, limits)
-        )
+        self._write_user_data(user_id, operation, merge(self.record.user_data, checked, limits))
 
     def delete_user_data(
         self, keys: list[str], user_id: str | None = None, expected_version: int | None = None

@@ -1,25 +1,25 @@
 """Request bodies, one msgspec Struct per ``operationName``.
 
-Decoding is two-step: the ``operationName`` is read first (so an unknown name gets a clear
-"unsupported operation" answer), then the body is decoded strictly into that operation's Struct.
+A body is read once (:func:`read_body`): its nesting is measured on the raw bytes, then it is
+decoded, once, into JSON values, and its ``operationName`` read from them (so an unknown name gets
+a clear "unsupported operation" answer, and the metrics their label). :func:`operation_in` then
+converts those values strictly into that operation's Struct, without parsing the bytes again.
 Unknown extra fields are ignored, as GWS clients send stray ones.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from smsdesk.domain.capabilities import OPERATION_ALIASES
 from smsdesk.gws.bounds import InputBounds, check_fields, check_json_depth
 from smsdesk.gws.envelope import GwsError, StatusCode
 
 JsonObject = dict[str, Any]
-
-
-class _Header(msgspec.Struct):
-    operationName: str | None = None
 
 
 class Operation(msgspec.Struct, frozen=True):
@@ -259,10 +259,11 @@ SMS_SESSION_OPERATIONS: dict[str, type[Operation]] = {
         SwitchToBargeIn,
     )
 }
-# Spellings GWS documents besides the canonical ones (see docs/gws-compatibility.md).
-SMS_SESSION_OPERATIONS["InFocus"] = SetInFocus
-SMS_SESSION_OPERATIONS["SendStopTypingToAgentNotification"] = SendStopTypingToAgentsNotification
-SMS_SESSION_OPERATIONS["SwitchBargeIn"] = SwitchToBargeIn  # spelled so once in the GWS samples
+# The other spellings GWS documents decode into the canonical operation's Struct; the domain's
+# capability check reads the same table.
+SMS_SESSION_OPERATIONS.update(
+    {alias: SMS_SESSION_OPERATIONS[canonical] for alias, canonical in OPERATION_ALIASES.items()}
+)
 
 KNOWN_OPERATION_NAMES: frozenset[str] = frozenset().union(
     SESSION_COLLECTION_OPERATIONS,
@@ -273,65 +274,64 @@ KNOWN_OPERATION_NAMES: frozenset[str] = frozenset().union(
     SMS_SESSION_OPERATIONS,
 )
 
-_header_decoder = msgspec.json.Decoder(_Header)
-_decoders: dict[type[Operation], msgspec.json.Decoder[Any]] = {}
+_decode_json = msgspec.json.Decoder().decode
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
-
-
-def operation_name(body: bytes) -> str | None:
-    """The ``operationName`` of a request body for counting operations: one of ours, ``"unknown"``
-    for any other string (a client must not be able to add labels without bound), or None when
-    the body names none. Never raises."""
-    try:
-        name = _header_decoder.decode(body).operationName
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-        return None  # a body too deep was refused already, with the limit named
-    if name is None or name in KNOWN_OPERATION_NAMES:
-        return name
-    return "unknown"
-
-
-def _decoder_for(cls: type[Operation]) -> msgspec.json.Decoder[Any]:
-    decoder = _decoders.get(cls)
-    if decoder is None:
-        decoder = _decoders[cls] = msgspec.json.Decoder(cls)
-    return decoder
-
 
 DEFAULT_BOUNDS = InputBounds()
 
 
-def decode_operation(
-    body: bytes, table: dict[str, type[Operation]], bounds: InputBounds = DEFAULT_BOUNDS
-) -> Operation:
-    """Decode a POST body into the Struct of its ``operationName``, or raise a :class:`GwsError`.
-    The body is held to ``bounds`` (nesting before decoding, string and list sizes after)."""
+@dataclass(slots=True)
+class RequestBody:
+    """A POST body decoded once: its ``operationName`` and all its fields, as JSON values."""
+
+    operation_name: str
+    fields: JsonObject
+
+
+def read_body(body: bytes, bounds: InputBounds = DEFAULT_BOUNDS) -> RequestBody:
+    """Decode a POST body once and read its ``operationName``, or raise a :class:`GwsError`. The
+    nesting is held to ``bounds`` on the raw bytes, before the decoder recurses into them."""
     if not body.strip():
         raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: operationName")
     check_json_depth(body, bounds)
     try:
-        header = _header_decoder.decode(body)
+        fields = _decode_json(body)
     except msgspec.ValidationError as exc:
-        if "Expected `object`" in str(exc):
-            raise GwsError(
-                StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object"
-            ) from None
-        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid value for parameter: operationName") from None
+        # JSON that Python cannot hold (a number beyond a float's range), named by its field.
+        raise _validation_error(str(exc)) from None
     except msgspec.DecodeError:
         raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: malformed JSON") from None
-    name = header.operationName
+    if not isinstance(fields, dict):
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object")
+    name = fields.get("operationName")
+    if name is not None and not isinstance(name, str):
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid value for parameter: operationName")
     if not name:
         raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: operationName")
-    cls = table.get(name)
+    return RequestBody(name, fields)
+
+
+def operation_in(
+    table: dict[str, type[Operation]], body: RequestBody, bounds: InputBounds = DEFAULT_BOUNDS
+) -> Operation:
+    """The operation ``body`` names, as its Struct from ``table``, or raise a :class:`GwsError`.
+    String and list sizes are held to ``bounds``."""
+    cls = table.get(body.operation_name)
     if cls is None:
-        raise GwsError(StatusCode.INVALID_STATE, f"Unsupported operation: {name}")
+        raise GwsError(StatusCode.INVALID_STATE, f"Unsupported operation: {body.operation_name}")
     try:
-        operation: Operation = _decoder_for(cls).decode(body)
+        operation: Operation = msgspec.convert(body.fields, cls)
     except msgspec.ValidationError as exc:
         raise _validation_error(str(exc)) from None
     check_fields(operation, bounds)
     return operation
+
+
+def counted_name(operation_name: str) -> str:
+    """The label an operation is counted under: its name when it is one of ours, ``"unknown"``
+    for any other (a client must not be able to add label values without bound)."""
+    return operation_name if operation_name in KNOWN_OPERATION_NAMES else "unknown"
 
 
 def _validation_error(detail: str) -> GwsError:

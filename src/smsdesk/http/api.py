@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -17,7 +18,6 @@ from starlette.routing import BaseRoute, Route
 
 import smsdesk
 from smsdesk.domain.agents import ChannelState
-from smsdesk.domain.errors import DomainError
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
 from smsdesk.gws.bounds import InputBounds, query_integer, query_string
@@ -33,25 +33,32 @@ from smsdesk.gws.representation import (
     user_data_audit_entry_json,
 )
 from smsdesk.http.openapi import OPENAPI_PATH, Limits, openapi_document
-from smsdesk.http.responses import JsonResponse, as_gws_error, error_response, ok, too_many_requests
+from smsdesk.http.responses import REFUSALS, JsonResponse, error_for, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
 from smsdesk.operations import agent, conversations, queries, smssessions, statistics, supervision
 from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import StorageConflict, User
-from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.services import Services
-from smsdesk.operations.signin_throttle import SignInThrottled
 
 GWS_VERSION = "8.5.200.00"
 FEATURES = ["api-multimedia", "api-multimedia-chat", "api-voice"]
 
 Endpoint = Callable[[Request, Caller], Awaitable[Response]]
+OperationEndpoint = Callable[[Request, Caller, rq.Operation], Awaitable[Response]]
+OperationTable = dict[str, type[rq.Operation]]
+RouteHandler = Callable[[Request], Awaitable[Response]]
 
 
 log = logging.getLogger("smsdesk.http")
 
 CONFLICT_RETRIES = 3
 """How often an operation undone by a concurrent transaction is run again before giving up."""
+
+
+def _refusal(refused: Exception) -> tuple[Response, StatusCode]:
+    error = error_for(refused)
+    assert error is not None  # a refusal always has an answer
+    return error_response(error), error.status
 
 
 def user_json(user: User, urls: Urls) -> dict[str, Any]:
@@ -88,30 +95,42 @@ class GwsApi:
     def _query_integer(self, request: Request, name: str, default: int) -> int:
         return query_integer(request.query_params.get(name), name, default, self.bounds)
 
-    def _endpoint(self, fn: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(self, fn: Endpoint) -> RouteHandler:
+        """A route for a signed-in caller; a refusal is answered in the envelope, and every answer
+        carries the caller's session cookie."""
+
         async def handle(request: Request) -> Response:
             caller: Caller | None = None
+            try:
+                caller = await self.security.caller(request)
+                response = await self._run(request, partial(fn, request, caller))
+            except REFUSALS as refused:
+                response, _ = _refusal(refused)
+            if caller is not None:
+                caller.decorate(response, request.method)
+            return response
+
+        return handle
+
+    def _operation_endpoint(self, operations: OperationTable, fn: OperationEndpoint) -> RouteHandler:
+        """A POST naming its operation in the body (``operations``): like :meth:`_endpoint`, with
+        the body read once into the operation's Struct, and the operation counted by name and
+        statusCode once its name is known."""
+
+        async def handle(request: Request) -> Response:
+            caller: Caller | None = None
+            name: str | None = None
             status_code = StatusCode.SUCCESS
             try:
                 caller = await self.security.caller(request)
-                response = await self._run(fn, request, caller)
-            except GwsError as error:
-                status_code = error.status
-                response = error_response(error)
-            except DomainError as error:
-                gws_error = as_gws_error(error)
-                status_code = gws_error.status
-                response = error_response(gws_error)
-            except SignInThrottled as error:
-                status_code = StatusCode.NOT_AUTHENTICATED
-                response = too_many_requests(status_code, str(error), error.retry_after_s)
-            except RateLimited as error:
-                status_code = StatusCode.FORBIDDEN
-                response = too_many_requests(status_code, str(error), error.retry_after_s)
-            if self.on_operation is not None and request.method == "POST":
-                name = rq.operation_name(await request.body())
-                if name:
-                    self.on_operation(name, int(status_code))
+                body = rq.read_body(await request.body(), self.bounds)
+                name = body.operation_name
+                operation = rq.operation_in(operations, body, self.bounds)
+                response = await self._run(request, partial(fn, request, caller, operation))
+            except REFUSALS as refused:
+                response, status_code = _refusal(refused)
+            if name is not None and self.on_operation is not None:
+                self.on_operation(rq.counted_name(name), int(status_code))
             if caller is not None:
                 caller.decorate(response, request.method)
             return response
@@ -119,32 +138,24 @@ class GwsApi:
         return handle
 
     @staticmethod
-    async def _run(fn: Endpoint, request: Request, caller: Caller) -> Response:
+    async def _run(request: Request, attempt: Callable[[], Awaitable[Response]]) -> Response:
         """The operation, run again when the database undid it for a concurrent one (PostgreSQL
         deadlock or serialization failure: nothing was written, so running it again is safe)."""
         for _ in range(CONFLICT_RETRIES):
             try:
-                return await fn(request, caller)
+                return await attempt()
             except StorageConflict:
                 log.info(
                     "%s %s met a concurrent transaction; running it again", request.method, request.url.path
                 )
-        try:
-            return await fn(request, caller)
-        except StorageConflict:
-            busy = error_response(
-                GwsError(StatusCode.INTERNAL_ERROR, "Busy with concurrent changes: try again")
-            )
-            busy.status_code = 503  # the server is fine; the request may simply be repeated
-            busy.headers["Retry-After"] = "1"
-            return busy
+        return await attempt()  # a conflict now is answered 503 (``error_for``)
 
-    def session_operation(self) -> Callable[[Request], Awaitable[Response]]:
+    def session_operation(self) -> RouteHandler:
         """``POST /api/v2/me/smssessions/{session_id}`` as one callable, for the fast lane."""
-        return self._endpoint(self.post_session)
+        return self._operation_endpoint(rq.SMS_SESSION_OPERATIONS, self.post_session)
 
     def routes(self) -> list[BaseRoute]:
-        e = self._endpoint
+        e, o = self._endpoint, self._operation_endpoint
         # Clients copy the documented URLs: with and without /me, and the misspelled "smsessions".
         # The canonical form comes first because routes are matched in order.
         session_routes: list[BaseRoute] = []
@@ -155,9 +166,9 @@ class GwsApi:
             "/api/v2/smsessions",
         ):
             session_routes += [
-                Route(prefix + "/{session_id}", e(self.post_session), methods=["POST"]),
+                Route(prefix + "/{session_id}", self.session_operation(), methods=["POST"]),
                 Route(prefix, e(self.list_sessions), methods=["GET"]),
-                Route(prefix, e(self.post_sessions), methods=["POST"]),
+                Route(prefix, o(rq.SESSION_COLLECTION_OPERATIONS, self.post_sessions), methods=["POST"]),
                 Route(prefix + "/{session_id}", e(self.get_session), methods=["GET"]),
                 Route(prefix + "/{session_id}/messages", e(self.get_messages), methods=["GET"]),
                 Route(prefix + "/{session_id}/userDataAudit", e(self.get_user_data_audit), methods=["GET"]),
@@ -168,22 +179,28 @@ class GwsApi:
             Route(OPENAPI_PATH, self.openapi, methods=["GET"]),
             Route("/api/v2/sms/preview", e(self.preview_sms), methods=["GET"]),
             Route("/api/v2/me", e(self.get_me), methods=["GET"]),
-            Route("/api/v2/me", e(self.post_me), methods=["POST"]),
+            Route("/api/v2/me", o(rq.ME_OPERATIONS, self.post_me), methods=["POST"]),
             Route("/api/v2/me/channels", e(self.get_channels), methods=["GET"]),
             Route("/api/v2/me/statistics", e(self.get_statistics), methods=["GET"]),
-            Route("/api/v2/me/channels/{channel}", e(self.post_channel), methods=["POST"]),
+            Route(
+                "/api/v2/me/channels/{channel}", o(rq.CHANNEL_OPERATIONS, self.post_channel), methods=["POST"]
+            ),
             Route("/api/v2/users", e(self.get_users), methods=["GET"]),
             Route("/api/v2/users/{user_id}", e(self.get_user), methods=["GET"]),
             Route(
                 "/api/v2/users/{user_id}/channels/smssession",
-                e(self.post_supervisor_channel),
+                o(rq.SUPERVISOR_CHANNEL_OPERATIONS, self.post_supervisor_channel),
                 methods=["POST"],
             ),
-            Route("/api/v2/users/{user_id}/channels/sms", e(self.post_supervisor_channel), methods=["POST"]),
+            Route(
+                "/api/v2/users/{user_id}/channels/sms",
+                o(rq.SUPERVISOR_CHANNEL_OPERATIONS, self.post_supervisor_channel),
+                methods=["POST"],
+            ),
             Route("/api/v2/users/{user_id}/smssessions", e(self.get_supervised_sessions), methods=["GET"]),
             Route(
                 "/api/v2/users/{user_id}/smssessions/{session_id}",
-                e(self.post_supervisor_session),
+                o(rq.SUPERVISOR_SESSION_OPERATIONS, self.post_supervisor_session),
                 methods=["POST"],
             ),
         ]
@@ -222,8 +239,7 @@ class GwsApi:
             body["devices"] = []
         return ok({"user": body})
 
-    async def post_me(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.ME_OPERATIONS, self.bounds)
+    async def post_me(self, request: Request, caller: Caller, operation: rq.Operation) -> Response:
         user = caller.user
         if isinstance(operation, rq.StartContactCenterSession):
             reference_id = await agent.start_contact_center_session(self.services, user, operation.channels)
@@ -243,8 +259,7 @@ class GwsApi:
         channels = await queries.my_channels(self.services, caller.user)
         return ok({"channels": [channel_json(c.channel, c.state.value, c.reason) for c in channels]})
 
-    async def post_channel(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.CHANNEL_OPERATIONS, self.bounds)
+    async def post_channel(self, request: Request, caller: Caller, operation: rq.Operation) -> Response:
         state = ChannelState.READY if isinstance(operation, rq.Ready) else ChannelState.NOT_READY
         reference_id = await agent.set_state(
             self.services, caller.user, state, request.path_params["channel"]
@@ -294,8 +309,9 @@ class GwsApi:
             }
         )
 
-    async def post_supervisor_channel(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.SUPERVISOR_CHANNEL_OPERATIONS)
+    async def post_supervisor_channel(
+        self, request: Request, caller: Caller, operation: rq.Operation
+    ) -> Response:
         agent_id = request.path_params["user_id"]
         user = caller.user
         if isinstance(operation, rq.Monitor):
@@ -313,8 +329,9 @@ class GwsApi:
         records = await supervision.agent_sessions(self.services, caller.user, request.path_params["user_id"])
         return ok({"smssessions": [supervised_session_json(r, self.urls) for r in records]})
 
-    async def post_supervisor_session(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.SUPERVISOR_SESSION_OPERATIONS)
+    async def post_supervisor_session(
+        self, request: Request, caller: Caller, operation: rq.Operation
+    ) -> Response:
         assert isinstance(operation, rq.Intrude)
         reference_id = await supervision.intrude(
             self.services,
@@ -389,15 +406,13 @@ class GwsApi:
             }
         )
 
-    async def post_sessions(self, request: Request, caller: Caller) -> Response:
+    async def post_sessions(self, request: Request, caller: Caller, operation: rq.Operation) -> Response:
         """**Extension** Create: an agent starts an SMS conversation."""
-        operation = rq.decode_operation(await request.body(), rq.SESSION_COLLECTION_OPERATIONS)
         assert isinstance(operation, rq.Create)
         reference_id, session_id = await conversations.create(self.services, caller.user, operation)
         return ok({"referenceId": reference_id, "id": session_id, "uri": self.urls.session(session_id)})
 
-    async def post_session(self, request: Request, caller: Caller) -> Response:
-        operation = rq.decode_operation(await request.body(), rq.SMS_SESSION_OPERATIONS, self.bounds)
+    async def post_session(self, request: Request, caller: Caller, operation: rq.Operation) -> Response:
         reference_id = await smssessions.perform(
             self.services, caller.user, request.path_params["session_id"], operation
         )

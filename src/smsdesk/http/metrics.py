@@ -21,9 +21,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.operations.ports import StoredNotification
 from smsdesk.operations.statistics import QueueView
 
@@ -43,7 +44,7 @@ class Metrics:
         )
         self.operations = Counter(
             "smsdesk_operations",
-            "GWS operations (POST with an operationName), by name and statusCode.",
+            "GWS operations (POST with an operationName, from a signed-in caller), by name and statusCode.",
             ["operation", "status_code"],
             registry=self.registry,
         )
@@ -113,10 +114,10 @@ class Metrics:
 
         async def metrics(request: Request) -> Response:
             if not token:
-                return JSONResponse({"statusCode": 6, "statusMessage": "Not found"}, status_code=404)
+                raise GwsError(StatusCode.NOT_FOUND, "Not found")
             given = request.headers.get("authorization", "").encode()
             if not hmac.compare_digest(given, expected):
-                return JSONResponse({"statusCode": 20, "statusMessage": "Access denied"}, status_code=401)
+                raise GwsError(StatusCode.NOT_AUTHENTICATED, "Access denied")
             numbers = CollectorRegistry(auto_describe=False)
             numbers.register(_QueueCollector(await queue_views()))
             return Response(

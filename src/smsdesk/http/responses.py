@@ -3,7 +3,9 @@
 Every refusal the server sends, whoever detects it (a route, the router's 404/405, the body guard,
 the Bayeux endpoint's HTTP refusals, uvicorn's parser through ``http/server_protocol.py``), is
 built from :func:`error_for` and :func:`envelope_bytes`, so the statusCode ↔ HTTP status table in
-docs/gws-compatibility.md has exactly one implementation.
+docs/gws-compatibility.md has exactly one implementation. Routes refuse by raising (a
+:class:`GwsError`, a ``DomainError``, a limit's exception) or, speaking a provider's protocol, with
+:func:`http_refusal`: none writes an envelope itself.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from starlette.routing import Match, Route
 from starlette.types import Send
 
 from smsdesk.domain.errors import DomainError
-from smsdesk.gws.envelope import HTTP_STATUS, STATUS_FOR_KIND, GwsError, StatusCode
+from smsdesk.gws.envelope import STATUS_FOR_KIND, GwsError, StatusCode
+from smsdesk.operations.ports import StorageConflict
+from smsdesk.operations.ratelimit import RateLimited
+from smsdesk.operations.signin_throttle import SignInThrottled
 
 _encode = msgspec.json.encode
 SUCCESS = _encode({"statusCode": 0})
@@ -48,8 +53,11 @@ def ok(body: dict[str, Any] | None = None) -> JsonResponse:
     return JsonResponse({"statusCode": 0, **body})
 
 
-def as_gws_error(error: DomainError) -> GwsError:
-    return GwsError(STATUS_FOR_KIND[error.kind], error.message)
+REFUSALS: tuple[type[Exception], ...] = (GwsError, DomainError, SignInThrottled, RateLimited, StorageConflict)
+"""Failures that are answers rather than faults. A GWS route answers these itself, so that the
+answer still carries the caller's session cookie and counts as the operation's statusCode; any
+other failure goes up to the guard (``http/guard.py``), which answers it through the same
+:func:`error_for`."""
 
 
 def error_for(exc: BaseException, path: str = "") -> GwsError | None:
@@ -57,7 +65,20 @@ def error_for(exc: BaseException, path: str = "") -> GwsError | None:
     if isinstance(exc, GwsError):
         return exc
     if isinstance(exc, DomainError):
-        return as_gws_error(exc)
+        return GwsError(STATUS_FOR_KIND[exc.kind], exc.message)
+    if isinstance(exc, SignInThrottled):
+        return _too_many_requests(StatusCode.NOT_AUTHENTICATED, str(exc), exc.retry_after_s)
+    if isinstance(exc, RateLimited):
+        return _too_many_requests(StatusCode.FORBIDDEN, str(exc), exc.retry_after_s)
+    if isinstance(exc, StorageConflict):
+        # Still undone by concurrent transactions after the route's retries: nothing was written,
+        # the server is fine, and the request may simply be repeated.
+        return GwsError(
+            StatusCode.INTERNAL_ERROR,
+            "Busy with concurrent changes: try again",
+            http_status=503,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, ClientDisconnect):
         return None
     if isinstance(exc, BodyTooLarge):
@@ -122,19 +143,9 @@ def error_response(error: GwsError) -> JsonResponse:
     return JsonResponse(error.body(), status_code=error.http_status, headers=error.headers or None)
 
 
-def status_response(status: StatusCode, message: str) -> JsonResponse:
-    return JsonResponse(
-        {"statusCode": int(status), "statusMessage": message}, status_code=HTTP_STATUS.get(status, 400)
-    )
-
-
-def too_many_requests(status: StatusCode, message: str, retry_after_s: int) -> JsonResponse:
+def _too_many_requests(status: StatusCode, message: str, retry_after_s: int) -> GwsError:
     """429 with ``Retry-After`` and the envelope (GWS has no code for it; see gws-compatibility.md)."""
-    return JsonResponse(
-        {"statusCode": int(status), "statusMessage": message},
-        status_code=429,
-        headers={"Retry-After": str(retry_after_s)},
-    )
+    return GwsError(status, message, http_status=429, headers={"Retry-After": str(retry_after_s)})
 
 
 async def send_error(send: Send, error: GwsError) -> None:

@@ -10,10 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from smsdesk.gws.envelope import StatusCode
-from smsdesk.http.responses import ok, status_response, too_many_requests
+from smsdesk.gws.envelope import GwsError, StatusCode
+from smsdesk.http.responses import ok
 from smsdesk.operations.intake import UnknownServiceNumber
-from smsdesk.operations.ratelimit import RateLimited
 
 
 class HandsetMessage(Protocol):
@@ -55,30 +54,29 @@ def simulator_routes(handsets: Handsets) -> list[BaseRoute]:
         try:
             sms = _decode(await request.body())
         except msgspec.DecodeError as exc:
-            return status_response(StatusCode.VALIDATION_ERROR, f"Invalid SMS: {exc}".replace("`", "'"))
+            raise GwsError(StatusCode.VALIDATION_ERROR, f"Invalid SMS: {exc}".replace("`", "'")) from None
         if not sms.from_ or not sms.to or not sms.text:
-            return status_response(StatusCode.MISSING_PARAMETER, "from, to and text must be non-empty")
+            raise GwsError(StatusCode.MISSING_PARAMETER, "from, to and text must be non-empty")
         try:
+            # A RateLimited goes up to the guard, which answers it 429 like every route's.
             await handsets.deliver_from_handset(sms.from_, sms.to, sms.text, sms.id)
         except UnknownServiceNumber:
-            return status_response(StatusCode.NOT_FOUND, f"Not a service number: {sms.to}")
-        except RateLimited as error:
-            return too_many_requests(StatusCode.FORBIDDEN, str(error), error.retry_after_s)
+            raise GwsError(StatusCode.NOT_FOUND, f"Not a service number: {sms.to}") from None
         return ok()
 
     async def read_handset(request: Request) -> Response:
         number = request.query_params.get("number")
         if not number:
-            return status_response(StatusCode.MISSING_PARAMETER, "Missing required parameter: number")
+            raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: number")
         return ok({"messages": [m.as_json() for m in handsets.handset(number)]})
 
     async def configure_handset(request: Request) -> Response:
         try:
             setting = _decode_setting(await request.body())
         except msgspec.DecodeError as exc:
-            return status_response(
+            raise GwsError(
                 StatusCode.VALIDATION_ERROR, f"Invalid handset setting: {exc}".replace("`", "'")
-            )
+            ) from None
         handsets.set_failure(setting.number, setting.failure)
         return ok()
 

@@ -19,7 +19,6 @@ from starlette.routing import BaseRoute, Route
 
 from smsdesk.http.responses import http_refusal
 from smsdesk.operations.intake import UnknownServiceNumber
-from smsdesk.operations.ratelimit import RateLimited
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -65,9 +64,8 @@ def webhook_routes(connectors: Mapping[str, WebhookConnector]) -> list[BaseRoute
             result = await connector.handle_webhook(kind, form, request.headers.get(SIGNATURE_HEADER))
         except UnknownServiceNumber as error:
             # Retrying will not make the number ours: answer 404 so the provider's console shows why.
+            # (A RateLimited goes up to the guard, which answers it 429 with Retry-After.)
             return http_refusal(404, f"Not a service number: {error}")
-        except RateLimited as error:
-            return http_refusal(429, str(error), {"Retry-After": str(error.retry_after_s)})
         # Refusals are logged by the connector, which knows why (and against which URL it checked).
         if result.http_status != 200:
             return http_refusal(result.http_status, result.reason or "Refused")

@@ -6,9 +6,10 @@ A failing step is logged and retried on the next wake, so one bad row never stop
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from smsdesk.tasks import stop_task
 
 
 class BackgroundLoop:
@@ -29,11 +30,8 @@ class BackgroundLoop:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,0 +1,35 @@
+"""The one mapping from a refusal to its envelope (``http/responses.error_for``): the limits' 429s
+with ``Retry-After``, and a storage conflict the route could not retry away as a 503."""
+
+from __future__ import annotations
+
+from smsdesk.domain.errors import DomainError, ErrorKind
+from smsdesk.gws.envelope import StatusCode
+from smsdesk.http.responses import REFUSALS, error_for
+from smsdesk.operations.ports import StorageConflict
+from smsdesk.operations.ratelimit import RateLimited
+from smsdesk.operations.signin_throttle import SignInThrottled
+
+
+def test_each_refusal_has_its_status_code_http_status_and_headers() -> None:
+    answers = {
+        type(refusal).__name__: error_for(refusal)
+        for refusal in (
+            DomainError(ErrorKind.NOT_FOUND, "SMS session not found"),
+            SignInThrottled(5),
+            RateLimited("user", 2),
+            StorageConflict(),
+        )
+    }
+    seen = {
+        name: (int(error.status), error.http_status, error.headers, error.message)
+        for name, error in answers.items()
+        if error is not None
+    }
+    assert seen == {
+        "DomainError": (int(StatusCode.NOT_FOUND), 404, {}, "SMS session not found"),
+        "SignInThrottled": (20, 429, {"Retry-After": "5"}, "Too many failed sign-ins; retry in 5 s"),
+        "RateLimited": (3, 429, {"Retry-After": "2"}, "Too many requests for this user; retry in 2 s"),
+        "StorageConflict": (4, 503, {"Retry-After": "1"}, "Busy with concurrent changes: try again"),
+    }
+    assert all(isinstance(refusal, REFUSALS) for refusal in (SignInThrottled(1), StorageConflict()))
