@@ -27,6 +27,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from smsdesk.operations.statistics import QueueView
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Said, not just a bare 404, so that whoever points a scraper at a fresh server knows what to set.
+DISABLED = {
+    "statusCode": 6,
+    "statusMessage": "GET /metrics is disabled until the metrics_token setting is set "
+    "(e.g. SMSDESK_METRICS_TOKEN); scrapes then send Authorization: Bearer <token>",
+}
+WRONG_TOKEN = {
+    "statusCode": 20,
+    "statusMessage": "GET /metrics needs the header Authorization: Bearer followed by the metrics_token setting",
+}
 
 
 class Metrics:
@@ -112,10 +122,12 @@ class Metrics:
 
         async def metrics(request: Request) -> Response:
             if not token:
-                return JSONResponse({"statusCode": 6, "statusMessage": "Not found"}, status_code=404)
+                return JSONResponse(DISABLED, status_code=404)
             given = request.headers.get("authorization", "").encode()
             if not hmac.compare_digest(given, expected):
-                return JSONResponse({"statusCode": 20, "statusMessage": "Access denied"}, status_code=401)
+                return JSONResponse(
+                    WRONG_TOKEN, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
+                )
             numbers = CollectorRegistry(auto_describe=False)
             numbers.register(_QueueCollector(await queue_views()))
             return Response(
