@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# One venv, two stamps: serving needs the package alone (`pip install -e .`); testing, linting and
+# benchmarking add the dev extras on top (several hundred MB), so `make run` never waits for them.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 # npm packages from lockfiles: the official CometD client (conformance, cluster) and the desktop's.
 CONFORMANCE_STAMP := tests/conformance/node_modules/.installed
 WEB_STAMP := web/node_modules/.installed
@@ -11,22 +14,31 @@ HOST   ?= 127.0.0.1
 
 .PHONY: install run cluster test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench bench-cluster clean browser-deps web web-check screenshots api-docs fuzz
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-install: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# The dev extras include the package itself, so they satisfy `make run` too.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP) $(RUN_STAMP)
+
+## Everything the tests, linters and benchmarks need.
+install: $(DEV_STAMP)
 
 ## Start the server on SQLite (./var/smsdesk.db) with the demo contact center.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/smsdesk migrate
 	$(BIN)/smsdesk serve --demo --host $(HOST) --port $(PORT)
 
 ## A local cluster on loopback: a throwaway PostgreSQL, three nodes, nginx round-robin (no
 ## stickiness) on $(PORT). Ctrl-C stops everything and deletes its temporary directory.
-cluster: $(STAMP)
+## PostgreSQL's driver comes with the dev extras.
+cluster: $(DEV_STAMP)
 	$(BIN)/python scripts/cluster.py --port $(PORT)
 
 ## Everything: lint, types, import contracts, the whole test suite (slow tier included).
@@ -48,31 +60,37 @@ test-deps:
 ## The same without the slow end-to-end tier.
 test-fast: lint typecheck contracts pytest-fast
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy src/smsdesk
 
-contracts: $(STAMP)
+contracts: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
 ## The suite in two halves at once (two cores; each half starts its own servers, databases and
 ## ports), each into var/test-*.log, printed when both are done, then one closing line for both.
+## Each half's temporary files live in this clone (var/pytest-a, var/pytest-b: another checkout
+## testing at the same time has its own), emptied at the start and removed when everything passed;
+## after a failure they stay for a look (server logs, databases).
 PYTEST_A := tests/unit tests/storage tests/api tests/connectors
 PYTEST_B := tests/reliability tests/sms_e2e tests/conformance tests/cluster tests/browser tests/bayeux tests/cli
-pytest: $(STAMP) $(CONFORMANCE_STAMP) $(WEB_STAMP)
-	@mkdir -p var; rm -f var/test-a.* var/test-b.*
+PYTEST_TMP := $(CURDIR)/var/pytest
+pytest: $(DEV_STAMP) $(CONFORMANCE_STAMP) $(WEB_STAMP)
+	@mkdir -p var; rm -f var/test-a.* var/test-b.*; rm -rf $(PYTEST_TMP)-a $(PYTEST_TMP)-b
 	@echo "pytest: two halves at once, logs in var/test-a.log and var/test-b.log"
-	@( $(BIN)/pytest -q -p no:cacheprovider --basetemp=/tmp/smsdesk-test-a $(PYTEST_A) > var/test-a.log 2>&1; echo $$? > var/test-a.rc ) & \
-	( $(BIN)/pytest -q -p no:cacheprovider --basetemp=/tmp/smsdesk-test-b $(PYTEST_B) > var/test-b.log 2>&1; echo $$? > var/test-b.rc ); \
+	@( $(BIN)/pytest -q -p no:cacheprovider --basetemp=$(PYTEST_TMP)-a $(PYTEST_A) > var/test-a.log 2>&1; echo $$? > var/test-a.rc ) & \
+	( $(BIN)/pytest -q -p no:cacheprovider --basetemp=$(PYTEST_TMP)-b $(PYTEST_B) > var/test-b.log 2>&1; echo $$? > var/test-b.rc ); \
 	wait; cat var/test-a.log var/test-b.log; \
 	$(BIN)/python scripts/test_summary.py var/test-a.log var/test-b.log; \
-	test "$$(cat var/test-a.rc)" = 0 && test "$$(cat var/test-b.rc)" = 0
+	test "$$(cat var/test-a.rc)" = 0 && test "$$(cat var/test-b.rc)" = 0 && rm -rf $(PYTEST_TMP)-a $(PYTEST_TMP)-b
 
-pytest-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not slow"
+pytest-fast: $(DEV_STAMP)
+	@mkdir -p var; rm -rf $(PYTEST_TMP)-fast
+	$(BIN)/pytest -q -p no:cacheprovider --basetemp=$(PYTEST_TMP)-fast -m "not slow"
+	@rm -rf $(PYTEST_TMP)-fast
 
 ## The official CometD client's npm packages for the conformance and cluster tiers (lockfile).
 $(CONFORMANCE_STAMP): tests/conformance/package-lock.json
@@ -99,13 +117,13 @@ web: $(WEB_STAMP)
 	cd web && node build.mjs
 
 ## Retake the README's screenshots (docs/screenshots) with the browser tests.
-screenshots: $(STAMP) browser-deps
+screenshots: $(DEV_STAMP) browser-deps
 	SMSDESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/browser
 
 ## The long fuzz and durability runs (about half an hour on a busy 2-core machine): prints cases,
 ## 5xx count and acknowledged writes lost, writes them into docs/reliability.md, fails unless 0 and 0.
 FUZZ_DIR := var/fuzz
-fuzz: $(STAMP)
+fuzz: $(DEV_STAMP)
 	mkdir -p $(FUZZ_DIR)
 	FUZZ_EXAMPLES=1700 FUZZ_REPORT=$(FUZZ_DIR)/openapi.json $(BIN)/pytest -q tests/api/test_openapi.py -k generated; echo $$? > $(FUZZ_DIR)/openapi.rc
 	FUZZ_EXAMPLES=20000 FUZZ_BAYEUX_REPORT=$(FUZZ_DIR)/bayeux.json $(BIN)/pytest -q tests/bayeux/test_parser_fuzz.py; echo $$? > $(FUZZ_DIR)/bayeux.rc
@@ -113,14 +131,14 @@ fuzz: $(STAMP)
 	$(BIN)/python tests/reliability/fuzz_report.py $(FUZZ_DIR) --update-docs docs/reliability.md
 
 ## Rewrite docs/api.md from the OpenAPI document (a test fails when it is stale).
-api-docs: $(STAMP)
+api-docs: $(DEV_STAMP)
 	$(BIN)/python -m smsdesk.http.openapi_markdown > docs/api.md
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/operations.py
 
 ## SQLite vs PostgreSQL vs two workers / two nodes behind nginx, and PostgreSQL's outbox write rate.
-bench-cluster: $(STAMP)
+bench-cluster: $(DEV_STAMP)
 	$(BIN)/python bench/cluster.py
 
 clean:

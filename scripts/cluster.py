@@ -95,7 +95,7 @@ Try it (the demo agents are agent1..agent3, password {DEMO_PASSWORD!r}):
   curl -s {url}/readyz
   curl -s -u agent1:{DEMO_PASSWORD} {url}/api/v2/me
   .venv/bin/smsdesk sms send "Hello from a customer" --from +15551230000 --server {url}
-  The README's "A whole conversation with curl" works unchanged against {url};
+  The README's "A first conversation" works unchanged against {url};
   every request may land on another node.
 Kill a node (kill -9 <its pid>, `ps -ef | grep 'smsdesk serve'`) and watch nothing break.
 Ctrl-C stops everything and deletes {directory}.

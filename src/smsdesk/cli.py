@@ -8,7 +8,8 @@ import logging
 import os
 import sys
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from importlib.metadata import version as installed_version
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import httpx
 import typer
@@ -34,8 +35,8 @@ queues_app = typer.Typer(help="Manage queues and who supervises them.", no_args_
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(queues_app, name="queues")
 app.add_typer(sms_app, name="sms")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # a long line (a database URL) stays one line: scripts grep it
+err = Console(stderr=True, soft_wrap=True)  # every error is one line, whatever the width
 T = TypeVar("T")
 
 DatabaseOption = Annotated[
@@ -49,12 +50,37 @@ ConfigOption = Annotated[
 ]
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        console.print(f"smsdesk {installed_version('smsdesk')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """smsdesk: a GWS 8.5 SMS Session API server."""
+
+
 def _settings(config: str | None, database: str | None, **overrides: object) -> Settings:
     try:
         return load_settings(config, database_url=database, **overrides)
     except (ValueError, OSError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        _fail(str(exc), code=2)
+
+
+def _port_from_environment() -> int | None:
+    """``$PORT``, which ``make run`` (and many hosting platforms) set for the server."""
+    raw = os.environ.get("PORT", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        _fail(f"PORT must be a port number (1-65535), not {raw!r}", code=2)
+    return int(raw)
 
 
 @app.command()
@@ -81,8 +107,8 @@ def serve(
     ] = 1,
 ) -> None:
     """Start the server (migrating the database first)."""
-    if port is None and os.environ.get("PORT"):
-        port = int(os.environ["PORT"])
+    if port is None:
+        port = _port_from_environment()
     settings = _settings(
         config, database, host=host, port=port, demo=demo or None, public_url=public_url, log_level=log_level
     )
@@ -96,12 +122,11 @@ def serve(
 
     if workers > 1:
         if not is_postgres(settings.database_url):
-            err.print(
-                f"[red]error:[/red] --workers {workers} needs PostgreSQL: SQLite allows one writing "
-                'process. Use --database postgresql://... (README "PostgreSQL"), or drop --workers.',
-                soft_wrap=True,  # one line, whatever the terminal's width
+            _fail(
+                f"--workers {workers} needs PostgreSQL: SQLite allows one writing process. Use "
+                '--database postgresql://... (docs/production.md, "PostgreSQL"), or drop --workers.',
+                code=2,
             )
-            raise typer.Exit(2)
         # Workers get uvicorn's own protocol: the guarded one is built per process (docs/reliability.md).
         _serve_workers(settings, workers, config, access_log)
         return
@@ -317,69 +342,122 @@ def queues_supervise(
     console.print(f"{user_name} now supervises queue {queue}")
 
 
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Base URL of a running smsdesk with the simulator on. Default: where `smsdesk serve` "
+        "listens with the same environment: $HOST and $PORT (as `make run` takes them), else the "
+        "host and port settings (SMSDESK_HOST, SMSDESK_PORT, --config), else http://127.0.0.1:8080."
+    ),
+]
+
+
+def _simulator_server(server: str | None, config: str | None) -> tuple[str, str]:
+    """The server to talk to, and where that address came from (said when it cannot be reached)."""
+    if server:
+        return server.rstrip("/"), "--server"
+    settings = _settings(config, None)
+    host, port = os.environ.get("HOST", "").strip(), _port_from_environment()
+    sources = [
+        "$HOST" if host else "the host setting" if settings.host != Settings.host else "",
+        "$PORT" if port else "the port setting" if settings.port != Settings.port else "",
+    ]
+    origin = " and ".join(source for source in sources if source) or "the default address"
+    return f"http://{_reachable(host or settings.host)}:{port or settings.port}", origin
+
+
+def _reachable(host: str) -> str:
+    """A server listening on every interface is reached on loopback; IPv6 literals need brackets."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _simulator_call(method: str, server: str, origin: str, **request: Any) -> dict[str, Any]:
+    """One request to the simulator's routes, every failure turned into one ``error:`` line."""
+    try:
+        response = httpx.request(method, server + "/simulator/sms", timeout=10, **request)
+    except httpx.HTTPError as exc:
+        remedy = (
+            "give --server URL"
+            if origin == "--server"
+            else "set PORT (and HOST) as for `make run`, or give --server URL"
+        )
+        _fail(
+            f"cannot reach {server} (from {origin}): {exc or type(exc).__name__}. Is smsdesk running there? If it listens elsewhere, {remedy}"
+        )
+    # An unknown route is answered "No such resource" (the simulator's own 404 names the number).
+    if response.status_code == 404 and "No such resource" in response.text:
+        _fail(f"{server} has no simulator (start it with --demo or the simulator connector)")
+    try:
+        body = response.json()
+    except ValueError:
+        _fail(f"{server} answered {response.status_code} with something that is not JSON: is it smsdesk?")
+    if not isinstance(body, dict) or body.get("statusCode") != 0:
+        _fail(str(body.get("statusMessage") if isinstance(body, dict) else body))
+    return body
+
+
 @sms_app.command("send")
 def sms_send(
     text: Annotated[str, typer.Argument(help="The message text.")],
     sender: Annotated[str, typer.Option("--from", help="The customer's number, e.g. +15551230000.")],
     recipient: Annotated[str, typer.Option("--to", help="The service number, e.g. +15550100.")] = "+15550100",
-    server: Annotated[str, typer.Option(help="Base URL of a running smsdesk with the simulator on.")] = (
-        "http://127.0.0.1:8080"
-    ),
+    server: ServerOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Send an SMS from a customer's handset to a service number, through the simulator."""
-    try:
-        response = httpx.post(
-            server.rstrip("/") + "/simulator/sms",
-            json={"from": sender, "to": recipient, "text": text},
-            timeout=10,
-        )
-    except httpx.HTTPError as exc:
-        err.print(f"[red]error:[/red] cannot reach {server}: {exc}")
-        raise typer.Exit(1) from None
-    # An unknown route is answered "No such resource" (the simulator's own 404 names the number).
-    if response.status_code == 404 and "No such resource" in response.text:
-        err.print(
-            f"[red]error:[/red] {server} has no simulator (start it with --demo or the simulator connector)"
-        )
-        raise typer.Exit(1)
-    body = response.json()
-    if body.get("statusCode") != 0:
-        err.print(f"[red]error:[/red] {body.get('statusMessage')}")
-        raise typer.Exit(1)
+    address, origin = _simulator_server(server, config)
+    _simulator_call("POST", address, origin, json={"from": sender, "to": recipient, "text": text})
     console.print(f"sent from {sender} to {recipient}")
 
 
 @sms_app.command("inbox")
 def sms_inbox(
     number: Annotated[str, typer.Argument(help="The customer's number whose handset to read.")],
-    server: Annotated[str, typer.Option(help="Base URL of a running smsdesk with the simulator on.")] = (
-        "http://127.0.0.1:8080"
-    ),
+    server: ServerOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Show what a customer's handset has received."""
-    try:
-        response = httpx.get(server.rstrip("/") + "/simulator/sms", params={"number": number}, timeout=10)
-    except httpx.HTTPError as exc:
-        _fail(f"cannot reach {server}: {exc}")
-    if response.status_code == 404 and "statusCode" not in response.text:
-        _fail(f"{server} has no simulator (start it with --demo or the simulator connector)")
-    try:
-        body = response.json()
-    except ValueError:
-        _fail(f"{server} answered {response.status_code} with something that is not JSON")
-    if body.get("statusCode") != 0:
-        _fail(str(body.get("statusMessage")))
-    for message in body.get("messages", []):
+    address, origin = _simulator_server(server, config)
+    messages = _simulator_call("GET", address, origin, params={"number": number}).get("messages") or []
+    if not messages:
+        console.print(f"no messages for {number}", markup=False)
+    for message in messages:
         console.print(f"{message['from']} → {message['to']}: {message['text']}", markup=False)
 
 
+def _click_exception(name: str) -> type[Exception]:
+    """An exception class of the click that typer runs on (recent typers carry their own copy),
+    found through typer's public ``BadParameter``, whichever click that is."""
+    return next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == name)
+
+
+_ClickException = _click_exception("ClickException")
+_UsageError = _click_exception("UsageError")
+
+
 def main() -> None:
-    # Whatever goes wrong, an operator gets one line that says what, never a traceback.
+    # Whatever goes wrong, an operator gets one line that says what, never a traceback or a box.
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except _ClickException as exc:
+        refusal = cast(Any, exc)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(2)  # the help has been printed: that is the answer to a bare command group
+        message = escape(refusal.format_message())
+        if isinstance(exc, _UsageError) and refusal.ctx is not None:
+            message += f" (see {escape(refusal.ctx.command_path)} --help)"
+        err.print(f"[red]error:[/red] {message}")
+        sys.exit(refusal.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:
         err.print(f"[red]error:[/red] {escape(str(exc) or type(exc).__name__)}")
         sys.exit(1)
+    if code == 130:  # typer turns Ctrl-C into this exit code
+        err.print("interrupted")
+    sys.exit(code if isinstance(code, int) else 0)

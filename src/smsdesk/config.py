@@ -1,5 +1,5 @@
 """Server settings: defaults, then an optional TOML file, then ``SMSDESK_*`` environment variables,
-then command-line flags. Every limit is named here (README "Settings")."""
+then command-line flags. Every limit is named here (docs/settings.md)."""
 
 from __future__ import annotations
 
@@ -111,8 +111,9 @@ class Settings:
     signin_failure_window_s: float = 60.0
     signin_throttle_initial_s: float = 5.0
     signin_throttle_max_s: float = 300.0
-    # Token buckets (requests per second, burst), per process; a rate of 0 turns a limit off. Far
-    # above what a desktop needs, so they only bite a runaway script or a flood.
+    # Token buckets (requests per second, burst) for the whole cluster, each node enforcing its share
+    # (operations/ratelimit.py); a rate of 0 turns a limit off. Far above what a desktop needs, so
+    # they only bite a runaway script or a flood.
     rate_limit_user_per_s: float = 100.0  # authenticated REST requests of one user
     rate_limit_user_burst: int = 1_000
     rate_limit_tenant_per_s: float = 2_000.0  # all REST requests of one contact center
@@ -122,7 +123,7 @@ class Settings:
     )
     rate_limit_intake_burst: int = 1_000
     connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Applied idempotently at every start (README "Real SMS"); numbers added with `smsdesk numbers
+    # Applied idempotently at every start (docs/connectors.md); numbers added with `smsdesk numbers
     # add` keep working alongside.
     service_numbers: tuple[ServiceNumberSetting, ...] = ()
 

@@ -4,7 +4,7 @@ With CPython's defaults a young collection runs every 700 allocations and, every
 one walks every tracked object. A node holding 10,000 Bayeux clients (sessions, queues, held
 connects) has hundreds of thousands of them, so full collections paused the event loop for
 hundreds of milliseconds: measured in ``bench/notifications.py`` S2, the notification p99 went
-from seconds to ~40 ms with the settings below (docs/architecture.md, "Where the time goes").
+from seconds to ~40 ms with the settings below (docs/performance.md, "Where the time goes").
 
 - Young collections run every 50,000 allocations instead of 700: reference counting frees almost
   everything a request allocates, cycles are rare, so collecting less often costs a few MB at most.

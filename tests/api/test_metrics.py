@@ -14,8 +14,11 @@ from support.server import QUICK_TIMEOUTS, RunningServer
 pytestmark = pytest.mark.slow
 
 
-def test_metrics_are_off_unless_a_token_is_set(server: RunningServer) -> None:
-    assert httpx.get(server.base_url + "/metrics", timeout=10).status_code == 404
+def test_metrics_are_off_unless_a_token_is_set_and_say_so(server: RunningServer) -> None:
+    disabled = httpx.get(server.base_url + "/metrics", timeout=10)
+    assert disabled.status_code == 404
+    assert disabled.json()["statusCode"] == 6
+    assert "disabled until the metrics_token setting is set" in disabled.json()["statusMessage"]
 
 
 def test_metrics_with_a_token(tmp_path: Path) -> None:
@@ -24,9 +27,11 @@ def test_metrics_with_a_token(tmp_path: Path) -> None:
     ).start()
     try:
         base = running.base_url
-        assert httpx.get(base + "/metrics", timeout=10).status_code == 401
+        missing = httpx.get(base + "/metrics", timeout=10)
+        assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+        assert missing.json()["statusCode"] == 20 and "Bearer" in missing.json()["statusMessage"]
         wrong = httpx.get(base + "/metrics", headers={"Authorization": "Bearer nope"}, timeout=10)
-        assert wrong.status_code == 401
+        assert wrong.status_code == 401 and wrong.json()["statusCode"] == 20
 
         agent = httpx.Client(base_url=base, auth=("agent1", "password"), timeout=10)
         handshake = agent.post(

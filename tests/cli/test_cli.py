@@ -7,20 +7,43 @@ import select
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
 import pytest
 
-from support.server import RunningServer, database_url_for
+from support.server import RunningServer, database_url_for, free_port
 
 pytestmark = pytest.mark.slow
 
 
-def smsdesk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def smsdesk(
+    *args: str, stdin: str | None = None, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``env``: variables to set on top of this process's environment (None: remove it)."""
+    environment = dict(os.environ)
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
     return subprocess.run(
-        [sys.executable, "-m", "smsdesk", *args], capture_output=True, text=True, input=stdin, timeout=60
+        [sys.executable, "-m", "smsdesk", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+        env=environment,
     )
+
+
+def where_serve_listens(**given: str) -> dict[str, str | None]:
+    """An environment that says nothing about the server's address except ``given``."""
+    unset: dict[str, str | None] = dict.fromkeys(
+        ("HOST", "PORT", "SMSDESK_HOST", "SMSDESK_PORT", "SMSDESK_CONFIG")
+    )
+    return {**unset, **given}
 
 
 @pytest.mark.parametrize(
@@ -125,6 +148,70 @@ def test_without_demo_there_are_no_default_credentials_and_no_simulator(tmp_path
 def test_unreachable_server_is_a_clear_error() -> None:
     result = smsdesk("sms", "send", "--from", "+1", "--to", "+2", "x", "--server", "http://127.0.0.1:9")
     assert result.returncode == 1 and "cannot reach" in result.stderr
+
+
+def test_the_handset_finds_the_server_where_make_run_started_it(tmp_path: Path) -> None:
+    server = RunningServer(tmp_path / "port.db").start()
+    port = str(server.port)
+    try:
+        # `PORT=N make run` in one terminal, the same PORT in the other: no --server needed.
+        sent = smsdesk("sms", "send", "--from", "+15551230000", "hello", env=where_serve_listens(PORT=port))
+        assert sent.returncode == 0, sent.stderr
+        # A server listening on every interface (HOST=0.0.0.0) is reached on loopback.
+        empty = smsdesk("sms", "inbox", "+15551239999", env=where_serve_listens(HOST="0.0.0.0", PORT=port))
+        assert (empty.returncode, empty.stdout.strip()) == (0, "no messages for +15551239999"), empty.stderr
+        # The port setting, from its environment variable or a settings file, as `serve` reads it.
+        setting = smsdesk("sms", "inbox", "+15551239999", env=where_serve_listens(SMSDESK_PORT=port))
+        assert setting.returncode == 0, setting.stderr
+        config = tmp_path / "smsdesk.toml"
+        config.write_text(f"port = {port}\n")
+        from_file = smsdesk(
+            "sms", "inbox", "+15551239999", "--config", str(config), env=where_serve_listens()
+        )
+        assert from_file.returncode == 0, from_file.stderr
+
+        agent = httpx.Client(base_url=server.base_url, auth=("agent1", "password"), timeout=10)
+        agent.post(
+            "/api/v2/me", json={"operationName": "StartContactCenterSession", "channels": ["smssession"]}
+        )
+        created = agent.post(
+            "/api/v2/me/smssessions",
+            json={"operationName": "Create", "phoneNumber": "+15551239999", "text": "Your parcel is ready"},
+        )
+        assert created.json()["statusCode"] == 0, created.text
+        agent.close()
+        deadline = time.monotonic() + 15
+        while True:
+            inbox = smsdesk("sms", "inbox", "+15551239999", env=where_serve_listens(PORT=port))
+            assert inbox.returncode == 0, inbox.stderr
+            if "Your parcel is ready" in inbox.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert inbox.stdout.strip() == "+15550100 → +15551239999: Your parcel is ready"
+    finally:
+        server.stop()
+
+
+def test_an_unreachable_server_is_named_with_where_its_address_came_from() -> None:
+    port = str(free_port())  # nothing listens there
+    result = smsdesk("sms", "inbox", "+15551230000", env=where_serve_listens(PORT=port))
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"error: cannot reach http://127.0.0.1:{port} (from $PORT)")
+    assert "--server URL" in result.stderr
+    not_a_port = smsdesk("sms", "inbox", "+15551230000", env=where_serve_listens(PORT="eighty"))
+    assert not_a_port.returncode == 2
+    assert not_a_port.stderr.strip() == "error: PORT must be a port number (1-65535), not 'eighty'"
+
+
+def test_version_and_usage_errors_are_one_line() -> None:
+    shown = smsdesk("--version")
+    assert (shown.returncode, shown.stdout.strip()) == (0, f"smsdesk {version('smsdesk')}")
+    for command in (["--no-such-option"], ["users", "add"], ["serve", "--port", "eighty"]):
+        refused = smsdesk(*command)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert len(refused.stderr.strip().splitlines()) == 1, (command, refused.stderr)
+        assert refused.stderr.startswith("error:") and "--help" in refused.stderr, (command, refused.stderr)
+        assert "╭" not in refused.stderr + refused.stdout
 
 
 def test_empty_and_short_passwords_are_refused_with_one_line(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The input bounds every request is held to at the decoding edge, before any operation runs.
 
-Each bound is a setting (``config.Settings``, README "Settings", docs/reliability.md) and each
+Each bound is a setting (``config.Settings``, docs/settings.md, docs/reliability.md) and each
 breach is a 4xx envelope whose message names the field and the limit. Bounds that are about
 meaning rather than size (text length, user data) stay with the operations that own them.
 """

@@ -29,6 +29,12 @@ from smsdesk.operations.ports import StoredNotification
 from smsdesk.operations.statistics import QueueView
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Said, not just a bare 404, so that whoever points a scraper at a fresh server knows what to set.
+DISABLED = (
+    "GET /metrics is disabled until the metrics_token setting is set "
+    "(e.g. SMSDESK_METRICS_TOKEN); scrapes then send Authorization: Bearer <token>"
+)
+WRONG_TOKEN = "GET /metrics needs the header Authorization: Bearer followed by the metrics_token setting"
 
 
 class Metrics:
@@ -114,10 +120,15 @@ class Metrics:
 
         async def metrics(request: Request) -> Response:
             if not token:
-                raise GwsError(StatusCode.NOT_FOUND, "Not found")
+                raise GwsError(StatusCode.NOT_FOUND, DISABLED, http_status=404)
             given = request.headers.get("authorization", "").encode()
             if not hmac.compare_digest(given, expected):
-                raise GwsError(StatusCode.NOT_AUTHENTICATED, "Access denied")
+                raise GwsError(
+                    StatusCode.NOT_AUTHENTICATED,
+                    WRONG_TOKEN,
+                    http_status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
             numbers = CollectorRegistry(auto_describe=False)
             numbers.register(_QueueCollector(await queue_views()))
             return Response(

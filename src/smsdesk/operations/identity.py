@@ -106,7 +106,7 @@ class Authenticator:
 
 @dataclass(frozen=True, slots=True)
 class HttpSessionLimits:
-    """How long a JSESSIONID lives and how many one user may hold (README "Settings")."""
+    """How long a JSESSIONID lives and how many one user may hold (docs/settings.md)."""
 
     idle_s: float = 1_800.0
     lifetime_s: float = 43_200.0

@@ -18,7 +18,7 @@ from smsdesk.operations.ports import Notification, Store, Transaction
 
 @dataclass(frozen=True, slots=True)
 class OperationSettings:
-    """Named limits of the SMS workflow (documented in the README's settings table)."""
+    """Named limits of the SMS workflow (documented in docs/settings.md)."""
 
     offer_timeout_ms: int = 30_000  # an unanswered offer is revoked and routed on after this
     max_sessions_per_agent: int = 5  # routing offers no more than this many live sessions to one agent
