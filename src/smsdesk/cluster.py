@@ -57,7 +57,16 @@ class PostgresCluster:
         from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
 
         node = self.node
-        self.listener = PostgresListener(self.store, self._work_requested, node.fanout.catch_up)
+        shared = node.shared_clients
+        self.listener = PostgresListener(
+            self.store,
+            self._work_requested,
+            node.fanout.catch_up,
+            on_clients=shared.notice if shared is not None else None,
+            on_listening=shared.heard if shared is not None else None,
+        )
+        if shared is not None:
+            shared.tell = self._tell
         # Work asked for on this node must reach whichever node leads.
         node.services.on_routing_needed.append(lambda tenant: self._signal(f"route:{tenant}"))
         node.services.on_sms_enqueued.append(lambda: self._signal("sms"))
@@ -86,6 +95,12 @@ class PostgresCluster:
             self.node.dispatcher.wake()
         elif kind.startswith("route:"):
             self.node.router.wake(kind.removeprefix("route:"))
+
+    def _tell(self, node: str, text: str) -> None:
+        """A message to another node about a Bayeux client (``realtime/shared_clients.py``)."""
+        if self.listener is not None:
+            task = asyncio.get_running_loop().create_task(self.listener.notify_clients(f"{node} {text}"))
+            task.add_done_callback(_log_failure)
 
     def _signal(self, kind: str) -> None:
         listener = self.listener

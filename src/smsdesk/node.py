@@ -262,6 +262,7 @@ def build_node(settings: Settings) -> Node:
             max_clients_per_user=settings.bayeux_max_clients_per_user,
         )
         bayeux.shared = shared_clients
+        shared_clients.server = bayeux
     try:
         connectors = build_connectors(settings.connectors, default_region=settings.default_region)
     except ConnectorConfigError as error:

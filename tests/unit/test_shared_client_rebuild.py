@@ -13,7 +13,7 @@ import time
 from typing import Any, cast
 
 from smsdesk.bayeux import BayeuxServer, BayeuxSettings, ServerSession
-from smsdesk.operations.ports import StoredBayeuxClient, User
+from smsdesk.operations.ports import Claim, StoredBayeuxClient, User
 from smsdesk.realtime.fanout import Fanout
 from smsdesk.realtime.policy import GwsSecurityPolicy
 from smsdesk.realtime.shared_clients import SharedBayeuxClients
@@ -24,11 +24,16 @@ AGENT = User("u1", "t1", "agent1", "A", "One", ("agent",), True, "hash")
 class Directory:
     """The one client's row, as another node left it (a newer version than this node's copy)."""
 
+    node = "this-node"
+
     def __init__(self, row: StoredBayeuxClient) -> None:
         self.row = row
 
     async def get(self, client_id: str) -> StoredBayeuxClient | None:
         return self.row if client_id == self.row.id else None
+
+    async def claim(self, client_id: str, now_ms: int, token: str) -> Claim | None:
+        return Claim(self.row, "another-node", False) if client_id == self.row.id else None
 
 
 class GatedOutbox:

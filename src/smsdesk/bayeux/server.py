@@ -384,6 +384,8 @@ class BayeuxServer:
         message = connect.message
         if session.removed == "disconnect":
             return [encode(_reply(message, True, clientId=session.id, advice=REFUSED_ADVICE))]
+        if session.removed == "released":  # another server serves the client now: it connects again
+            return [encode(_reply(message, True, clientId=session.id))]
         if session.removed is not None:
             return [encode(_failure(message, "402::session_unknown", advice=UNKNOWN_ADVICE))]
         if connect.reason == "gone":

@@ -75,6 +75,8 @@ class _Delivery:
     cluster its handshake position; None for a client that asked for none (no replay, as GWS)."""
     live: bool
     """Whether live fan-out delivers to the session; false while a replay or backfill runs."""
+    token: bool = False
+    """Whether ``resume`` is the client's own resume token (not its handshake position)."""
     started: bool = False
     """Whether the first replay was started (on the first subscription)."""
     checked: bool = False
@@ -125,6 +127,7 @@ class Fanout:
         if not isinstance(principal, User):
             return None
         resume = resume_token(message)
+        token = resume is not None
         if resume is None and self.replay_from_handshake:
             resume = self.cursor
         # Without a token the session is live at once, from the current cursor: a subscription made
@@ -136,11 +139,33 @@ class Fanout:
             watermark=self.cursor if resume is None else resume,
             resume=resume,
             live=resume is None,
+            token=token,
         )
         session.attributes[_STATE] = state
         session.sequence = state.watermark
         self._sessions_by_user.setdefault(principal.id, set()).add(state)
         return {EXT: {"position": self.cursor}}
+
+    def start_after(self, session: ServerSession, position: int) -> int:
+        """A new client starts after ``position`` when that is later than the cursor it was given at
+        its handshake (what the database had committed then, which this node's fan-out had not all
+        read yet): its first subscription replays from there. Returns where it starts."""
+        state: _Delivery | None = session.attributes.get(_STATE)
+        if (
+            state is None
+            or state.token
+            or state.started
+            or state.resume is None
+            or position <= state.watermark
+        ):
+            return self.position_of(session)
+        state.watermark = state.resume = position
+        session.sequence = position
+        return position
+
+    def resumes_from_token(self, session: ServerSession) -> bool:
+        state: _Delivery | None = session.attributes.get(_STATE)
+        return state is not None and state.token
 
     def position_of(self, session: ServerSession) -> int:
         """Every notification of the session's agent up to here has been dealt with for it."""

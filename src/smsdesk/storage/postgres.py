@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import threading
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -53,8 +54,12 @@ OUTBOX_CHANNEL = "smsdesk_outbox"
 """LISTEN/NOTIFY channel on which every commit that appended notifications announces its positions
 (sent by PostgreSQL at commit, in commit order; :class:`Announcement`)."""
 
+CLIENTS_CHANNEL = "smsdesk_clients"
+"""LISTEN/NOTIFY channel on which nodes hand Bayeux clients over (``realtime/shared_clients.py``)."""
+
 NODE_APPLICATION = "smsdesk-node"
-"""The application_name of each node's LISTEN connection: counting them counts the live nodes."""
+"""The application_name of each node's LISTEN connection, followed by the node's id: counting them
+counts the live nodes, and a node whose connection is gone is dead to the others."""
 _MIGRATION_LOCK = 0x5D5D_0001  # advisory lock key: nodes starting together migrate one at a time
 
 
@@ -224,6 +229,8 @@ class PostgresStore:
         self._pool_lock = threading.Lock()
         self.commit_listeners: list[CommitListener] = []
         self.outbox: OutboxReader = PostgresOutboxReader(self)
+        self.node = secrets.token_hex(6)
+        """This process's id in the cluster (its LISTEN connection's application_name says it)."""
         self.appending: dict[str, list[Notification]] = {}
         """Rows this node appended, by transaction id, until their commit's announcement numbers them."""
 
@@ -252,8 +259,9 @@ class PostgresStore:
         ``NODE_APPLICATION`` (``storage/postgres_cluster.py``), which closes when the node dies."""
         pool = await self.pool()
         count: int = await pool.fetchval(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
-            NODE_APPLICATION,
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE $1",
+            NODE_APPLICATION + " %",
         )
         return count
 

@@ -5,45 +5,73 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from smsdesk.operations.ports import StoredBayeuxClient
-from smsdesk.storage.postgres import PostgresStore
+from smsdesk.operations.ports import Claim, Inserted, StoredBayeuxClient
+from smsdesk.storage.connection import Row
+from smsdesk.storage.postgres import CLIENTS_CHANNEL, NODE_APPLICATION, PostgresStore
+
+_COLUMNS = "id, user_id, tenant_id, ack, subscriptions, version, delivered, connected, last_seen_ms"
+
+_CLAIM = f"""
+WITH previous AS (
+    SELECT id, owner FROM bayeux_clients WHERE id = $1 FOR UPDATE
+), moved AS (
+    UPDATE bayeux_clients c SET owner = $2, last_seen_ms = GREATEST(c.last_seen_ms, $3), connected = 1
+      FROM previous WHERE c.id = previous.id
+    RETURNING c.id, c.user_id, c.tenant_id, c.ack, c.subscriptions, c.version, c.delivered, c.connected,
+              c.last_seen_ms, previous.owner
+), alive AS (
+    SELECT moved.owner FROM moved
+     WHERE moved.owner IS NOT NULL AND moved.owner <> $2
+       AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = '{NODE_APPLICATION} ' || moved.owner)
+)
+SELECT moved.*, alive.owner IS NOT NULL,
+       CASE WHEN alive.owner IS NOT NULL
+            THEN pg_notify('{CLIENTS_CHANNEL}', alive.owner || ' release ' || $1 || ' ' || $2 || ' ' || $4) END
+  FROM moved LEFT JOIN alive ON true
+"""
+"""Take the client over in one statement: the row is this node's, and a previous owner that is alive
+(its LISTEN connection is there) is asked, at commit, to release it."""
+
+
+def _stored(row: Row) -> StoredBayeuxClient:
+    client_id, user_id, tenant_id, ack, subscriptions, version, delivered, connected, last_seen = row[:9]
+    return StoredBayeuxClient(
+        str(client_id),
+        str(user_id),
+        str(tenant_id),
+        bool(ack),
+        tuple(json.loads(str(subscriptions))),
+        int(str(version)),
+        int(str(delivered)),
+        bool(connected),
+        int(str(last_seen)),
+    )
 
 
 class PostgresBayeuxClients:
     """The ``BayeuxClientDirectory``: single statements on pooled connections, each committed alone."""
 
-    __slots__ = ("store",)
+    __slots__ = ("node", "store")
 
     def __init__(self, store: PostgresStore) -> None:
         self.store = store
+        self.node = store.node
 
     async def get(self, client_id: str) -> StoredBayeuxClient | None:
         pool = await self.store.pool()
-        row = await pool.fetchrow(
-            "SELECT id, user_id, tenant_id, ack, subscriptions, version, delivered, connected, last_seen_ms "
-            "FROM bayeux_clients WHERE id = $1",
-            client_id,
-        )
-        if row is None:
-            return None
-        return StoredBayeuxClient(
-            row[0],
-            row[1],
-            row[2],
-            bool(row[3]),
-            tuple(json.loads(row[4])),
-            row[5],
-            row[6],
-            bool(row[7]),
-            row[8],
-        )
+        row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM bayeux_clients WHERE id = $1", client_id)
+        return _stored(row) if row is not None else None
 
-    async def insert(self, client: StoredBayeuxClient, now_ms: int, max_per_user: int) -> int:
+    async def insert(
+        self, client: StoredBayeuxClient, now_ms: int, max_per_user: int, catch_up: bool = True
+    ) -> Inserted:
         pool = await self.store.pool()
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(
+            start: int = await conn.fetchval(
                 "INSERT INTO bayeux_clients (id, user_id, tenant_id, ack, subscriptions, version, delivered, "
-                "connected, created_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                "connected, created_ms, last_seen_ms, owner) "
+                "SELECT $1, $2, $3, $4, $5, $6, CASE WHEN $11 THEN GREATEST($7, position) ELSE $7 END, "
+                "$8, $9, $9, $10 FROM outbox_head WHERE id = 1 RETURNING delivered",
                 client.id,
                 client.user_id,
                 client.tenant_id,
@@ -53,19 +81,30 @@ class PostgresBayeuxClients:
                 client.delivered,
                 int(client.connected),
                 now_ms,
+                self.node,
+                catch_up,
             )
             if max_per_user <= 0:
-                return 0
+                return Inserted(start, [])
             # The per-user cap over the whole cluster: the user's oldest clients go, wherever they
-            # were made; the nodes holding them answer their next message 402 (shared_clients).
-            removed: int = await conn.fetchval(
+            # were made; their owners are told (shared_clients), and answer their next message 402.
+            rows = await conn.fetch(
                 "WITH gone AS (DELETE FROM bayeux_clients WHERE id IN (SELECT id FROM bayeux_clients "
-                "WHERE user_id = $1 ORDER BY created_ms DESC, id DESC OFFSET $2) RETURNING id) "
-                "SELECT COUNT(*) FROM gone",
+                "WHERE user_id = $1 ORDER BY created_ms DESC, id DESC OFFSET $2) RETURNING id, owner) "
+                f"SELECT id, owner, CASE WHEN owner IS NOT NULL AND owner <> $3 "
+                f"THEN pg_notify('{CLIENTS_CHANNEL}', owner || ' gone ' || id) END FROM gone",
                 client.user_id,
                 max_per_user,
+                self.node,
             )
-            return removed
+            return Inserted(start, [(str(r[0]), None if r[1] is None else str(r[1])) for r in rows])
+
+    async def claim(self, client_id: str, now_ms: int, token: str) -> Claim | None:
+        pool = await self.store.pool()
+        row = await pool.fetchrow(_CLAIM, client_id, self.node, now_ms, token)
+        if row is None:
+            return None
+        return Claim(_stored(row), None if row[9] is None else str(row[9]), bool(row[10]))
 
     async def set_subscriptions(self, client_id: str, subscriptions: Sequence[str]) -> int | None:
         pool = await self.store.pool()
@@ -76,36 +115,20 @@ class PostgresBayeuxClients:
         )
         return version
 
-    async def record_delivery(
-        self, client_id: str, version: int, expected: int, delivered: int, now_ms: int
-    ) -> bool:
+    async def record(self, changes: Sequence[tuple[str, int, int]]) -> list[str]:
         pool = await self.store.pool()
-        status = await pool.execute(
-            "UPDATE bayeux_clients SET delivered = $4, connected = 1, last_seen_ms = $5 "
-            "WHERE id = $1 AND version = $2 AND delivered = $3",
-            client_id,
-            version,
-            expected,
-            delivered,
-            now_ms,
+        rows = await pool.fetch(
+            "UPDATE bayeux_clients c SET delivered = GREATEST(c.delivered, v.delivered), "
+            "last_seen_ms = GREATEST(c.last_seen_ms, v.seen), connected = 1 "
+            "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, delivered, seen) "
+            "WHERE c.id = v.id AND c.owner = $4 RETURNING c.id",
+            [c[0] for c in changes],
+            [c[1] for c in changes],
+            [c[2] for c in changes],
+            self.node,
         )
-        return status.endswith(" 1")
-
-    async def advance_delivery(self, client_id: str, delivered: int, now_ms: int) -> None:
-        pool = await self.store.pool()
-        await pool.execute(
-            "UPDATE bayeux_clients SET delivered = GREATEST(delivered, $2), connected = 1, last_seen_ms = $3 "
-            "WHERE id = $1",
-            client_id,
-            delivered,
-            now_ms,
-        )
-
-    async def touch(self, client_id: str, now_ms: int) -> None:
-        pool = await self.store.pool()
-        await pool.execute(
-            "UPDATE bayeux_clients SET last_seen_ms = $2, connected = 1 WHERE id = $1", client_id, now_ms
-        )
+        kept = {str(r[0]) for r in rows}
+        return [c[0] for c in changes if c[0] not in kept]
 
     async def delete(self, client_id: str) -> None:
         pool = await self.store.pool()

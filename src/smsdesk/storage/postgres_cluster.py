@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from smsdesk.storage.postgres import NODE_APPLICATION, OUTBOX_CHANNEL, PostgresStore
+from smsdesk.storage.postgres import CLIENTS_CHANNEL, NODE_APPLICATION, OUTBOX_CHANNEL, PostgresStore
 
 log = logging.getLogger("smsdesk.cluster")
 
@@ -77,9 +77,13 @@ class PostgresListener(_OwnTask):
         store: PostgresStore,
         on_work: Callable[[str], None],
         on_reconnect: Callable[[], None],
+        on_clients: Callable[[str], None] | None = None,
+        on_listening: Callable[[bool], None] | None = None,
     ) -> None:
         self.store = store
         self.on_work = on_work
+        self.on_clients = on_clients
+        self.on_listening = on_listening
         self.on_reconnect = on_reconnect
         super().__init__("smsdesk-pg-listen", self._run)
 
@@ -93,25 +97,41 @@ class PostgresListener(_OwnTask):
     def _work(self, conn: object, pid: int, channel: str, payload: object) -> None:
         self.on_work(str(payload))
 
+    def _clients(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        if self.on_clients is not None:
+            self.on_clients(str(payload))
+
+    async def notify_clients(self, text: str) -> None:
+        pool = await self.store.pool()
+        await pool.execute("SELECT pg_notify($1, $2)", CLIENTS_CHANNEL, text)
+
+    def _listening(self, up: bool) -> None:
+        if self.on_listening is not None:
+            self.on_listening(up)
+
     async def _run(self) -> None:
         backoff = 0.2
         while True:
             conn: asyncpg.Connection[Any] | None = None
             try:
-                conn = await self.store.connect(NODE_APPLICATION)
+                conn = await self.store.connect(f"{NODE_APPLICATION} {self.store.node}")
                 await conn.add_listener(OUTBOX_CHANNEL, self._outbox)
                 await conn.add_listener(WORK_CHANNEL, self._work)
+                await conn.add_listener(CLIENTS_CHANNEL, self._clients)
                 backoff = 0.2
                 # Announcements made while nobody listened are lost: read the outbox now.
                 self.store.forget_appending()
+                self._listening(True)
                 self.on_reconnect()
                 await _watch(conn, _PING_S)
                 log.warning("lost the LISTEN connection to PostgreSQL; reconnecting")
             except asyncio.CancelledError:
+                self._listening(False)
                 _drop(conn)
                 raise
             except Exception as exc:
                 log.warning("cannot LISTEN on PostgreSQL (%s); retrying in %.1f s", exc, backoff)
+            self._listening(False)
             _drop(conn)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)

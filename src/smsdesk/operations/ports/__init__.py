@@ -9,7 +9,13 @@ Everything is re-exported here so that a caller imports ``from smsdesk.operation
 """
 
 from smsdesk.operations.ports.agents import AgentChannel, Agents
-from smsdesk.operations.ports.bayeux_clients import BayeuxClientDirectory, StoredBayeuxClient
+from smsdesk.operations.ports.bayeux_clients import (
+    BayeuxClientDirectory,
+    Claim,
+    ClientState,
+    Inserted,
+    StoredBayeuxClient,
+)
 from smsdesk.operations.ports.facts import Fact, Facts
 from smsdesk.operations.ports.identity import (
     ClusterSecrets,
@@ -36,12 +42,15 @@ __all__ = [
     "AgentChannel",
     "Agents",
     "BayeuxClientDirectory",
+    "Claim",
+    "ClientState",
     "ClusterSecrets",
     "CommitListener",
     "Consent",
     "Fact",
     "Facts",
     "InboundSeen",
+    "Inserted",
     "Messages",
     "Monitoring",
     "Notification",

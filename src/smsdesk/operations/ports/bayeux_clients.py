@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,38 +18,93 @@ class StoredBayeuxClient:
     ack: bool
     subscriptions: tuple[str, ...]
     version: int
-    """Bumped by every subscription change: a node holding an older copy must not answer from it."""
+    """Bumped by every subscription change."""
     delivered: int
-    """The highest outbox position handed to the client in a reply."""
+    """The highest outbox position handed to the client in a reply, as its owner last wrote it."""
     connected: bool
     last_seen_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A client this node has just made its own, and who owned it before."""
+
+    stored: StoredBayeuxClient
+    previous_owner: str | None
+    previous_owner_alive: bool
+    """Whether the previous owner (another node) is alive, so that it must release the client first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    start: int
+    """Where the new client's notifications start: after every position committed when it was made."""
+    removed: list[tuple[str, str | None]]
+    """``(client id, owner)`` of the user's oldest clients the cluster-wide cap removed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientState:
+    """What an owner hands over when it releases a client: the highest position it handed to the
+    client, and its subscriptions (None when too many to tell in a notification: read the row)."""
+
+    delivered: int | None
+    subscriptions: tuple[str, ...] | None
+
+    MAX_BYTES = 7_000
+    """What fits in a PostgreSQL notification, with room to spare."""
+
+    def encode(self) -> str:
+        text = json.dumps({"delivered": self.delivered, "subscriptions": self.subscriptions})
+        if len(text.encode()) > self.MAX_BYTES:
+            text = json.dumps({"delivered": self.delivered, "subscriptions": None})
+        return text
+
+    @classmethod
+    def parse(cls, text: str) -> ClientState | None:
+        try:
+            value = json.loads(text) if text else None
+        except ValueError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        delivered = value.get("delivered")
+        subscriptions = value.get("subscriptions")
+        return cls(
+            delivered if isinstance(delivered, int) and not isinstance(delivered, bool) else None,
+            tuple(str(s) for s in subscriptions) if isinstance(subscriptions, list) else None,
+        )
 
 
 class BayeuxClientDirectory(Protocol):
     """Single statements, each committed on its own."""
 
+    node: str
+    """This node's id: what ``owner`` holds for the clients it serves."""
+
     async def get(self, client_id: str) -> StoredBayeuxClient | None: ...
-    async def insert(self, client: StoredBayeuxClient, now_ms: int, max_per_user: int) -> int:
-        """Store a new client; then the user's oldest beyond ``max_per_user`` (0: no cap) go.
-        Returns how many went."""
+    async def insert(
+        self, client: StoredBayeuxClient, now_ms: int, max_per_user: int, catch_up: bool = True
+    ) -> Inserted:
+        """Store a new client, owned by this node, starting at ``client.delivered``, or with
+        ``catch_up`` after the database's last position if that is later; then the user's oldest
+        beyond ``max_per_user`` (0: no cap) go, and their owners are told."""
+        ...
+
+    async def claim(self, client_id: str, now_ms: int, token: str) -> Claim | None:
+        """Make this node the client's owner, and ask its previous owner, if another live node, to
+        release it (``smsdesk_clients``; its reply names ``token``). None: no such client."""
         ...
 
     async def set_subscriptions(self, client_id: str, subscriptions: Sequence[str]) -> int | None:
         """Store the client's subscriptions; returns the new version (None: no such client)."""
         ...
 
-    async def record_delivery(
-        self, client_id: str, version: int, expected: int, delivered: int, now_ms: int
-    ) -> bool:
-        """Move ``delivered`` from ``expected`` to ``delivered``, unless the client changed elsewhere
-        (another subscription version, or another node answered it meanwhile)."""
+    async def record(self, changes: Sequence[tuple[str, int, int]]) -> list[str]:
+        """Write behind ``(client id, delivered, last seen ms)`` of clients this node owns; returns
+        the ids of those that are gone (expired, removed by the cap) or owned by another node now."""
         ...
 
-    async def advance_delivery(self, client_id: str, delivered: int, now_ms: int) -> None:
-        """Move ``delivered`` forward to at least ``delivered`` (websocket pushes, recorded lazily)."""
-        ...
-
-    async def touch(self, client_id: str, now_ms: int) -> None: ...
     async def delete(self, client_id: str) -> None: ...
     async def expire(self, seen_before_ms: int) -> int:
         """Drop the clients no node has served since then; returns how many went."""
