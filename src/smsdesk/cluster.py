@@ -14,16 +14,12 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from smsdesk.node import Node, RunsBackgroundWork
-from smsdesk.operations.background import BackgroundLoop
 
 if TYPE_CHECKING:
     from smsdesk.storage.postgres import PostgresStore
     from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
 
 log = logging.getLogger("smsdesk")
-
-CLUSTER_SIZE_S = 5.0
-"""How often each node counts the live nodes, whose number divides the rate limits."""
 
 
 class BackgroundWork:
@@ -51,7 +47,6 @@ class PostgresCluster:
         self.work = BackgroundWork(node)
         self.listener: PostgresListener | None = None
         self.leadership: PostgresLeadership | None = None
-        self._size = BackgroundLoop("smsdesk-cluster-size", self._count_nodes, CLUSTER_SIZE_S, log)
 
     async def start(self) -> None:
         from smsdesk.storage.postgres_cluster import PostgresLeadership, PostgresListener
@@ -64,6 +59,7 @@ class PostgresCluster:
             node.fanout.catch_up,
             on_clients=shared.notice if shared is not None else None,
             on_listening=shared.heard if shared is not None else None,
+            on_nodes=self._share,
         )
         if shared is not None:
             shared.tell = self._tell
@@ -71,22 +67,19 @@ class PostgresCluster:
         node.services.on_routing_needed.append(lambda tenant: self._signal(f"route:{tenant}"))
         node.services.on_sms_enqueued.append(lambda: self._signal("sms"))
         await self.listener.start()
-        self._size.start()
-        self._size.wake()  # count now: the first requests already get this node's share
         self.leadership = PostgresLeadership(self.store, self.work.start, self.work.stop)
         await self.leadership.start()
 
     async def stop(self) -> None:
         if self.leadership is not None:
             await self.leadership.stop()
-        await self._size.stop()
         if self.listener is not None:
             await self.listener.stop()
 
-    async def _count_nodes(self) -> None:
-        nodes = await self.store.live_nodes()
+    def _share(self, nodes: int) -> None:
+        """The live nodes, counted by the listener's every check: each enforces its share."""
         for buckets in self.node.rate_limits:
-            buckets.share(nodes)
+            buckets.share(max(1, nodes))
 
     def _work_requested(self, kind: str) -> None:
         if self.leadership is None or not self.leadership.leader:

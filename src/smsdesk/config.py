@@ -30,8 +30,9 @@ class Settings:
     database_url: str = "sqlite:///var/smsdesk.db"
     # PostgreSQL only: connections each process keeps open (every transaction holds one meanwhile).
     database_pool_size: int = 10
-    # PostgreSQL only: how often each node reads the outbox even without a poke from another node.
-    cluster_catch_up_ms: int = 1_000
+    # PostgreSQL only: how often each node reads the outbox even without an announcement (commits
+    # announce their rows as they happen; the reading only covers an announcement lost unnoticed).
+    cluster_catch_up_ms: int = 10_000
     # The base of the absolute ``uri``s in resources; defaults to http://host:port.
     public_url: str = ""
     demo: bool = False
@@ -101,7 +102,8 @@ class Settings:
     # older than this get a NotificationGap), and how often older ones are deleted.
     notification_retention_s: float = 600.0
     notification_prune_interval_s: float = 30.0
-    routing_sweep_ms: int = 500
+    # The slow sweep that routes any session left waiting; offers expire at their own deadline.
+    routing_sweep_ms: int = 30_000
     sms_retry_initial_ms: int = 1_000  # first retry of a transient send failure; doubles each time
     sms_retry_max_ms: int = 60_000
     sms_max_attempts: int = 8  # then the message is marked failed with the last reason

@@ -319,8 +319,15 @@ def build_node(settings: Settings) -> Node:
         authenticator=Authenticator(store, trust_s=settings.credential_trust_s),
         http_sessions=http_sessions,
         throttle=throttle,
-        presence=PresenceRecorder(store, presence_interval_s, live_bayeux_users(bayeux, live_s)),
-        presence_sweep=PresenceSweep(services, presence_interval_s),
+        presence=PresenceRecorder(
+            store,
+            presence_interval_s,
+            live_bayeux_users(bayeux, live_s),
+            offer_s=settings.presence_offer_s,
+            on_back=services.request_routing,
+        ),
+        # Offers to absent agents and agents long away are judged every third of the offer window.
+        presence_sweep=PresenceSweep(services, max(presence_interval_s, settings.presence_offer_s / 3)),
         user_requests=TokenBuckets(
             Rate(settings.rate_limit_user_per_s, settings.rate_limit_user_burst), "user"
         ),

@@ -1,4 +1,5 @@
-"""A background loop: runs a step when woken, or at the latest every ``interval_s``.
+"""A background loop: runs a step when woken, or at the latest every ``interval_s``, or sooner
+when the step says when it is next due (it returns the seconds until then).
 
 A failing step is logged and retried on the next wake, so one bad row never stops the loop.
 """
@@ -14,7 +15,11 @@ from smsdesk.tasks import stop_task
 
 class BackgroundLoop:
     def __init__(
-        self, name: str, step: Callable[[], Awaitable[None]], interval_s: float | None, log: logging.Logger
+        self,
+        name: str,
+        step: Callable[[], Awaitable[float | None]],
+        interval_s: float | None,
+        log: logging.Logger,
     ) -> None:
         self.name = name
         self.step = step
@@ -35,21 +40,24 @@ class BackgroundLoop:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        due_s = self.interval_s
         while True:
             if not self._wake.is_set():
                 # A timer that sets the event, not asyncio.wait_for: wait_for wraps the wait in a task
                 # of its own, and a wake then takes three loop turns to reach the step instead of one
                 # (the fan-out is woken by every commit, and each turn is latency for a notification).
-                timer = (
-                    loop.call_later(self.interval_s, self._wake.set) if self.interval_s is not None else None
-                )
+                timer = loop.call_later(due_s, self._wake.set) if due_s is not None else None
                 try:
                     await self._wake.wait()
                 finally:
                     if timer is not None:
                         timer.cancel()
             self._wake.clear()
+            due_s = self.interval_s
             try:
-                await self.step()
+                next_s = await self.step()
             except Exception:
                 self.log.exception("%s failed; retrying on the next wake", self.name)
+            else:
+                if next_s is not None and (due_s is None or next_s < due_s):
+                    due_s = max(0.0, next_s)

@@ -126,7 +126,12 @@ async def publish_session_change(
     in the order the domain listed them."""
     record = session.record
     tx = work.tx
-    await tx.sessions.save(record, session.next_deadline_ms(), session.parties_changed())
+    deadline = session.next_deadline_ms()
+    await tx.sessions.save(record, deadline, session.parties_changed())
+    if deadline is not None and session.parties_changed():
+        # An offer went out (routing's, or an agent's Invite, Transfer, Consult or a supervisor's
+        # Intrude): the router, which sleeps until the soonest deadline, must know of it.
+        work.routing_tenants.add(record.tenant_id)
     await record_session_facts(services, work, session)
     if session.new_messages:
         await tx.messages.append(record.id, session.new_messages)

@@ -26,7 +26,8 @@ class SmsDispatcher:
         self.services = services
         self.connectors = connectors
         self.default_connector = default_connector
-        self._loop = BackgroundLoop("smsdesk-sms-dispatcher", self._step, 1.0, log)
+        # Woken when a message is queued; otherwise due when the soonest retry is (send_due says).
+        self._loop = BackgroundLoop("smsdesk-sms-dispatcher", self._step, 60.0, log)
         services.on_sms_enqueued.append(self._loop.wake)
 
     def start(self) -> None:
@@ -38,8 +39,11 @@ class SmsDispatcher:
     async def stop(self) -> None:
         await self._loop.stop()
 
-    async def _step(self) -> None:
+    async def _step(self) -> float | None:
         await self.send_due()
+        async with self.services.store.transaction() as tx:
+            next_ms = await tx.outbound.next_attempt_ms()
+        return None if next_ms is None else (next_ms - now_ms()) / 1000
 
     async def send_due(self) -> int:
         async with self.services.store.transaction() as tx:

@@ -38,15 +38,29 @@ SESSION_EXPIRED = "SessionExpired"
 
 
 class PresenceRecorder:
-    """This node's part: remembers whom it saw, and writes them down every ``flush_s``."""
+    """This node's part: remembers whom it saw, and writes them down every ``flush_s``; an agent it
+    wrote lately is written again only when a third of ``offer_s`` has passed (what routing needs to
+    see them as present), so an agent kept in sight costs a row every ``offer_s / 3``, not every
+    flush. An agent this node had not written for ``offer_s`` (back after an absence, or new here)
+    is announced to routing (``on_back``): offers may go to them now."""
 
     def __init__(
-        self, store: Store, flush_s: float, live_users: Callable[[], Iterable[User]] = tuple
+        self,
+        store: Store,
+        flush_s: float,
+        live_users: Callable[[], Iterable[User]] = tuple,
+        offer_s: float = 90.0,
+        on_back: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.live_users = live_users
         """Users with a live Bayeux client on this node (asked at each flush)."""
+        self.rewrite_ms = int(offer_s * 1000 / 3)
+        self.offer_ms = int(offer_s * 1000)
+        self.on_back = on_back
         self._seen: dict[str, str] = {}
+        self._written: dict[str, int] = {}
+        """When this node last wrote each agent."""
         self._loop = BackgroundLoop("smsdesk-presence-flush", self.flush, flush_s, log)
 
     def seen(self, user: User) -> None:
@@ -56,12 +70,21 @@ class PresenceRecorder:
         seen, self._seen = self._seen, {}
         for user in self.live_users():
             seen[user.id] = user.tenant_id
-        if not seen:
+        now = now_ms()
+        due = {u: t for u, t in seen.items() if now - self._written.get(u, 0) >= self.rewrite_ms}
+        if not due:
             return
         async with self.store.transaction() as tx:
-            await tx.agents.note_presence(
-                [(tenant_id, user_id) for user_id, tenant_id in seen.items()], now_ms()
-            )
+            await tx.agents.note_presence([(tenant_id, user_id) for user_id, tenant_id in due.items()], now)
+        back = {t for u, t in due.items() if now - self._written.get(u, 0) >= self.offer_ms}
+        for user_id in due:
+            self._written[user_id] = now
+        for user_id, written in list(self._written.items()):
+            if now - written >= self.offer_ms:
+                del self._written[user_id]  # gone from sight: forgotten, so its return is announced
+        if self.on_back is not None:
+            for tenant_id in back:
+                self.on_back(tenant_id)
 
     def start(self) -> None:
         self._loop.start()

@@ -1,8 +1,10 @@
 """Routing SMS sessions to agents, and withdrawing offers nobody answered.
 
-Runs in the background: woken after any commit that needs routing (new session, agent Ready,
-rejected or revoked offer, freed capacity), and on a timer that sweeps expired offers and any
-session left waiting (for example after a restart).
+Runs in the background, driven by events and deadlines rather than by polling: woken after any
+commit that needs routing (new session, agent Ready, an agent back after an absence, rejected or
+revoked offer, freed capacity, an offer made by an agent), at the deadline of the soonest offer
+out, and by a slow sweep (``routing_sweep_ms``) that routes any session left waiting (for example
+after a restart). An idle contact center costs a few statements per sweep.
 """
 
 from __future__ import annotations
@@ -85,10 +87,14 @@ def _live_parties(session: SmsSession) -> set[str]:
     return {party.user_id for party in session.live_parties()}
 
 
-async def expire_offers(services: Services) -> int:
-    expired = 0
+async def expire_offers(services: Services) -> float | None:
+    """Revoke the offers past their deadline; returns the seconds until the next deadline (None:
+    no offer is out)."""
+    now = now_ms()
     async with services.store.transaction() as tx:
-        due = await tx.sessions.with_expired_offers(now_ms())
+        offers = await tx.sessions.offer_deadlines()
+    due = [(tenant_id, session_id) for tenant_id, session_id, deadline in offers if deadline <= now]
+    later = [deadline for _, _, deadline in offers if deadline > now]
     for tenant_id, session_id in due:
         async with services.work() as work:  # one session per transaction, as in route_waiting
             record = await work.tx.sessions.load(tenant_id, session_id)
@@ -99,13 +105,12 @@ async def expire_offers(services: Services) -> int:
             if not session.effects:
                 continue
             await publish_session_change(services, work, session)
-        expired += 1
         log.info("revoked an unanswered offer of SMS session %s", session_id)
-    return expired
+    return (min(later) - now) / 1000 if later else None
 
 
 class Router:
-    def __init__(self, services: Services, sweep_interval_s: float = 0.5) -> None:
+    def __init__(self, services: Services, sweep_interval_s: float = 30.0) -> None:
         self.services = services
         self.sweep_interval_s = sweep_interval_s
         self._pending: set[str] = set()
@@ -127,10 +132,15 @@ class Router:
     async def stop(self) -> None:
         await self._loop.stop()
 
-    async def _step(self) -> None:
+    async def _step(self) -> float | None:
+        next_deadline_s = await expire_offers(self.services)
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self.sweep_interval_s
-            await expire_offers(self.services)
             self._pending.update(self._known_tenants)
+        offered = 0
         while self._pending:
-            await route_waiting(self.services, self._pending.pop())
+            offered += await route_waiting(self.services, self._pending.pop())
+        if offered:  # the offers just made fall due after the offer timeout
+            timeout_s = self.services.settings.offer_timeout_ms / 1000
+            next_deadline_s = timeout_s if next_deadline_s is None else min(next_deadline_s, timeout_s)
+        return next_deadline_s

@@ -67,6 +67,11 @@ class Services:
             offer_timeout_ms=self.settings.offer_timeout_ms,
         )
 
+    def request_routing(self, tenant_id: str) -> None:
+        """Routing has something to do in this contact center (wherever the router runs)."""
+        for wake_router in self.on_routing_needed:
+            wake_router(tenant_id)
+
     @asynccontextmanager
     async def work(self) -> AsyncIterator[Work]:
         """One transaction. Its before-commit hooks run once the operation is done (they may add
@@ -81,8 +86,7 @@ class Services:
             if work.notifications:
                 await tx.outbox.append(work.notifications)
         for tenant_id in work.routing_tenants:
-            for wake_router in self.on_routing_needed:
-                wake_router(tenant_id)
+            self.request_routing(tenant_id)
         if work.sms_enqueued:
             for wake_sender in self.on_sms_enqueued:
                 wake_sender()

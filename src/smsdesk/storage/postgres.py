@@ -254,17 +254,6 @@ class PostgresStore:
         """A connection of its own (LISTEN, leadership): outside the pool, closed by the caller."""
         return await asyncpg.connect(self.dsn, server_settings={"application_name": application_name})
 
-    async def live_nodes(self) -> int:
-        """How many nodes serve this database now: each holds one LISTEN connection named
-        ``NODE_APPLICATION`` (``storage/postgres_cluster.py``), which closes when the node dies."""
-        pool = await self.pool()
-        count: int = await pool.fetchval(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name LIKE $1",
-            NODE_APPLICATION + " %",
-        )
-        return count
-
     # ----- lifecycle -----
 
     def migrate(self) -> list[str]:

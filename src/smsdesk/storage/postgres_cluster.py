@@ -8,14 +8,14 @@
   loses it.
 - :class:`PostgresLeadership`: one node at a time holds a session-level advisory lock on a
   connection of its own, and only that node routes sessions, expires offers, sends outbound SMS
-  and prunes. When the node dies its connection closes, PostgreSQL releases the lock, and another
-  node takes it within ``retry_s``; a node that loses its connection stops the work at once.
+  and prunes. The others wait for the lock without polling it: when the leader dies its connection
+  closes, PostgreSQL releases the lock, and a waiting node gets it at once; a node that loses its
+  connection stops the work once it notices (``WATCH_S``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -23,28 +23,31 @@ from typing import Any
 import asyncpg
 
 from smsdesk.storage.postgres import CLIENTS_CHANNEL, NODE_APPLICATION, OUTBOX_CHANNEL, PostgresStore
+from smsdesk.tasks import stop_task
 
 log = logging.getLogger("smsdesk.cluster")
 
 WORK_CHANNEL = "smsdesk_work"
 _LEADER_LOCK = 0x5D5D_0002
-_PING_S = 2.0
+WATCH_S = 5.0
+"""How often a node's own connections are checked (a dead peer is only noticed by talking to it): a
+node that lost its LISTEN connection or its leadership knows it within this, plus ``_ANSWER_S``."""
+_ANSWER_S = 2.0
+_LIVE_NODES = f"SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '{NODE_APPLICATION} %'"
 
 
-async def _alive(conn: asyncpg.Connection[Any], timeout_s: float) -> bool:
-    try:
-        await asyncio.wait_for(conn.execute("SELECT 1"), timeout_s)
-    except (Exception, TimeoutError):
-        return False
-    return True
-
-
-async def _watch(conn: asyncpg.Connection[Any], interval_s: float) -> None:
-    """Return once the connection stops answering (a dead peer is only noticed by talking to it)."""
+async def _watch(
+    conn: asyncpg.Connection[Any], check: str, on_answer: Callable[[Any], None] | None = None
+) -> None:
+    """Return once the connection stops answering ``check`` (asked every ``WATCH_S``)."""
     while True:
-        await asyncio.sleep(interval_s)
-        if not await _alive(conn, _PING_S):
+        await asyncio.sleep(WATCH_S)
+        try:
+            answer = await asyncio.wait_for(conn.fetchval(check), _ANSWER_S)
+        except (Exception, TimeoutError):
             return
+        if on_answer is not None:
+            on_answer(answer)
 
 
 def _drop(conn: asyncpg.Connection[Any] | None) -> None:
@@ -64,11 +67,8 @@ class _OwnTask:
         self._task = asyncio.create_task(self._loop(), name=self._name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
 
 class PostgresListener(_OwnTask):
@@ -79,8 +79,11 @@ class PostgresListener(_OwnTask):
         on_reconnect: Callable[[], None],
         on_clients: Callable[[str], None] | None = None,
         on_listening: Callable[[bool], None] | None = None,
+        on_nodes: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_nodes = on_nodes
+        """Told how many nodes serve the database (the check of the connection counts them)."""
         self.on_work = on_work
         self.on_clients = on_clients
         self.on_listening = on_listening
@@ -105,6 +108,10 @@ class PostgresListener(_OwnTask):
         pool = await self.store.pool()
         await pool.execute("SELECT pg_notify($1, $2)", CLIENTS_CHANNEL, text)
 
+    def _nodes(self, count: object) -> None:
+        if self.on_nodes is not None and isinstance(count, int):
+            self.on_nodes(count)
+
     def _listening(self, up: bool) -> None:
         if self.on_listening is not None:
             self.on_listening(up)
@@ -123,7 +130,9 @@ class PostgresListener(_OwnTask):
                 self.store.forget_appending()
                 self._listening(True)
                 self.on_reconnect()
-                await _watch(conn, _PING_S)
+                if self.on_nodes is not None:
+                    self.on_nodes(int(await conn.fetchval(_LIVE_NODES)))
+                await _watch(conn, _LIVE_NODES, lambda count: self._nodes(count))
                 log.warning("lost the LISTEN connection to PostgreSQL; reconnecting")
             except asyncio.CancelledError:
                 self._listening(False)
@@ -169,14 +178,13 @@ class PostgresLeadership(_OwnTask):
             conn: asyncpg.Connection[Any] | None = None
             try:
                 conn = await self.store.connect()
-                while True:
-                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
-                        break
-                    await asyncio.sleep(self.retry_s)
+                # Waits, without polling, until no other node holds the lock (it ends with their
+                # connection: a leader that dies hands over at once).
+                await conn.execute("SELECT pg_advisory_lock($1)", _LEADER_LOCK)
                 self.leader = True
                 log.info("this node now runs the cluster's background work (routing, expiry, SMS sending)")
                 await self.on_elected()
-                await _watch(conn, self.retry_s)
+                await _watch(conn, "SELECT 1")
                 log.warning("lost the leadership connection to PostgreSQL; stopping background work")
             except asyncio.CancelledError:
                 _drop(conn)

@@ -114,12 +114,12 @@ class SessionsSql(SqlRepository):
         )
         return [(str(session_id), str(queue)) for session_id, queue in rows]
 
-    async def with_expired_offers(self, now_ms: int) -> list[tuple[str, str]]:
+    async def offer_deadlines(self) -> list[tuple[str, str, int]]:
         rows = await self.db.fetchall(
-            "SELECT tenant_id, id FROM sms_sessions WHERE offer_deadline IS NOT NULL AND offer_deadline <= ?",
-            (now_ms,),
+            "SELECT tenant_id, id, offer_deadline FROM sms_sessions WHERE offer_deadline IS NOT NULL "
+            "ORDER BY offer_deadline"
         )
-        return [(str(t), str(i)) for t, i in rows]
+        return [(str(t), str(i), int(d)) for t, i, d in rows]
 
     async def offers_to_absent(self, seen_before_ms: int) -> list[tuple[str, str, str]]:
         rows = await self.db.fetchall(

@@ -85,6 +85,10 @@ class OutboundQueueSql(SqlRepository):
             ),
         )
 
+    async def next_attempt_ms(self) -> int | None:
+        row = await self.db.fetchone("SELECT MIN(next_attempt_ms) FROM sms_outbound WHERE status = 'pending'")
+        return None if row is None or row[0] is None else int(row[0])
+
     async def get(self, outbound_id: int) -> OutboundRecord | None:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM sms_outbound WHERE id = ?", (outbound_id,))
         return OutboundRecord(*row) if row else None

@@ -42,8 +42,8 @@ class Sessions(Protocol):
         """(id, queue) of the waiting sessions with no invitation out, oldest first."""
         ...
 
-    async def with_expired_offers(self, now_ms: int) -> list[tuple[str, str]]:
-        """(tenant_id, id) of the sessions whose pending offer is past its deadline."""
+    async def offer_deadlines(self) -> list[tuple[str, str, int]]:
+        """(tenant_id, id, deadline) of the sessions with an offer out, soonest first."""
         ...
 
     async def offers_to_absent(self, seen_before_ms: int) -> list[tuple[str, str, str]]:
