@@ -478,6 +478,7 @@ def create_app(settings: Settings) -> Starlette:
     metrics = Metrics()
     node.store.commit_listeners.append(metrics)
     node.services.on_sms_attempt.append(metrics.sms_attempt)
+    node.intake.on_unknown_message.append(metrics.sms_unknown_report)
     node.fanout.on_delivered = metrics.delivered_up_to
     metrics.bayeux_clients.set_function(lambda: sum(1 for _ in node.bayeux.sessions()))
     api = GwsApi(node.services, security, input_bounds(settings), on_operation=metrics.operation)

@@ -63,6 +63,13 @@ class Metrics:
             ["connector", "outcome"],
             registry=self.registry,
         )
+        self.sms_unknown_reports = Counter(
+            "smsdesk_sms_unknown_reports",
+            "Provider reports (delivery receipts, opt-outs drawn from them) about a message smsdesk "
+            "never sent: logged and ignored, by connector and report.",
+            ["connector", "report"],
+            registry=self.registry,
+        )
         self._committed: list[tuple[int, float]] = []  # (outbox position, commit time), ascending
         # Looking a labelled child up costs more than incrementing it: keep the few that exist.
         self._children: dict[tuple[Counter, tuple[str, ...]], Any] = {}
@@ -102,6 +109,9 @@ class Metrics:
 
     def sms_attempt(self, connector: str, outcome: str) -> None:
         self._count(self.sms, connector, outcome)
+
+    def sms_unknown_report(self, connector: str, report: str) -> None:
+        self._count(self.sms_unknown_reports, connector, report)
 
     # ----- the endpoint -----
 
