@@ -54,7 +54,7 @@ from smsdesk.operations.sms_ports import SmsConnector
 from smsdesk.operations.statistics import all_queue_views
 from smsdesk.realtime.auth import bayeux_authenticator
 from smsdesk.realtime.fanout import Fanout
-from smsdesk.realtime.policy import GwsSecurityPolicy
+from smsdesk.realtime.policy import GwsSecurityPolicy, bayeux_memory_bounds
 from smsdesk.realtime.presence import live_bayeux_users
 from smsdesk.realtime.shared_clients import SharedBayeuxClients
 from smsdesk.storage.sqlite import SqliteStore, sqlite_path
@@ -189,6 +189,7 @@ def build_node(settings: Settings) -> Node:
             max_json_depth=settings.max_json_depth,
             max_clients_per_principal=settings.bayeux_max_clients_per_user,
             unconnected_expiry_ms=settings.bayeux_unconnected_expiry_ms,
+            memory=bayeux_memory_bounds(settings),
         ),
         GwsSecurityPolicy(),
         fanout,
