@@ -25,7 +25,7 @@ from smsdesk.bayeux.settings import BayeuxSettings
 from smsdesk.lograte import RateLimitedWarning
 
 log = logging.getLogger("smsdesk.bayeux")
-warnings = RateLimitedWarning(log)
+limit_log = RateLimitedWarning(log)
 
 ROOM_PER_MESSAGE = 1_024
 """Bytes :meth:`BayeuxServer.has_room` keeps free for each small message a caller means to add
@@ -257,7 +257,7 @@ class BayeuxServer:
         memory = self.settings.memory
         held = session.pending_bytes
         if session.pending >= self.settings.max_queue or (held and held + size > memory.max_queue_bytes):
-            warnings.warn(
+            limit_log.warn(
                 "client-overflow",
                 "Bayeux client %s dropped: it holds %d messages, %d bytes it has not read "
                 "(limits bayeux_max_queue %d, bayeux_max_queue_bytes %d)",
@@ -290,7 +290,7 @@ class BayeuxServer:
             heaviest = max(self._sessions.values(), key=lambda s: s.pending_bytes, default=None)
             if heaviest is None or heaviest.pending_bytes == 0:
                 return  # nothing left to shed: one message larger than the budget still goes
-            warnings.warn(
+            limit_log.warn(
                 "node-overflow",
                 "Bayeux client %s dropped: it held the most (%d bytes) of the %d bytes held for all "
                 "clients (limit bayeux_max_node_queue_bytes %d)",
@@ -575,7 +575,7 @@ class BayeuxServer:
         added = len({channel for channel in wanted if channel not in session.subscriptions})
         over = self._subscriptions_over_limit(session, added)
         if over is not None:
-            warnings.warn(
+            limit_log.warn(
                 "subscriptions",
                 "Bayeux client %s refused %d more subscriptions: %s",
                 session.id,

@@ -51,7 +51,7 @@ from smsdesk.http.responses import raw_http_error
 from smsdesk.lograte import RateLimitedWarning
 
 log = logging.getLogger("smsdesk.http")
-warnings = RateLimitedWarning(log)
+limit_log = RateLimitedWarning(log)
 
 LINGER_S = 2.0
 """How long a refused connection is read (and what arrives discarded) before it is closed."""
@@ -242,7 +242,7 @@ def guarded_protocol(
             address = self.client[0] if self.client else None
             if len(self.connections) > budget:
                 stats.refused_short_of_descriptors += 1
-                warnings.warn(
+                limit_log.warn(
                     "descriptors",
                     "short of file descriptors: %d connections open, the most this process serves "
                     "under its open-file limit of %d; new connections are answered 503 until some "
@@ -260,7 +260,7 @@ def guarded_protocol(
             if address is not None and cap > 0:
                 if open_per_address.get(address, 0) >= cap:
                     stats.refused_per_address += 1
-                    warnings.warn(
+                    limit_log.warn(
                         "per-address",
                         "refused a connection from %s: %d already open (limit max_connections_per_address)",
                         address,
