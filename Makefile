@@ -123,11 +123,16 @@ screenshots: $(DEV_STAMP) browser-deps
 ## The long fuzz and durability runs (about half an hour on a busy 2-core machine): prints cases,
 ## 5xx count and acknowledged writes lost, writes them into docs/reliability.md, fails unless 0 and 0.
 FUZZ_DIR := var/fuzz
+# Each finding of the hostile rounds, replayed as it was found (both backends): need-to-know, the
+# sign-in throttle's holes, status callbacks about unknown messages, the limits' answers.
+HOSTILE_FINDINGS := tests/api/test_need_to_know.py tests/api/test_limits.py tests/sms_e2e/test_twilio_e2e.py tests/reliability/test_slow_clients.py tests/bayeux/test_memory_bounds.py
 fuzz: $(DEV_STAMP)
 	mkdir -p $(FUZZ_DIR)
 	FUZZ_EXAMPLES=1700 FUZZ_REPORT=$(FUZZ_DIR)/openapi.json $(BIN)/pytest -q tests/api/test_openapi.py -k generated; echo $$? > $(FUZZ_DIR)/openapi.rc
 	FUZZ_EXAMPLES=20000 FUZZ_BAYEUX_REPORT=$(FUZZ_DIR)/bayeux.json $(BIN)/pytest -q tests/bayeux/test_parser_fuzz.py; echo $$? > $(FUZZ_DIR)/bayeux.rc
 	FUZZ_KILLS=30 FUZZ_DURABILITY_REPORT=$(FUZZ_DIR)/durability.json $(BIN)/pytest -q tests/reliability/test_durability.py; echo $$? > $(FUZZ_DIR)/durability.rc
+	FLOOD_SUBSCRIPTIONS=2000000 FLOOD_NOTIFICATIONS=3000 FUZZ_FLOODS_REPORT=$(FUZZ_DIR)/floods.json $(BIN)/pytest -q tests/reliability/test_floods.py; echo $$? > $(FUZZ_DIR)/floods.rc
+	$(BIN)/pytest -q --junitxml=$(FUZZ_DIR)/findings.xml $(HOSTILE_FINDINGS); echo $$? > $(FUZZ_DIR)/findings.rc
 	$(BIN)/python tests/reliability/fuzz_report.py $(FUZZ_DIR) --update-docs docs/reliability.md
 
 ## Rewrite docs/api.md from the OpenAPI document (a test fails when it is stale).

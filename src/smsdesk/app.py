@@ -52,6 +52,7 @@ def _metrics_of(node: Node) -> Metrics:
     # Before the fan-out, which may deliver within its own call: the commit is noted before its delivery.
     node.store.commit_listeners.insert(0, metrics)
     node.services.on_sms_attempt.append(metrics.sms_attempt)
+    node.intake.on_unknown_message.append(metrics.sms_unknown_report)
     node.fanout.on_delivered = metrics.delivered_up_to
     metrics.bayeux_clients.set_function(lambda: sum(1 for _ in node.bayeux.sessions()))
     return metrics

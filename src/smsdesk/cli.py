@@ -131,7 +131,12 @@ def serve(
         _serve_workers(settings, workers, config, access_log)
         return
     from smsdesk.gc_tuning import tune_for_serving
-    from smsdesk.http.server_protocol import ConnectionLimits, guarded_protocol, raise_open_file_limit
+    from smsdesk.http.server_protocol import (
+        ConnectionLimits,
+        guarded_protocol,
+        guarded_websocket_protocol,
+        raise_open_file_limit,
+    )
 
     open_files = raise_open_file_limit()
     logging.getLogger("smsdesk").info("open-file limit: %d", open_files)
@@ -140,9 +145,16 @@ def serve(
         body_timeout_s=settings.body_timeout_s,
         max_header_bytes=settings.max_header_bytes,
         max_connections_per_address=settings.max_connections_per_address,
+        send_timeout_s=settings.send_timeout_s,
+        websocket_high_water_bytes=settings.websocket_write_high_water_bytes,
     )
     tune_for_serving()
-    uvicorn.run(create_app(settings), http=guarded_protocol(limits), **_server_options(settings, access_log))
+    uvicorn.run(
+        create_app(settings),
+        http=guarded_protocol(limits),
+        ws=guarded_websocket_protocol(limits),
+        **_server_options(settings, access_log),
+    )
 
 
 def _server_options(settings: Settings, access_log: bool) -> dict[str, Any]:
@@ -153,6 +165,8 @@ def _server_options(settings: Settings, access_log: bool) -> dict[str, Any]:
         "log_level": settings.log_level,
         "loop": "uvloop",
         "ws_per_message_deflate": settings.websocket_compression,
+        # A frame larger than the endpoint takes is refused by the protocol before it is buffered.
+        "ws_max_size": settings.bayeux_max_request_bytes,
         "ws_ping_interval": settings.websocket_ping_s,
         "timeout_keep_alive": max(1, round(settings.keep_alive_s)),
         "lifespan": "on",

@@ -59,6 +59,9 @@ class Settings:
     # the client reuses it resets that request, and a reset POST is not retried.
     keep_alive_s: float = 75.0
     max_connections_per_address: int = 256  # open connections from one client IP; 0 = no limit
+    # A connection whose client reads nothing of what is waiting to be written for this long is
+    # closed (a never-read long-poll answer, a websocket whose reader stalled): its buffer goes too.
+    send_timeout_s: float = 30.0
     max_header_bytes: int = 65_536  # request line plus headers of one request
     offer_timeout_ms: int = 30_000
     max_sessions_per_agent: int = 5
@@ -97,6 +100,14 @@ class Settings:
     # traffic flowing meanwhile; each ping is a frame each way, 10,000 desktops make many of them.
     websocket_ping_s: float = 60.0
     bayeux_max_clients_per_user: int = 32  # a user's oldest Bayeux client goes beyond this
+    # Memory a client controls, bounded (docs/reliability.md, "Memory a client controls"):
+    bayeux_max_subscriptions_per_client: int = 64  # channels one Bayeux client may subscribe to
+    bayeux_max_subscriptions_per_user: int = 256  # all of one user's clients on one node together
+    bayeux_max_queue_bytes: int = 8 * 1_048_576  # held for one client; beyond, it is dropped
+    bayeux_max_node_queue_bytes: int = 256 * 1_048_576  # held for all clients; the heaviest go beyond
+    # Bytes written to a websocket that its client has not read yet, above which no more is
+    # written to it (the rest waits in its Bayeux queue, where the limits above see it).
+    websocket_write_high_water_bytes: int = 65_536
     bayeux_unconnected_expiry_ms: int = 5_000  # a client that handshook but never connected goes
     # How long notifications stay in the outbox for replay to reconnecting clients (resume tokens
     # older than this get a NotificationGap), and how often older ones are deleted.

@@ -41,7 +41,7 @@ from smsdesk.operations.services import OperationSettings, Services
 from smsdesk.operations.signin_throttle import SignInThrottle, ThrottleSettings
 from smsdesk.operations.sms_ports import SmsConnector
 from smsdesk.realtime.fanout import Fanout
-from smsdesk.realtime.policy import GwsSecurityPolicy
+from smsdesk.realtime.policy import GwsSecurityPolicy, bayeux_memory_bounds
 from smsdesk.realtime.presence import live_bayeux_users
 from smsdesk.realtime.shared_clients import SharedBayeuxClients
 from smsdesk.storage.sqlite import SqliteStore, sqlite_path
@@ -129,6 +129,7 @@ def _bayeux_settings(settings: Settings) -> BayeuxSettings:
         max_json_depth=settings.max_json_depth,
         max_clients_per_principal=settings.bayeux_max_clients_per_user,
         unconnected_expiry_ms=settings.bayeux_unconnected_expiry_ms,
+        memory=bayeux_memory_bounds(settings),
     )
 
 

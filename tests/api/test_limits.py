@@ -59,14 +59,64 @@ def test_ten_failures_from_one_address_throttle_that_user_there_and_nowhere_else
 
 def test_a_signed_in_desktop_is_not_locked_out_by_a_guesser_at_its_address(demo: RunningServer) -> None:
     with client(demo, "agent1", DEMO_PASSWORD) as desktop:
-        assert desktop.get("/api/v2/me").status_code == 200  # holds a JSESSIONID now
+        signed_in = desktop.get("/api/v2/me")
+        assert signed_in.status_code == 200  # holds a JSESSIONID and a device cookie now
+        assert "SMSDESK_DEVICE" in desktop.cookies
         with client(demo, "agent1", "wrong-guess") as guesser:
             for _ in range(11):
                 guesser.get("/api/v2/me")
             assert guesser.get("/api/v2/me").status_code == 429
-        # Basic on every request, as GWS desktops do, plus its session cookie: still served.
+        # Basic on every request, as GWS desktops do: its device cookie counts it on its own budget.
         assert desktop.get("/api/v2/me").status_code == 200
         assert desktop.post("/api/v2/notifications", json=HANDSHAKE).status_code == 200
+        desktop.cookies.delete("JSESSIONID")  # a restarted browser session: the device cookie stays
+        assert desktop.get("/api/v2/me").status_code == 200
+
+
+def test_a_throttled_pair_is_refused_before_any_password_is_checked_whatever_cookie_it_brings(
+    demo: RunningServer,
+) -> None:
+    with client(demo, "agent1", DEMO_PASSWORD) as desktop:
+        assert desktop.get("/api/v2/me").status_code == 200
+        session_cookie = desktop.cookies["JSESSIONID"]
+    with client(demo, "agent1", "wrong-guess") as guesser:
+        for _ in range(10):
+            assert guesser.get("/api/v2/me").status_code == 401
+        assert guesser.get("/api/v2/me").status_code == 429
+        # A valid session cookie of that very user (say lifted from a shared machine) does not get
+        # a password checked: a 401 here would tell a wrong guess from a right one.
+        guesser.cookies.set("JSESSIONID", session_cookie)
+        for password in ("another-guess", DEMO_PASSWORD):
+            assert guesser.get("/api/v2/me", auth=("agent1", password)).status_code == 429
+            assert (
+                guesser.post("/api/v2/notifications", json=HANDSHAKE, auth=("agent1", password)).status_code
+                == 429
+            )
+    assert demo.logs().count('auth.failure user="agent1" address=127.0.0.1') == 10
+
+
+def test_a_success_at_an_address_gives_a_guesser_there_no_fresh_budget(demo: RunningServer) -> None:
+    with client(demo, "agent2", "wrong-guess", address="127.0.0.3") as guesser:
+        for _ in range(9):
+            assert guesser.get("/api/v2/me").status_code == 401
+        # The real agent2 signs in from the same address (one office NAT), for the first time there.
+        with client(demo, "agent2", DEMO_PASSWORD, address="127.0.0.3") as colleague:
+            assert colleague.get("/api/v2/me").status_code == 200
+        assert guesser.get("/api/v2/me").status_code == 401  # the tenth failure, not the first
+        assert guesser.get("/api/v2/me").status_code == 429
+
+
+def test_a_device_has_a_budget_of_its_own(demo: RunningServer) -> None:
+    with client(demo, "agent3", DEMO_PASSWORD, address="127.0.0.4") as desktop:
+        assert desktop.get("/api/v2/me").status_code == 200
+        desktop.cookies.delete("JSESSIONID")
+        for _ in range(10):  # someone at that browser mistypes, again and again
+            assert desktop.get("/api/v2/me", auth=("agent3", "typo")).status_code == 401
+        assert desktop.get("/api/v2/me").status_code == 429  # that device is slowed...
+    with client(demo, "agent3", DEMO_PASSWORD, address="127.0.0.4") as other_browser:
+        assert other_browser.get("/api/v2/me").status_code == 200  # ...not its address
+    logs = demo.logs()
+    assert 'auth.throttled user="agent3" address=127.0.0.4 device=' in logs
 
 
 def test_rate_limits_per_user_per_tenant_and_per_tenant_intake(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def free_port() -> int:
 
 
 class Harness:
-    def __init__(self, settings: BayeuxSettings, http: Any = "auto") -> None:
+    def __init__(self, settings: BayeuxSettings, http: Any = "auto", ws: Any = "auto") -> None:
         self.policy = TestPolicy()
         self.listener = Recorder()
         self.server = BayeuxServer(settings, self.policy, self.listener)
@@ -100,7 +100,7 @@ class Harness:
 
         app = Starlette(routes=self.endpoint.routes(PATH), lifespan=lifespan)
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", http=http
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", http=http, ws=ws
         )
         self.uvicorn = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.uvicorn.run, daemon=True)
@@ -149,10 +149,10 @@ class Harness:
 def start_server() -> Iterator[Callable[..., Harness]]:
     started: list[Harness] = []
 
-    def start(http: Any = "auto", **settings: Any) -> Harness:
-        """``http``: uvicorn's protocol by default, or a protocol class (smsdesk serve's, say)."""
+    def start(http: Any = "auto", ws: Any = "auto", **settings: Any) -> Harness:
+        """``http``, ``ws``: uvicorn's protocols by default, or protocol classes (smsdesk serve's, say)."""
         options: dict[str, Any] = {"timeout_ms": 1_500, "sweep_interval_ms": 100, **settings}
-        harness = Harness(BayeuxSettings(**options), http).start()
+        harness = Harness(BayeuxSettings(**options), http, ws).start()
         started.append(harness)
         return harness
 

@@ -1,7 +1,9 @@
 """Fuzzing the Bayeux endpoint in-process (hypothesis): arbitrary bytes and arbitrary batches of
 Bayeux-shaped messages, sent to a client that really handshook. The endpoint never raises, every
-reply is JSON, a list of Bayeux messages on 200 and the GWS envelope otherwise.
-``FUZZ_EXAMPLES`` makes the run long (``make fuzz``)."""
+reply is JSON, a list of Bayeux messages on 200 and the GWS envelope otherwise; and whatever a
+batch asks (subscription lists long and short, names of any length), no client holds more
+subscriptions than its caps, and the bytes the server counts as held are exactly what its clients
+hold. ``FUZZ_EXAMPLES`` makes the run long (``make fuzz``)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smsdesk.bayeux import BayeuxEndpoint, BayeuxServer, BayeuxSettings
+from smsdesk.bayeux.settings import MemoryBounds
 from smsdesk.http.responses import bayeux_refusal
 
 from .harness import TestPolicy as AllowAll
@@ -59,6 +62,7 @@ message = st.fixed_dictionaries(
         "connectionType": st.sampled_from(["long-polling", "websocket"]) | json_value,
         "subscription": st.sampled_from(["/chat/a", "/chat/**", "/meta/x", "bad"])
         | st.lists(st.text(max_size=6), max_size=3)
+        | st.lists(st.from_regex(r"/chat/[a-z]{1,30}", fullmatch=True), max_size=12)
         | json_value,
         "data": json_value,
         "advice": st.fixed_dictionaries({}, optional={"timeout": st.integers() | json_value}) | json_value,
@@ -123,8 +127,20 @@ async def principal(scope: dict[str, Any]) -> object:
     return "alice"
 
 
+CAPS = MemoryBounds(max_subscriptions_per_client=4, max_subscriptions_per_principal=6, max_channel_length=20)
+
+
+def check_bounds(server: BayeuxServer) -> None:
+    sessions = list(server.sessions())
+    assert all(len(s.subscriptions) <= CAPS.max_subscriptions_per_client for s in sessions)
+    assert sum(len(s.subscriptions) for s in sessions) <= CAPS.max_subscriptions_per_principal
+    assert all(len(channel) <= CAPS.max_channel_length for s in sessions for channel in s.subscriptions)
+    assert server.held_bytes == sum(s.pending_bytes for s in sessions)
+
+
 async def exchange(body: bytes) -> list[tuple[int, Any]]:
-    server = BayeuxServer(BayeuxSettings(timeout_ms=5, sweep_interval_ms=50, max_batch=5), AllowAll())
+    settings = BayeuxSettings(timeout_ms=5, sweep_interval_ms=50, max_batch=5, memory=CAPS)
+    server = BayeuxServer(settings, AllowAll())
     endpoint = BayeuxEndpoint(server, principal, bayeux_refusal)
     await server.start()
     try:
@@ -136,7 +152,11 @@ async def exchange(body: bytes) -> list[tuple[int, Any]]:
         await post(endpoint, b'[{"channel":"/meta/connect","clientId":"%s"}]' % client_id.encode())
         fuzzed = body.replace(CLIENT_ID.encode(), client_id.encode())
         # Twice: the second sees whatever state the first left (subscriptions, a disconnect...).
-        return [await post(endpoint, fuzzed), await post(endpoint, fuzzed)]
+        first = await post(endpoint, fuzzed)
+        check_bounds(server)
+        second = await post(endpoint, fuzzed)
+        check_bounds(server)
+        return [first, second]
     finally:
         await server.close()
 

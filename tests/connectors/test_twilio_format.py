@@ -249,6 +249,8 @@ def test_unsubscribed_recipient_error_becomes_an_opt_out() -> None:
     receipt, signal = parse_status(form, connector="twilio")
     assert receipt is not None and receipt.state == "failed" and receipt.error_code == "21610"
     assert signal is not None and signal.opted_out and signal.customer_number == "+1415"
+    # Intake acts on it only if smsdesk sent SM3 (operations/intake.py).
+    assert signal.about_message == "SM3"
 
 
 def test_untracked_status_is_acknowledged_without_a_receipt() -> None:

@@ -1,12 +1,13 @@
 """Summarise a ``make fuzz`` run: read the reports the long runs wrote, print the figures, put them
 into docs/reliability.md (``--update-docs``), and exit non-zero unless every run passed with
-0 server errors and 0 acknowledged writes lost."""
+0 server errors and 0 acknowledged writes lost (and every flood and hostile finding held)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,52 @@ def load(directory: Path, name: str) -> dict[str, object]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def verdict(code: str) -> str:
+    return "passed" if code == "0" else "FAILED"
+
+
+def flood_rows(floods: dict[str, object], code: str) -> list[str]:
+    """One row per flood and backend of ``tests/reliability/test_floods.py``."""
+    rows = []
+    for name, raw in sorted(floods.items()):
+        figures = raw if isinstance(raw, dict) else {}
+        if name.startswith("subscriptions"):
+            what = f"subscription flood {name.removeprefix('subscriptions').strip()}: {figures.get('attempts')} distinct channels"
+            result = (
+                f"{figures.get('accepted')} kept; RSS {figures.get('rss_before_mb')} → "
+                f"{figures.get('rss_after_mb')} MB"
+            )
+        elif name.startswith("slow_websockets"):
+            what = (
+                f"slow websockets {name.removeprefix('slow_websockets').strip()}: {figures.get('clients')} clients "
+                f"that never read, {figures.get('notifications_per_flood')} notifications of 20 KB, twice"
+            )
+            result = (
+                f"all dropped; RSS {figures.get('rss_before_mb')} MB, peak {figures.get('rss_peak_mb')}, "
+                f"after {figures.get('rss_after_mb')}"
+            )
+        else:
+            what = f"file descriptors {name.removeprefix('file_descriptors').strip()}: {figures.get('idle_connections')} idle connections, limit {figures.get('open_file_limit')}"
+            result = (
+                f"{figures.get('refused_503')} answered 503, {figures.get('resets')} resets, served again "
+                f"after {figures.get('served_again_after_s')} s"
+            )
+        rows.append(f"| {what} | — | 0 | {result}; {verdict(code)} |")
+    return rows or [f"| floods (`tests/reliability/test_floods.py`) | — | — | no report; {verdict(code)} |"]
+
+
+def findings_row(junit: Path, code: str) -> str:
+    tests = failures = 0
+    if junit.exists():
+        for suite in ElementTree.parse(junit).getroot().iter("testsuite"):
+            tests += int(suite.get("tests", 0))
+            failures += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    return (
+        f"| hostile findings replayed (need-to-know, sign-in throttle, status callbacks, limits' answers, "
+        f"memory bounds) | {tests} tests | — | {failures} failed; {verdict(code)} |"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("directory", type=Path)
@@ -27,8 +74,10 @@ def main() -> int:
     openapi = load(directory, "openapi")
     bayeux = load(directory, "bayeux")
     durability = load(directory, "durability")
+    floods = load(directory, "floods")
     codes = {
-        name: (directory / f"{name}.rc").read_text().strip() for name in ("openapi", "bayeux", "durability")
+        name: (directory / f"{name}.rc").read_text().strip() if (directory / f"{name}.rc").exists() else "?"
+        for name in ("openapi", "bayeux", "durability", "floods", "findings")
     }
     cases = int(openapi.get("cases", 0)) + int(bayeux.get("cases", 0))
     server_errors = int(openapi.get("server_errors", 0)) + int(bayeux.get("server_errors", 0))
@@ -47,6 +96,8 @@ def main() -> int:
         f"concurrent writers | {durability.get('acknowledged', '?')} acknowledged writes | — | "
         f"lost {lost}, referenceIds reused {durability.get('reused_reference_ids', '?')}, "
         f"integrity {durability.get('integrity', '?')}; {'passed' if codes['durability'] == '0' else 'FAILED'} |",
+        *flood_rows(floods, codes["floods"]),
+        findings_row(directory / "findings.xml", codes["findings"]),
         "",
         f"Total: {cases} fuzz cases, {server_errors} 5xx, {lost} acknowledged writes lost.",
     ]

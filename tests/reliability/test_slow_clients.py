@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import resource
 import socket
 import time
@@ -140,6 +141,44 @@ def test_one_address_cannot_hold_more_than_its_share(server: RunningServer) -> N
     finally:
         for sock in greedy:
             sock.close()
+
+
+def ask_from(source: str, port: int) -> bytes | None:
+    """A whole request sent at once from ``source``, and the whole answer (None: reset instead)."""
+    sock = socket.socket()
+    sock.bind((source, 0))
+    sock.settimeout(5)
+    try:
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(REQUEST)
+        chunks = []
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except ConnectionResetError:
+        return None
+    finally:
+        sock.close()
+
+
+def test_over_the_cap_every_client_reads_its_429_never_a_reset(server: RunningServer) -> None:
+    greedy = [open_from("127.0.3.1", server.port) for _ in range(250)]
+    try:
+        time.sleep(0.5)
+        answers = [ask_from("127.0.3.1", server.port) for _ in range(300)]
+    finally:
+        for sock in greedy:
+            sock.close()
+    resets = answers.count(None)
+    assert resets == 0, f"{resets} of {len(answers)} connections reset instead of answered"
+    head, _, body = answers[0].partition(b"\r\n\r\n")  # type: ignore[union-attr]
+    assert head.startswith(b"HTTP/1.1 429") and b"retry-after: 1" in head.lower()
+    assert (
+        json.loads(body)["statusCode"] == 10
+        and "max_connections_per_address" in json.loads(body)["statusMessage"]
+    )
+    assert all(a is not None and a.startswith(b"HTTP/1.1 429") for a in answers)
+    assert "250 already open (limit max_connections_per_address)" in server.logs()
 
 
 def test_the_open_file_soft_limit_is_raised_to_the_hard_limit(tmp_path: Path) -> None:

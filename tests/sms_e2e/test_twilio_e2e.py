@@ -24,6 +24,7 @@ from e2e_support import (
 from twilio.request_validator import RequestValidator
 
 from support.agents import Agent, ContactCenter
+from support.metrics import TOKEN, sample
 from support.server import RunningServer
 
 pytestmark = pytest.mark.slow
@@ -83,6 +84,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Tw
     def config(server: RunningServer, cc: ContactCenter) -> str:
         numbers.append(service_number(server.port))
         return f"""
+metrics_token = "{TOKEN}"
+
 [connectors.twilio]
 type = "twilio"
 account_sid = "{ACCOUNT_SID}"
@@ -268,4 +271,39 @@ def test_a_replayed_status_callback_changes_nothing_a_new_one_does(world: Twilio
     later = [m["data"] for m in agent.bayeux.drain() if m["channel"] == "/v2/me/smssessions"]
     assert [d for d in later if d.get("messageType") == "MessageDeliveryUpdated"] == []
     assert "ignored a replayed twilio report status:" in world.server.logs()
+    complete(world, session_id)
+
+
+def test_an_opt_out_error_about_a_message_smsdesk_never_sent_opts_nobody_out(world: TwilioWorld) -> None:
+    agent, customer = world.agent, world.cc.customer_number()
+    assert world.post("inbound", world.inbound_form(customer, "hi", "SM" + "a8" * 16)).status_code == 200
+    session_id, _ = accept_and_reply(agent, "hello there")
+    poll_until(lambda: len(world.api.sids) > 0 and world.api.requests[-1].get("To") == customer)
+    sent_sid = world.api.sids[-1]
+
+    def unsubscribed(message_sid: str) -> dict[str, str]:
+        # Signed like any real callback: only the MessageSid tells it apart.
+        return {
+            "MessageSid": message_sid,
+            "MessageStatus": "failed",
+            "ErrorCode": "21610",
+            "To": customer,
+            "From": world.number,
+            "AccountSid": ACCOUNT_SID,
+        }
+
+    forged_sid = "SM" + "0f" * 16
+    assert world.post("status", unsubscribed(forged_sid)).status_code == 200  # recorded and answered
+    poll_until(lambda: f"message {forged_sid}, which smsdesk never sent" in world.server.logs())
+    assert agent.op(session_id, "SendMessage", text="still reachable")["statusCode"] == 0
+    scrape = httpx.get(
+        f"{world.server.base_url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    ).text
+    assert sample(scrape, "smsdesk_sms_unknown_reports_total", connector="twilio", report="opt-out") == 1
+    assert sample(scrape, "smsdesk_sms_unknown_reports_total", connector="twilio", report="receipt") == 1
+
+    # The same error about a message smsdesk did send opts the customer out, as before.
+    assert world.post("status", unsubscribed(sent_sid)).status_code == 200
+    refused = agent.op(session_id, "SendMessage", text="are you there?", expect=403)
+    assert refused["statusCode"] == 3
     complete(world, session_id)

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -44,9 +45,11 @@ class RunningServer:
         demo: bool = True,
         config: Path | None = None,
         extra_args: tuple[str, ...] = (),
+        preexec: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
         self.extra_args = extra_args  # more ``smsdesk serve`` options, e.g. ("--workers", "2")
+        self.preexec = preexec  # run in the server's process before it starts (resource limits, say)
         # A TOML settings file (``--config``); may be written after construction, once ``port`` is known.
         self.config = config
         self.port = free_port()
@@ -75,7 +78,9 @@ class RunningServer:
         command += self.extra_args
         self.log = self.log_path.open("ab")
         server_logs.started.add(self.log_path)  # read at the end of the session (tests/conftest.py)
-        self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self.preexec
+        )
         deadline = time.monotonic() + 60  # generous: shared 2-core machines under a parallel suite
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smsdesk.operations.identity import HttpSessionLimits, HttpSessions
+from smsdesk.operations.identity import DEVICE_LIFETIME_S, HttpSessionLimits, HttpSessions
 from smsdesk.operations.ports import User
 from smsdesk.storage.sqlite import SqliteStore
 
@@ -129,3 +129,20 @@ def test_a_users_least_recently_used_sessions_end_beyond_the_cap_and_nobody_else
     for _ in range(50):
         sessions.create(ALICE)
     assert asyncio.run(sessions.resolve(alices[2], ALICE)) is not None
+
+
+def test_a_device_cookie_names_its_device_for_its_user_only(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = sessions_on(store)
+    cookie = sessions.device_cookie("alice")
+    device = sessions_on(store).device_of(cookie, "alice")  # any node of the cluster
+    assert device is not None and sessions.device_of(cookie, "alice") == device
+    assert sessions.device_cookie("alice") != cookie  # every browser its own device
+    assert sessions.device_of(cookie, "bob") is None
+    head, _, mac = cookie.partition(".")
+    assert sessions.device_of(f"{head}.{'A' * len(mac)}", "alice") is None
+    assert sessions.device_of("garbage", "alice") is None and sessions.device_of(None, "alice") is None
+    later = time.time() + DEVICE_LIFETIME_S + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert sessions.device_of(cookie, "alice") is None  # past its lifetime

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from smsdesk.operations.ratelimit import Rate, RateLimited, TokenBuckets
-from smsdesk.operations.signin_throttle import SignInThrottle, SignInThrottled, ThrottleSettings
+from smsdesk.operations.signin_throttle import (
+    SignInThrottle,
+    SignInThrottled,
+    ThrottleSettings,
+    device_source,
+)
 from smsdesk.storage.sqlite import SqliteStore
 
 
@@ -81,14 +86,21 @@ def test_failures_spread_over_more_than_the_window_do_not_throttle() -> None:
         guard.check("agent1", "203.0.113.9")
 
 
-def test_a_success_forgets_the_failures(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_device_success_forgets_its_own_failures_only(caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock()
     guard = throttle(clock)
+    device = device_source("d3v1c3")
+    caplog.set_level(logging.WARNING, "smsdesk.auth")
     for _ in range(9):
+        asyncio.run(guard.failed("agent1", device, "203.0.113.9"))
         asyncio.run(guard.failed("agent1", "203.0.113.9"))
-    asyncio.run(guard.succeeded("agent1", "203.0.113.9"))
-    asyncio.run(guard.failed("agent1", "203.0.113.9"))
-    guard.check("agent1", "203.0.113.9")
+    asyncio.run(guard.succeeded("agent1", device))
+    asyncio.run(guard.failed("agent1", device, "203.0.113.9"))
+    guard.check("agent1", device)
+    asyncio.run(guard.failed("agent1", "203.0.113.9"))  # the address's tenth
+    with pytest.raises(SignInThrottled):
+        guard.check("agent1", "203.0.113.9")
+    assert 'auth.failure user="agent1" address=203.0.113.9 device=d3v1c3 count=1' in caplog.text
 
 
 def test_a_user_name_cannot_forge_log_fields(caplog: pytest.LogCaptureFixture) -> None:

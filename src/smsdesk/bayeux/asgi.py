@@ -8,6 +8,7 @@ the message bodies do not already carry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import secrets
@@ -38,6 +39,16 @@ DISCONNECT_WATCH = "disconnect_watch"
 called with a callback, has it called if the client goes away before the response is complete (``None``
 withdraws it). Without it, a held long-poll learns of the client leaving from a task awaiting
 ``receive()``: a task created and cancelled for every long-poll, which is most requests."""
+
+TRANSPORT_ABORT = "transport_abort"
+"""An ASGI scope extension a websocket server may offer: ``scope["extensions"][TRANSPORT_ABORT]["abort"]()``
+drops the connection at once, discarding whatever it still had to write. Without it, a client
+dropped for reading too slowly is sent a close frame, which leaves only once the client reads."""
+
+FRAME_BYTES = 65_536
+"""Queued messages a websocket frame carries at most (one larger message goes alone). The writer
+takes the next frame's worth only when the last one was written, so what a slow reader has not
+taken stays in its session's queue, where the byte limits see it, not in frames piling up."""
 
 
 def _error(error: str) -> list[Message]:
@@ -251,7 +262,8 @@ class BayeuxEndpoint:
             return
         subprotocol = "cometd" if "cometd" in scope.get("subprotocols", ()) else None
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
-        connection = _WebSocketConnection(self.server, send)
+        offered = scope.get("extensions", {}).get(TRANSPORT_ABORT)
+        connection = _WebSocketConnection(self.server, send, offered.get("abort") if offered else None)
         try:
             while await self._frame_received(connection, await receive(), principal):
                 pass
@@ -302,6 +314,7 @@ class _WebSocketConnection:
     of the time, and an idle one then holds no task, no event and no frame queue."""
 
     __slots__ = (
+        "_abort_transport",
         "_making",
         "_writer",
         "close_code",
@@ -314,9 +327,12 @@ class _WebSocketConnection:
         "session",
     )
 
-    def __init__(self, server: BayeuxServer, send: Send) -> None:
+    def __init__(
+        self, server: BayeuxServer, send: Send, abort_transport: Callable[[], None] | None = None
+    ) -> None:
         self.server = server
         self.send = send
+        self._abort_transport = abort_transport
         self.frames: list[bytes] = []
         self.dirty = False
         """Something may be ready (a push, a held connect woken) that the writer has not looked at."""
@@ -355,6 +371,7 @@ class _WebSocketConnection:
                 # Without the ack extension messages are pushed as they come; with it they ride on
                 # connect replies only, which carry the batch ids the client acknowledges.
                 session.push = self.push if session.ack is None else None
+                session.abort = self.abort
                 self.session = session
                 if reply.hold:
                     self.held = reply
@@ -371,7 +388,9 @@ class _WebSocketConnection:
                 self.add(await self._answer(held))
             session = self.session
             if session is not None and session.push == self.push and session.queue:
-                self.add(self.server.drain(session))
+                self.add(self.server.drain(session, FRAME_BYTES))
+                if session.queue:
+                    self.dirty = True  # the next frame's worth, once this one is written
                 if self.server.shared is not None:
                     self.server.shared.pushed(session)
 
@@ -393,6 +412,27 @@ class _WebSocketConnection:
             # No await between the loop's last check and this: a push from here on starts a new writer.
             self._writer = None
 
+    def abort(self) -> None:
+        """Drop the connection now with everything it still had to write: its client is too slow
+        to read (``BayeuxServer`` dropped its session for that)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.frames.clear()
+        if self._writer is not None:
+            self._writer.cancel()
+        if self._abort_transport is not None:
+            self._abort_transport()
+        else:
+            task = asyncio.get_running_loop().create_task(self._close_without_waiting())
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+
+    async def _close_without_waiting(self) -> None:
+        # A close frame leaves only once the client reads; nothing else of this connection waits.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.send({"type": "websocket.close", "code": 1013}), 1.0)
+
     async def finish(self) -> None:
         self.closed = True  # nothing may be drained for a dead socket from here on
         if self._writer is not None:
@@ -405,11 +445,16 @@ class _WebSocketConnection:
         session = self.session
         if session is not None and session.push == self.push:
             session.push = None
+        if session is not None and session.abort == self.abort:
+            session.abort = None
         if self.close_code is not None:
             try:
                 await self.send({"type": "websocket.close", "code": self.close_code})
             except Exception:
                 log.debug("websocket already closed")
+
+
+_closing: set[asyncio.Task[None]] = set()  # close frames on their way (a task must be referenced)
 
 
 def _headers(rejection: Rejection) -> list[tuple[bytes, bytes]]:

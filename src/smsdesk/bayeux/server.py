@@ -21,9 +21,15 @@ from smsdesk.bayeux import channels, timesync
 from smsdesk.bayeux.policy import SecurityPolicy, SessionListener, SharedClients
 from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, HoldTimeouts, ServerSession
 from smsdesk.bayeux.settings import BayeuxSettings
+from smsdesk.lograte import RateLimitedWarning
 from smsdesk.tasks import stop_task
 
 log = logging.getLogger("smsdesk.bayeux")
+limit_log = RateLimitedWarning(log)
+
+ROOM_PER_MESSAGE = 1_024
+"""Bytes :meth:`BayeuxServer.has_room` keeps free for each small message a caller means to add
+after the one it asks about (a gap notice, say)."""
 
 Message = dict[str, Any]
 Reply = Message | Connect
@@ -63,6 +69,8 @@ class BayeuxServer:
         self.shared: SharedClients[BayeuxServer] | None = None
         """Set for a cluster: clients are kept by the cluster, this server holds copies of them."""
         self._sessions: dict[str, ServerSession] = {}
+        self.held_bytes = 0
+        """Bytes held for every client together (their ``pending_bytes``): ``max_node_queue_bytes``."""
         # Each principal's sessions in handshake order (dicts keep insertion order): the first is
         # the oldest, the one a handshake beyond ``max_clients_per_principal`` removes.
         self._by_principal: dict[Hashable, dict[str, ServerSession]] = {}
@@ -151,10 +159,14 @@ class BayeuxServer:
             if not siblings:
                 del self._by_principal[key]
         session.removed = reason
-        session.queue.clear()
+        self._forget_output(session)
         if session.connect is not None:
             session.connect.wake("removed")
-        if session.push is not None:
+        if reason == "overflow" and session.abort is not None:
+            # It reads too slowly to take even the 402: its connection goes, and what the
+            # connection still had to write goes with it.
+            session.abort()
+        elif session.push is not None:
             session.push()
         if self.listener is not None:
             try:
@@ -238,16 +250,80 @@ class BayeuxServer:
         return encoded
 
     def _enqueue(self, session: ServerSession, encoded: bytes) -> bool:
-        if session.pending >= self.settings.max_queue:
-            log.warning("Bayeux client %s overflowed its queue; dropping the session", session.id)
+        size = len(encoded)
+        memory = self.settings.memory
+        held = session.pending_bytes
+        if session.pending >= self.settings.max_queue or (held and held + size > memory.max_queue_bytes):
+            limit_log.warn(
+                "client-overflow",
+                "Bayeux client %s dropped: it holds %d messages, %d bytes it has not read "
+                "(limits bayeux_max_queue %d, bayeux_max_queue_bytes %d)",
+                session.id,
+                session.pending,
+                held,
+                self.settings.max_queue,
+                memory.max_queue_bytes,
+            )
             self._remove(session, "overflow")
             return False
+        if self.held_bytes + size > memory.max_node_queue_bytes:
+            self._shed(size)
+            if session.removed is not None:
+                return False
         session.queue.append(encoded)
+        session.queue_bytes += size
+        self.held_bytes += size
         if session.push is not None:
             session.push()
         elif session.connect is not None and session.connect.hold:
             session.connect.wake("message")
         return True
+
+    def _shed(self, needed: int) -> None:
+        """The server holds too much for its clients together: drop those holding the most (the
+        slowest readers) until ``needed`` more bytes fit."""
+        limit = self.settings.memory.max_node_queue_bytes
+        while self.held_bytes + needed > limit:
+            heaviest = max(self._sessions.values(), key=lambda s: s.pending_bytes, default=None)
+            if heaviest is None or heaviest.pending_bytes == 0:
+                return  # nothing left to shed: one message larger than the budget still goes
+            limit_log.warn(
+                "node-overflow",
+                "Bayeux client %s dropped: it held the most (%d bytes) of the %d bytes held for all "
+                "clients (limit bayeux_max_node_queue_bytes %d)",
+                heaviest.id,
+                heaviest.pending_bytes,
+                self.held_bytes,
+                limit,
+            )
+            self._remove(heaviest, "overflow")
+
+    def has_room(self, session: ServerSession, size: int, then: int = 0) -> bool:
+        """Whether a message of ``size`` bytes can be queued for ``session`` without dropping it, or
+        anyone, and leave room for ``then`` more small ones (what a replay asks before each message,
+        so that it can stop with a short notice instead of being dropped and started over)."""
+        memory = self.settings.memory
+        extra = size + then * ROOM_PER_MESSAGE
+        return (
+            session.pending + 1 + then <= self.settings.max_queue
+            and (session.pending_bytes == 0 or session.pending_bytes + extra <= memory.max_queue_bytes)
+            and self.held_bytes + extra <= memory.max_node_queue_bytes
+        )
+
+    def _forget_output(self, session: ServerSession) -> None:
+        """Everything queued or unacknowledged for ``session`` is dropped."""
+        self.held_bytes -= session.pending_bytes
+        session.queue.clear()
+        session.queue_bytes = 0
+        if session.ack is not None:
+            session.ack.reset(session.ack.batch)
+
+    def _take_queue(self, session: ServerSession) -> tuple[list[bytes], int]:
+        """The queued messages and their size; the queue is left empty."""
+        taken, size = session.queue, session.queue_bytes
+        session.queue = []
+        session.queue_bytes = 0
+        return taken, size
 
     # ----- incoming messages -----
 
@@ -333,7 +409,7 @@ class BayeuxServer:
         if session.ack is not None and isinstance(ext, dict):
             batch = ext.get("ack")
             if isinstance(batch, int) and not isinstance(batch, bool):
-                session.ack.acknowledge(batch)
+                self.held_bytes -= session.ack.acknowledge(batch)
         connect = Connect(session, message, transport, browser, timesync.received(ext, ts))
         previous = session.connect
         session.connect = connect
@@ -394,15 +470,15 @@ class BayeuxServer:
         out: list[bytes] = []
         ext: Message = {}
         if connect.reason != "superseded":
-            fresh = list(session.queue)
-            session.queue.clear()
+            fresh, size = self._take_queue(session)
             if fresh:
                 connect.sequence = session.sequence
             if session.ack is not None:
-                batch, out = session.ack.take(fresh, session.sequence)
+                batch, out = session.ack.take(fresh, session.sequence, size)  # still held until acked
                 ext["ack"] = batch
             else:
                 out = fresh
+                self.held_bytes -= size
         if connect.multiple_clients:
             reply["advice"] = self._multiple_clients_advice
         elif not session.connected:
@@ -433,15 +509,27 @@ class BayeuxServer:
 
     def reset_output(self, session: ServerSession, sequence: int) -> None:
         """Drop everything queued or unacknowledged: the application re-sends from ``sequence``."""
-        session.queue.clear()
+        self._forget_output(session)
         session.sequence = sequence
         if session.ack is not None:
             session.ack.reset(sequence)
 
-    def drain(self, session: ServerSession) -> list[bytes]:
-        """Queued messages, for a transport that pushes them outside connect replies."""
-        out = list(session.queue)
-        session.queue.clear()
+    def drain(self, session: ServerSession, max_bytes: int | None = None) -> list[bytes]:
+        """Queued messages, for a transport that pushes them outside connect replies: at most
+        ``max_bytes`` of them (at least one), the rest staying queued, so a transport that takes them
+        only as fast as its client reads leaves the backlog where the limits see it."""
+        if max_bytes is None or session.queue_bytes <= max_bytes:
+            out, size = self._take_queue(session)
+        else:
+            queue = session.queue
+            count, size = 0, 0
+            while count < len(queue) and (count == 0 or size + len(queue[count]) <= max_bytes):
+                size += len(queue[count])
+                count += 1
+            out = queue[:count]
+            del queue[:count]
+            session.queue_bytes -= size
+        self.held_bytes -= size
         return out
 
     def _subscription(self, message: Message) -> list[str] | None:
@@ -473,13 +561,27 @@ class BayeuxServer:
         if not isinstance(target, tuple):
             return target
         session, wanted, echo = target
+        memory = self.settings.memory
         for channel in wanted:
+            if len(channel) > memory.max_channel_length:
+                return _failure(message, "400::channel_too_long", clientId=session.id, **echo)
             if not channels.is_valid(channel):
                 return _failure(message, "400::channel_invalid", clientId=session.id, **echo)
             if channels.is_meta(channel):
                 return _failure(message, "403::channel_forbidden", clientId=session.id, **echo)
             if not self._allowed(self.policy.can_subscribe, session, channel):
                 return _failure(message, "403::subscribe_denied", clientId=session.id, **echo)
+        added = len({channel for channel in wanted if channel not in session.subscriptions})
+        over = self._subscriptions_over_limit(session, added)
+        if over is not None:
+            limit_log.warn(
+                "subscriptions",
+                "Bayeux client %s refused %d more subscriptions: %s",
+                session.id,
+                added,
+                over,
+            )
+            return _failure(message, "403::too_many_subscriptions", clientId=session.id, **echo)
         for channel in wanted:
             if channel not in session.subscriptions:
                 session.subscriptions.add(channel)
@@ -489,6 +591,19 @@ class BayeuxServer:
                     except Exception:
                         log.exception("SessionListener.on_subscribe failed for %s", session.id)
         return _reply(message, True, clientId=session.id, **echo)
+
+    def _subscriptions_over_limit(self, session: ServerSession, added: int) -> str | None:
+        """Which limit ``added`` more subscriptions of ``session`` would exceed, if any."""
+        memory = self.settings.memory
+        if not added:
+            return None
+        if len(session.subscriptions) + added > memory.max_subscriptions_per_client:
+            return f"the client would hold more than {memory.max_subscriptions_per_client} (limit bayeux_max_subscriptions_per_client)"
+        siblings = self._by_principal.get(_principal_key(session.principal), {})
+        held = sum(len(sibling.subscriptions) for sibling in siblings.values())
+        if held + added > memory.max_subscriptions_per_principal:
+            return f"its user's clients would hold more than {memory.max_subscriptions_per_principal} (limit bayeux_max_subscriptions_per_user)"
+        return None
 
     def _unsubscribe(
         self, message: Message, principal: object, transport: str, browser: str | None, ts: int

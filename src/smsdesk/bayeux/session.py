@@ -20,6 +20,7 @@ class ServerSession:
     """
 
     __slots__ = (
+        "abort",
         "ack",
         "attributes",
         "connect",
@@ -29,6 +30,7 @@ class ServerSession:
         "principal",
         "push",
         "queue",
+        "queue_bytes",
         "removed",
         "sequence",
         "subscriptions",
@@ -41,6 +43,8 @@ class ServerSession:
         self.subscriptions: set[str] = set()
         self.queue: list[bytes] = []
         """Encoded messages not yet sent."""
+        self.queue_bytes = 0
+        """Their size: what the server counts against ``MemoryBounds``."""
         self.ack: AckState | None = AckState() if ack else None
         self.connect: Connect | None = None
         """The client's current ``/meta/connect``, until it is answered."""
@@ -50,6 +54,9 @@ class ServerSession:
         """Monotonic time the last connect was answered (or of the handshake); drives expiry."""
         self.push: Callable[[], None] | None = None
         """Set by a websocket without the ack extension: messages are pushed as they come."""
+        self.abort: Callable[[], None] | None = None
+        """Set by a websocket transport: drops its connection at once, with whatever it still had to
+        write (for a client dropped because it reads too slowly)."""
         self.transport: str | None = None
         self.removed: str | None = None
         """Why the session is gone (``disconnect``, ``expired``, ``overflow``, ``over_cap``, ``closed``), or None."""
@@ -62,6 +69,11 @@ class ServerSession:
     def pending(self) -> int:
         """Messages held for this client: queued plus sent-but-unacknowledged."""
         return len(self.queue) + (self.ack.unacked_count if self.ack is not None else 0)
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held for this client: queued plus sent-but-unacknowledged."""
+        return self.queue_bytes + (self.ack.unacked_bytes if self.ack is not None else 0)
 
     def has_output(self) -> bool:
         return bool(self.queue) or (self.ack is not None and self.ack.has_unacked())

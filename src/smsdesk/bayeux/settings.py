@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MemoryBounds:
+    """What a client can make the server hold, bounded in bytes as well as in counts: a client
+    chooses how many subscriptions it asks for, and how slowly it reads what is sent to it."""
+
+    max_subscriptions_per_client: int = 64
+    """Channels one client may be subscribed to. A desktop needs one (``/v2/me/**``) or a handful;
+    one more is refused (``403::too_many_subscriptions``), the client keeps what it has."""
+
+    max_subscriptions_per_principal: int = 256
+    """Channels all of one principal's clients on this server may be subscribed to together (so the
+    per-principal client cap does not multiply the per-client one)."""
+
+    max_channel_length: int = 256
+    """Characters in a channel a client subscribes to; a longer one is ``400::channel_too_long``."""
+
+    max_queue_bytes: int = 8 * 1_048_576
+    """Bytes held for one client (queued plus sent but not acknowledged). Beyond, the client is
+    dropped as on ``max_queue``; a single message larger than this is still sent when nothing else
+    waits, so no notification is undeliverable for its size alone."""
+
+    max_node_queue_bytes: int = 256 * 1_048_576
+    """Bytes held for all clients of this server together. Beyond, the clients holding the most are
+    dropped until the new message fits: many slow clients cannot add up to the memory one is denied."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,9 @@ class BayeuxSettings:
     unconnected_expiry_ms: int = 5_000
     """A client that handshook but never sent ``/meta/connect`` is expired after this long (every
     real client connects right after its handshake): handshakes alone cost memory only briefly."""
+
+    memory: MemoryBounds = field(default_factory=MemoryBounds)
+    """The bounds, in bytes and counts, of what a client can make the server hold."""
 
     websocket_enabled: bool = True
     """Offer and accept the websocket transport."""

@@ -197,6 +197,7 @@ def parse_status(
             connector=connector,
             reason=f"twilio error {error_code}",
             idempotency_key="opt-out:" + key,
+            about_message=message_sid,
         )
     return receipt, signal
 

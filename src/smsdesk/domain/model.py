@@ -86,6 +86,16 @@ class Participant:
 
 
 @dataclass(slots=True)
+class Departure:
+    """Where a party stood when its offer ended or it left (need-to-know): it may go on reading the
+    log up to ``last_index`` and the user data as it was at ``user_data_version``, never what
+    came after (docs/gws-compatibility.md, "Former parties")."""
+
+    last_index: int
+    user_data_version: int
+
+
+@dataclass(slots=True)
 class Party:
     """One agent's relationship with the session (offered, chatting, left, done)."""
 
@@ -97,6 +107,7 @@ class Party:
     participant_id: str | None = None
     consultant: bool = False
     supervision: SupervisionMode | None = None  # set for a supervisor (monitoring or intruding)
+    departure: Departure | None = None  # set once the party is Completed or Revoked
 
 
 def visible_to(visibility: Visibility, viewer: Party | None) -> bool:

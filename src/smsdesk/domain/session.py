@@ -18,9 +18,11 @@ from smsdesk.domain.capabilities import (
 )
 from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state, invalid_value
 from smsdesk.domain.model import (
+    FINAL_STATES,
     LIVE_STATES,
     SUPERVISION_VISIBILITY,
     CustomerSmsRequested,
+    Departure,
     DomainContext,
     Effect,
     HistoryDelivered,
@@ -73,6 +75,10 @@ class SmsSession:
         self.new_messages: list[Message] = []
         self._loaded_party_states = {uid: party.state for uid, party in record.parties.items()}
         self.loaded: SessionSnapshot | None = SessionSnapshot.of(record)  # None: created by this change
+        for party in record.parties.values():
+            if party.state in FINAL_STATES and party.departure is None:
+                # Stored before departures were recorded: it has seen at most what is here now.
+                party.departure = self._departure_now()
 
     def parties_changed(self) -> bool:
         """Whether any agent joined the session or changed state since it was loaded."""
@@ -177,8 +183,7 @@ class SmsSession:
         if self.record.phase is not Phase.WAITING:
             return False
         for party in self.live_parties():
-            party.state = PartyState.REVOKED
-            party.deadline_ms = None
+            self._end(party, PartyState.REVOKED)
             self.effects.append(StatusChanged(party.user_id))
         self.record.phase = Phase.DONE
         self.record.customer_present = False
@@ -336,8 +341,7 @@ class SmsSession:
 
     def _withdraw_offer(self, party: Party, final_state: PartyState, why: str) -> None:
         kind = party.offer
-        party.state = final_state
-        party.deadline_ms = None
+        self._end(party, final_state)
         self.effects.append(StatusChanged(party.user_id))
         if kind is OfferKind.ROUTE:
             if party.user_id not in self.record.tried:
@@ -484,8 +488,7 @@ class SmsSession:
         pending = pending_agent_offer(self.record)
         if pending is None or pending.offer is not OfferKind.CONSULT or pending.offered_by != user_id:
             raise invalid_state("There is no pending consultation to cancel")
-        pending.state = PartyState.REVOKED
-        pending.deadline_ms = None
+        self._end(pending, PartyState.REVOKED)
         self.effects.append(PropertiesChanged(only=user_id))
         self.effects.append(StatusChanged(pending.user_id))
 
@@ -619,14 +622,24 @@ class SmsSession:
     def _remove_agent(self, ctx: DomainContext, party: Party, final_state: PartyState) -> Message:
         participant = self._participant(party)
         self.record.participants.remove(participant)
-        party.state = final_state
-        return self._log(ctx, MessageType.PARTICIPANT_LEFT, participant, participant.visibility)
+        left = self._log(ctx, MessageType.PARTICIPANT_LEFT, participant, participant.visibility)
+        self._end(party, final_state)  # after its own ParticipantLeft: the party may read that one
+        return left
+
+    def _end(self, party: Party, state: PartyState) -> None:
+        """``party`` moves to ``state``; leaving the live states fixes what it may still read."""
+        party.state = state
+        if state in FINAL_STATES:
+            party.deadline_ms = None
+            party.departure = self._departure_now()
+
+    def _departure_now(self) -> Departure:
+        return Departure(self.record.last_index, self.record.user_data_version)
 
     def _revoke_offers_from(self, user_id: str) -> None:
         for party in self.record.parties.values():
             if party.state is PartyState.INVITED and party.offered_by == user_id:
-                party.state = PartyState.REVOKED
-                party.deadline_ms = None
+                self._end(party, PartyState.REVOKED)
                 self.effects.append(StatusChanged(party.user_id))
 
     def _hand_over_ownership(self, ctx: DomainContext, others: list[str]) -> Message | None:
@@ -648,10 +661,9 @@ class SmsSession:
         if party.state is PartyState.CHATTING:
             self._remove_agent(ctx, party, PartyState.REVOKED if party.supervision else PartyState.COMPLETED)
         elif party.state is PartyState.INVITED:
-            party.state = PartyState.REVOKED
-            party.deadline_ms = None
+            self._end(party, PartyState.REVOKED)
         else:
-            party.state = PartyState.COMPLETED
+            self._end(party, PartyState.COMPLETED)
 
     def _release_everyone_else(self, ctx: DomainContext, user_id: str) -> None:
         for other in self.live_parties():

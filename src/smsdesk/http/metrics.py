@@ -18,13 +18,14 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsdesk.gws.envelope import GwsError, StatusCode
+from smsdesk.http.server_protocol import PROCESS_CONNECTIONS, ConnectionStats, open_descriptors
 from smsdesk.operations.ports import StoredNotification
 from smsdesk.operations.statistics import QueueView
 
@@ -71,6 +72,14 @@ class Metrics:
             ["connector", "outcome"],
             registry=self.registry,
         )
+        self.sms_unknown_reports = Counter(
+            "smsdesk_sms_unknown_reports",
+            "Provider reports (delivery receipts, opt-outs drawn from them) about a message smsdesk "
+            "never sent: logged and ignored, by connector and report.",
+            ["connector", "report"],
+            registry=self.registry,
+        )
+        self.registry.register(_ConnectionCollector(PROCESS_CONNECTIONS))
         self._committed: list[tuple[int, float]] = []  # (outbox position, commit time), ascending
         # Looking a labelled child up costs more than incrementing it: keep the few that exist.
         self._children: dict[tuple[Counter, tuple[str, ...]], Any] = {}
@@ -111,6 +120,9 @@ class Metrics:
     def sms_attempt(self, connector: str, outcome: str) -> None:
         self._count(self.sms, connector, outcome)
 
+    def sms_unknown_report(self, connector: str, report: str) -> None:
+        self._count(self.sms_unknown_reports, connector, report)
+
     # ----- the endpoint -----
 
     def endpoint(
@@ -136,6 +148,43 @@ class Metrics:
             )
 
         return metrics
+
+
+class _ConnectionCollector(Collector):
+    """What the connection layer refused (``http/server_protocol.py``), and the process's file
+    descriptors against its budget: a graph that climbs towards the budget is the warning before
+    the 503s."""
+
+    def __init__(self, stats: ConnectionStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self.stats
+        refused = CounterMetricFamily(
+            "smsdesk_connections_refused",
+            "Connections answered at once and closed: over max_connections_per_address (429), or "
+            "with the process short of file descriptors (503).",
+            labels=["reason"],
+        )
+        refused.add_metric(["per_address"], stats.refused_per_address)
+        refused.add_metric(["file_descriptors"], stats.refused_short_of_descriptors)
+        yield refused
+        yield CounterMetricFamily(
+            "smsdesk_connections_cut_off",
+            "Connections closed because their client read nothing for send_timeout_s.",
+            value=stats.cut_off_not_reading,
+        )
+        open_now = open_descriptors()
+        if open_now is not None:
+            yield GaugeMetricFamily(
+                "smsdesk_open_files", "File descriptors this process holds.", value=open_now
+            )
+        if stats.descriptor_budget:
+            yield GaugeMetricFamily(
+                "smsdesk_connection_budget",
+                "Connections this process serves at most (its open-file limit less a reserve).",
+                value=stats.descriptor_budget,
+            )
 
 
 class _QueueCollector(Collector):

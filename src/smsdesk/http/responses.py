@@ -157,14 +157,16 @@ async def send_error(send: Send, error: GwsError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def raw_http_error(error: GwsError, reason: str) -> bytes:
+def raw_http_error(error: GwsError, reason: str, retry_after_s: int | None = None) -> bytes:
     """A whole HTTP/1.1 response carrying ``error``, for the connection layer that answers before
     any ASGI app runs (a malformed request, a timeout); the connection is closed after it."""
     body = envelope_bytes(error)
+    retry = f"retry-after: {retry_after_s}\r\n" if retry_after_s is not None else ""
     head = (
         f"HTTP/1.1 {error.http_status} {reason}\r\n"
         "content-type: application/json\r\n"
         f"content-length: {len(body)}\r\n"
+        f"{retry}"
         "connection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body

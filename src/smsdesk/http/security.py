@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -11,11 +10,18 @@ from starlette.responses import Response
 from smsdesk.config import CsrfMode
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import GwsError, StatusCode
-from smsdesk.operations.identity import Authenticator, HttpSession, HttpSessions, cookie_caller, cookie_user
+from smsdesk.operations.identity import (
+    DEVICE_COOKIE,
+    DEVICE_LIFETIME_S,
+    Authenticator,
+    HttpSession,
+    HttpSessions,
+    cookie_caller,
+)
 from smsdesk.operations.ports import User
 from smsdesk.operations.presence import PresenceRecorder
 from smsdesk.operations.ratelimit import TokenBuckets
-from smsdesk.operations.signin_throttle import SessionHolder, SignInThrottle, verify_throttled
+from smsdesk.operations.signin_throttle import SignInThrottle, verify_throttled
 
 COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
@@ -27,12 +33,19 @@ class Caller:
     user: User
     http_session: HttpSession
     new_session: bool
+    new_device: str | None = None
+    """A device cookie to give the client: it signed in with the right password without one."""
 
     def decorate(self, response: Response, method: str) -> None:
         if self.new_session:
             # Written directly: the id is URL-safe base64, and SimpleCookie costs ~60 µs per response.
             response.headers.append(
                 "set-cookie", f"{COOKIE}={self.http_session.id}; HttpOnly; Path=/; SameSite=lax"
+            )
+        if self.new_device is not None:
+            response.headers.append(
+                "set-cookie",
+                f"{DEVICE_COOKIE}={self.new_device}; HttpOnly; Path=/; SameSite=lax; Max-Age={DEVICE_LIFETIME_S}",
             )
         if method == "GET":
             response.headers["X-CSRF-HEADER"] = CSRF_HEADER
@@ -63,17 +76,17 @@ class RequestSecurity:
         authorization = request.headers.get("authorization")
         user: User | None = None
         http_session: HttpSession | None = None
+        new_device: str | None = None
         if authorization is not None:
             credentials = parse_basic_authorization(authorization)
             if credentials is not None:
                 address = request.client.host if request.client else "unknown"
+                device = self.sessions.device_of(request.cookies.get(DEVICE_COOKIE), credentials[0])
                 user = await verify_throttled(
-                    self.authenticator,
-                    self.throttle,
-                    *credentials,
-                    address,
-                    session_holder=self._holder(cookie),
+                    self.authenticator, self.throttle, *credentials, address, device
                 )
+                if user is not None and device is None:
+                    new_device = self.sessions.device_cookie(user.user_name)
             claim = self.sessions.claim(cookie) if user is not None else None
             if user is not None and claim is not None and claim.user_id == user.id:
                 http_session = await self.sessions.resolve(claim, user)
@@ -96,13 +109,7 @@ class RequestSecurity:
             token = request.headers.get(CSRF_HEADER, "")
             if new_session or not http_session.csrf_matches(token):
                 raise GwsError(StatusCode.FORBIDDEN, "Missing or invalid Csrf token")
-        return Caller(user, http_session, new_session)
-
-    def _holder(self, cookie: str | None) -> SessionHolder | None:
-        """Who the request's session cookie belongs to, asked only when the sign-in is throttled."""
-        if cookie is None:
-            return None
-        return functools.partial(cookie_user, self.authenticator, self.sessions, cookie)
+        return Caller(user, http_session, new_session, new_device)
 
     def _csrf_required(self, sent_authorization: bool) -> bool:
         if self.csrf == "off":

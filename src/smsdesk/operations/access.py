@@ -9,8 +9,12 @@ Supervisors (role ``ROLE_SUPERVISOR``) act only on agents of the queues they sup
 
 from __future__ import annotations
 
+import msgspec
+
+from smsdesk.domain import need_to_know
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
-from smsdesk.domain.model import PartyState, SessionRecord
+from smsdesk.domain.model import Departure, PartyState, SessionRecord
+from smsdesk.domain.userdata import UserDataValue
 from smsdesk.operations.ports import ServiceNumber, Transaction, User
 
 AGENT_ROLES = frozenset({"ROLE_AGENT", "ROLE_SUPERVISOR"})
@@ -28,6 +32,42 @@ async def session_for_agent(tx: Transaction, user: User, session_id: str) -> Ses
     if record is None or user.id not in record.parties:
         raise not_found("SMS session not found")
     return record
+
+
+async def departure_of(tx: Transaction, user: User, record: SessionRecord) -> Departure | None:
+    """Where ``user`` left ``record``, if what they read must stop there (need-to-know). None for a
+    party still in it, and for a supervisor of the session's queue: that queue is theirs to read."""
+    party = record.parties.get(user.id)
+    departure = party.departure if party is not None else None
+    if departure is None or await _supervises_queue(tx, user, record.queue):
+        return None
+    return departure
+
+
+async def as_seen_by(tx: Transaction, user: User, record: SessionRecord) -> SessionRecord:
+    """The session as ``user`` may read it: whole, or for a former party as it stood when they left
+    (``domain/need_to_know.py``)."""
+    departure = await departure_of(tx, user, record)
+    if departure is None:
+        return record
+    later = [
+        e for e in await tx.user_data_audit.of_session(record.id) if e.version > departure.user_data_version
+    ]
+    user_data = need_to_know.user_data_before(
+        record.user_data,
+        ((e.key, None if e.old_value is None else _decode_value(e.old_value)) for e in reversed(later)),
+    )
+    comment = None
+    if record.comment is not None and departure.last_index > 0:
+        comment = need_to_know.comment_in(await tx.messages.read(record.id, 1, departure.last_index))
+    return need_to_know.as_left(record, departure, user_data, comment)
+
+
+_decode_value = msgspec.json.Decoder(UserDataValue).decode
+
+
+async def _supervises_queue(tx: Transaction, user: User, queue: str) -> bool:
+    return SUPERVISOR_ROLE in user.roles and queue in await tx.queues.supervised_by(user.tenant_id, user.id)
 
 
 async def colleague(tx: Transaction, user: User, user_id_or_name: str) -> User:
@@ -109,10 +149,6 @@ async def session_for_audit(tx: Transaction, user: User, session_id: str) -> Ses
     record = await tx.sessions.load(user.tenant_id, session_id)
     if record is None:
         raise not_found("SMS session not found")
-    if user.id in record.parties:
-        return record
-    if SUPERVISOR_ROLE in user.roles and record.queue in await tx.queues.supervised_by(
-        user.tenant_id, user.id
-    ):
+    if user.id in record.parties or await _supervises_queue(tx, user, record.queue):
         return record
     raise not_found("SMS session not found")

@@ -158,6 +158,14 @@ class _Known:
 
 
 _claim_decoder = msgspec.json.Decoder(tuple[str, str, str, int])
+_device_decoder = msgspec.json.Decoder(tuple[str, str, int])
+
+DEVICE_COOKIE = "SMSDESK_DEVICE"
+"""**Extension**: the device cookie (OWASP, "Slow down online guessing attacks with device
+cookies"), issued to a browser once it signs in with the right password. Its sign-in attempts for
+that user are then counted on their own budget, not its address's: a guesser sharing the address
+(one NAT) neither locks it out nor gets a fresh budget from its success."""
+DEVICE_LIFETIME_S = 90 * 86_400
 
 
 def _b64(data: bytes) -> str:
@@ -224,6 +232,28 @@ class HttpSessions:
 
     def csrf(self, key: str) -> str:
         return _b64(self._mac("csrf", key))
+
+    def device_cookie(self, user_name: str) -> str:
+        """A new device cookie saying this browser signed in as ``user_name`` (``DEVICE_COOKIE``):
+        a random device id, the user name and the issue time, signed like a session cookie."""
+        claim = msgspec.json.encode((secrets.token_urlsafe(12), user_name, int(time.time() * 1000))).decode()
+        return f"{_b64(claim.encode())}.{_b64(self._mac('device', claim))}"
+
+    def device_of(self, token: str | None, user_name: str) -> str | None:
+        """The device id ``token`` names, if it is a device cookie of ours for ``user_name`` that is
+        not past ``DEVICE_LIFETIME_S`` (no I/O)."""
+        if not token or len(token) > 256:
+            return None
+        head, _, tail = token.partition(".")
+        try:
+            claim = _unb64(head).decode()
+            device, named, issued_ms = _device_decoder.decode(claim)
+            mac = _unb64(tail)
+        except (ValueError, msgspec.DecodeError):
+            return None
+        if named != user_name or time.time() * 1000 - issued_ms > DEVICE_LIFETIME_S * 1000:
+            return None
+        return device if hmac.compare_digest(self._mac("device", claim), mac) else None
 
     def csrf_matches(self, key: str, token: str) -> bool:
         sent = token.encode()

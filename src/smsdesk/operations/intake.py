@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 
 from smsdesk.domain.consent import OPTED_IN_NOTICE, OPTED_OUT_NOTICE, ConsentChange
 from smsdesk.domain.model import DomainContext
@@ -28,6 +30,21 @@ class SmsIntake:
         # the database and the routing loop from the others. Raises RateLimited: the connector
         # answers with its protocol's "try again later" (HTTP 429, SMPP ESME_RTHROTTLED).
         self.limits = limits or TokenBuckets(Rate(0, 0), "contact center's incoming SMS")
+        # Told of every report about a message smsdesk never sent: (connector, "receipt" | "opt-out").
+        self.on_unknown_message: list[Callable[[str, str], None]] = []
+
+    def _unknown_message(self, connector: str, report: str, message_id: str, what: str) -> None:
+        """A report about a message smsdesk has no record of sending: recorded (a WARNING line, the
+        ``smsdesk_sms_unknown_reports`` counter), answered as usual, and applied to nobody."""
+        log.warning(
+            "%s %s for message %s, which smsdesk never sent: ignored (%s)",
+            connector,
+            report,
+            message_id,
+            what,
+        )
+        for observe in self.on_unknown_message:
+            observe(connector, report)
 
     async def inbound(self, sms: InboundSms) -> None:
         """Join the customer's open session, or open a new one in the number's queue. Idempotent on
@@ -113,11 +130,8 @@ class SmsIntake:
                 return
             record = await work.tx.outbound.by_provider_id(receipt.connector, receipt.provider_message_id)
             if record is None:
-                log.warning(
-                    "delivery receipt from %s for unknown message %s (%s)",
-                    receipt.connector,
-                    receipt.provider_message_id,
-                    receipt.state,
+                self._unknown_message(
+                    receipt.connector, "receipt", receipt.provider_message_id, f"status {receipt.state}"
                 )
                 return
             if record.status in _FINAL_DELIVERY and receipt.state == "accepted":
@@ -133,10 +147,25 @@ class SmsIntake:
         log.info("SMS %s to %s: %s", record.id, record.customer_number, receipt.state)
 
     async def opt_out(self, signal: OptOutSignal) -> None:
-        """The provider says the customer blocked (or unblocked) the number: same state as a keyword."""
+        """The provider says the customer blocked (or unblocked) the number: same state as a keyword.
+        A signal drawn from a message's failure counts only for a message smsdesk sent, and for the
+        numbers it was sent between (not whatever the report names)."""
         async with self.services.work() as work:
             if not await _first_time(work.tx, signal.connector, signal.idempotency_key):
                 return
+            if signal.about_message is not None:
+                sent = await work.tx.outbound.by_provider_id(signal.connector, signal.about_message)
+                if sent is None:
+                    self._unknown_message(
+                        signal.connector,
+                        "opt-out",
+                        signal.about_message,
+                        f"no opt-out of {signal.customer_number} from {signal.service_number}",
+                    )
+                    return
+                signal = replace(
+                    signal, service_number=sent.service_number, customer_number=sent.customer_number
+                )
             number = await work.tx.service_numbers.get(signal.service_number)
             if number is None:
                 log.warning("opt-out signal for %s: not a configured service number", signal.service_number)

@@ -1,16 +1,20 @@
 """Slowing down password guessing without handing attackers a way to lock agents out.
 
-Failures are counted per (user name, client address). After ``max_failures`` within ``window_s``
-that pair is throttled for ``initial_s``, doubling with each further throttle up to ``max_s``:
-meanwhile its attempts are refused *before* the password is looked at (checking it would tell a
-guesser when they are right). Only that pair is slowed: the same user from any other address, and
-every other user from this address, sign in as usual, so a guesser cannot keep an agent out unless
-they share the agent's address (and a desktop that already holds a session cookie of that user is
-let through even then: see ``http/security.py``). A success forgets the pair.
+Failures are counted per (user name, source): the client address, or the browser's device cookie
+when it brings a valid one for that user (``identity.DEVICE_COOKIE``: a browser that signed in as
+that user before). After ``max_failures`` within ``window_s`` that pair is throttled for
+``initial_s``, doubling with each further throttle up to ``max_s``: meanwhile its attempts are
+refused *before* the password is looked at (checking it would tell a guesser when they are right),
+whatever cookie they carry. Only that pair is slowed: the same user from any other address or
+device, and every other user, sign in as usual, so a guesser cannot keep an agent out unless they
+share the agent's address and the agent's browser never signed in from there. A success forgets
+the failures of a device only: at an address it would hand whoever shares it (a guesser behind the
+same NAT) a fresh budget.
 
 Every failure and every throttle is logged as one ``key=value`` line an operator can alert on:
 ``auth.failure user="agent1" address=203.0.113.9 count=3`` and
-``auth.throttled user="agent1" address=203.0.113.9 retry_after=5 strikes=1``.
+``auth.throttled user="agent1" address=203.0.113.9 retry_after=5 strikes=1`` (with
+``device=<id>`` after the address when the attempt came with a device cookie).
 On a cluster the failures are counted in the database, so they add up over every node
 (:class:`SignInThrottle`); a single node may count them in memory, bounded by ``max_entries``.
 """
@@ -21,7 +25,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -85,6 +89,20 @@ def _quoted(value: str) -> str:
     return json.dumps(value[:64])
 
 
+DEVICE_SOURCE = "device:"
+"""How a device's pairs are told apart from addresses' in ``signin_throttles.address``."""
+
+
+def device_source(device: str) -> str:
+    return DEVICE_SOURCE + device
+
+
+def _where(source: str, address: str | None) -> str:
+    if source.startswith(DEVICE_SOURCE):
+        return f"address={address or 'unknown'} device={source.removeprefix(DEVICE_SOURCE)}"
+    return f"address={source}"
+
+
 class SignInThrottle:
     """Counts failures in this process's memory or, given a ``store``, in the database, so that
     failures on every node of a cluster add up (``signin_throttles``, one row per pair).
@@ -131,12 +149,15 @@ class SignInThrottle:
                 self._pairs[key] = _state_codec[1].decode(stored)
         self.check(user_name, address)
 
-    async def failed(self, user_name: str, address: str) -> None:
+    async def failed(self, user_name: str, source: str, address: str | None = None) -> None:
+        """Count a failure of ``(user_name, source)``; ``address`` is what the log names (the client
+        address, when ``source`` is a device)."""
         settings = self.settings
         if not settings.enabled:
             return
         now = self._clock()
-        key = (user_name, address)
+        key = (user_name, source)
+        where = _where(source, address)
         if self.store is None:
             entry = self._pairs.pop(key, None) or PairState()
             throttled = count_failure(entry, now, settings)
@@ -145,12 +166,12 @@ class SignInThrottle:
         self._pairs.pop(key, None)
         self._pairs[key] = entry  # re-inserted: the dict's first key stays the stalest pair
         count = len(entry.failures) or settings.max_failures
-        log.warning("auth.failure user=%s address=%s count=%d", _quoted(user_name), address, count)
+        log.warning("auth.failure user=%s %s count=%d", _quoted(user_name), where, count)
         if throttled:
             log.warning(
-                "auth.throttled user=%s address=%s retry_after=%d strikes=%d",
+                "auth.throttled user=%s %s retry_after=%d strikes=%d",
                 _quoted(user_name),
-                address,
+                where,
                 math.ceil(entry.locked_until - now),
                 entry.strikes,
             )
@@ -167,8 +188,9 @@ class SignInThrottle:
             await tx.signin_throttles.save(*key, encoder.encode(entry).decode(), int(now * 1000))
         return entry, throttled
 
-    async def succeeded(self, user_name: str, address: str) -> None:
-        key = (user_name, address)
+    async def succeeded(self, user_name: str, source: str) -> None:
+        """Forget the failures of ``(user_name, source)`` (asked for devices only: see the module)."""
+        key = (user_name, source)
         # Only pairs this node saw fail cost a write (a success elsewhere ages out of the window).
         if self._pairs.pop(key, None) is not None and self.store is not None:
             async with self.store.transaction() as tx:
@@ -182,37 +204,28 @@ class SignInThrottle:
                 await tx.signin_throttles.prune(int((self._clock() - quiet_s) * 1000))
 
 
-SessionHolder = Callable[[], Awaitable[User | None]]
-
-
 async def verify_throttled(
     authenticator: Authenticator,
     throttle: SignInThrottle,
     user_name: str,
     password: str,
     address: str,
-    session_holder: SessionHolder | None = None,
+    device: str | None = None,
 ) -> User | None:
-    """Check a password unless this (user, address) pair is throttled; count the outcome.
+    """Check a password unless its (user, source) pair is throttled; count the outcome.
 
-    ``session_holder`` returns the user of the caller's valid session cookie, if any (asked only
-    when throttled): a desktop that already signed in as this user is never throttled, so an
-    attacker sharing its address cannot lock it out.
+    The source is ``device`` (the id of a valid device cookie of this user, if the request carries
+    one) or else ``address``. A throttled pair raises :class:`SignInThrottled` before the password
+    is looked at, whatever else the request carries: a session cookie is no way around it.
     """
-    user: User | None = None
-    try:
-        throttle.check(user_name, address)
-        user = authenticator.trusted(user_name, password)
-        if user is None:
-            await throttle.check_shared(user_name, address)
-    except SignInThrottled:
-        holder = await session_holder() if session_holder is not None else None
-        if holder is None or holder.user_name != user_name:
-            raise
+    source = device_source(device) if device is not None else address
+    throttle.check(user_name, source)
+    user = authenticator.trusted(user_name, password)
     if user is None:
+        await throttle.check_shared(user_name, source)
         user = await authenticator.verify(user_name, password)
     if user is None:
-        await throttle.failed(user_name, address)
-    else:
-        await throttle.succeeded(user_name, address)
+        await throttle.failed(user_name, source, address)
+    elif device is not None:
+        await throttle.succeeded(user_name, source)
     return user

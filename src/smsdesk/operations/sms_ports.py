@@ -65,6 +65,9 @@ class OptOutSignal:
     reason: str = ""
     # As on DeliveryReceipt: a replayed report with the same key changes nothing.
     idempotency_key: str | None = None
+    # The provider's id of the message whose failure says so (a status callback): the signal is
+    # acted on only if smsdesk sent that message, and then for the numbers smsdesk sent it between.
+    about_message: str | None = None
 
 
 class SmsSendError(Exception):

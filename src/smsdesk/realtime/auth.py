@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,7 +10,7 @@ import msgspec
 from smsdesk.bayeux import Rejection
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import StatusCode
-from smsdesk.operations.identity import Authenticator, HttpSessions, cookie_user
+from smsdesk.operations.identity import DEVICE_COOKIE, Authenticator, HttpSessions, cookie_user
 from smsdesk.operations.ports import Store, User
 from smsdesk.operations.signin_throttle import SignInThrottle, SignInThrottled, verify_throttled
 
@@ -32,15 +31,15 @@ def _throttled(error: SignInThrottled) -> Rejection:
     return Rejection(status=429, body=body, headers=(("Retry-After", str(error.retry_after_s)),))
 
 
-def _session_cookie(scope: dict[str, Any]) -> str | None:
+def _cookie(scope: dict[str, Any], wanted: str) -> str | None:
     # Split by hand, as browsers send it ("a=1; b=2"): SimpleCookie's parser costs ~30 µs on every
-    # long-poll, and our session ids are URL-safe base64 that never needs its unquoting.
+    # long-poll, and our cookies are URL-safe base64 that never needs its unquoting.
     cookie_header = _header(scope, b"cookie")
     if not cookie_header:
         return None
     for part in cookie_header.split(";"):
         name, _, value = part.strip().partition("=")
-        if name == "JSESSIONID":
+        if name == wanted:
             return value.strip('"') or None
     return None
 
@@ -50,16 +49,16 @@ def bayeux_authenticator(
 ) -> Callable[[dict[str, Any]], Awaitable[object]]:
     async def authenticate(scope: dict[str, Any]) -> object:
         credentials = parse_basic_authorization(_header(scope, b"authorization"))
-        cookie = _session_cookie(scope)
+        cookie = _cookie(scope, "JSESSIONID")
         user: User | None = None
         if credentials is not None:
             client = scope.get("client")
             address = str(client[0]) if client else "unknown"
+            # Device cookies are issued by REST answers (the first request a desktop makes) and
+            # honoured here alike.
+            device = sessions.device_of(_cookie(scope, DEVICE_COOKIE), credentials[0])
             try:
-                holder = functools.partial(cookie_user, authenticator, sessions, cookie) if cookie else None
-                user = await verify_throttled(
-                    authenticator, throttle, *credentials, address, session_holder=holder
-                )
+                user = await verify_throttled(authenticator, throttle, *credentials, address, device)
             except SignInThrottled as error:
                 return _throttled(error)
         elif cookie is not None:

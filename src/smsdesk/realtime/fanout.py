@@ -367,11 +367,10 @@ class Fanout:
         server = self.server
         assert server is not None
         session = state.session
-        limit = server.settings.max_queue - len(GAP_CHANNELS)
         for row in rows:
             if session.removed is not None:
                 return False
-            if session.pending >= limit:
+            if not server.has_room(session, len(row.payload), len(GAP_CHANNELS)):
                 # A replay longer than the client's queue would drop the session, and the client
                 # would come back with the same token forever: send a gap instead.
                 self._gap(state, "overflow", row.position, max(self.cursor, rows[-1].position))
