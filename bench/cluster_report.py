@@ -149,8 +149,12 @@ def report_operations(args: argparse.Namespace, ops: dict[str, Any], verdicts: V
         f"{args.rounds} x {args.duration:g} s rounds, medians; CPU = the whole deployment's, ms per operation"
     )
     print(
-        f"  {'deployment':<27}{'ops/s':>7}{'xSQLite':>8}{'xPG1':>6}{'notif p50':>10}{'p99':>7}"
-        f"{'CPU/op':>8}{'smsdesk':>8}{'PG':>7}{'nginx':>7}{'xSQLite':>8}{'stmt/op':>8}{'commit/op':>10}"
+        f"  {'':<27}{'':>7}{'ops/s ratio':>14}{'notification':>17}{'CPU ms per operation':>30}"
+        f"{'CPU':>8}{'per operation':>18}"
+    )
+    print(
+        f"  {'deployment':<27}{'ops/s':>7}{'/SQLite':>8}{'/PG1':>6}{'p50 ms':>10}{'p99':>7}"
+        f"{'total':>8}{'smsdesk':>8}{'PG':>7}{'nginx':>7}{'/SQLite':>8}{'stmts':>8}{'commits':>10}"
         f"{'lost':>5}{'err':>5}"
     )
     by_key = {s.deployment.key: s for s in summaries}
@@ -168,9 +172,8 @@ def report_operations(args: argparse.Namespace, ops: dict[str, Any], verdicts: V
             f"{f.lost:>5}{f.errors:>5}"
         )
     print(
-        "  notification p50/p99 in ms; CPU/op, smsdesk, PG, nginx in ms of CPU per operation (PG: the postmaster,"
-        " its background\n  processes and this deployment's backends); stmt/op from pg_stat_statements, commit/op"
-        " from pg_stat_database.xact_commit"
+        "  PG: the postmaster, its background processes and this deployment's backends; statements from"
+        " pg_stat_statements,\n  commits from pg_stat_database.xact_commit, both for the deployment's database"
     )
     others = [s for s in summaries if s.other_databases_ms and not math.isnan(s.other_databases_ms)]
     if others:
