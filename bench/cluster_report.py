@@ -179,10 +179,8 @@ def report_operations(args: argparse.Namespace, ops: dict[str, Any], verdicts: V
     if others:
         print(
             "  left out of PG: the other databases' backends (idle deployments, this benchmark's statistics"
-            " connection) used "
-            + ", ".join(
-                f"{s.other_databases_ms:.3f} ms/op during {s.deployment.key}'s rounds" for s in others
-            )
+            " connection), ms/op during each one's rounds: "
+            + ", ".join(f"{s.deployment.key} {s.other_databases_ms:.3f}" for s in others)
         )
     for s in summaries:
         if s.top and s.ops:
@@ -276,7 +274,11 @@ def report_fanout(args: argparse.Namespace, fanout: dict[str, Any], verdicts: Ve
             f"  {deployment.label:<27}{s.p50:>8.2f}{s.p99:>8.2f}{s.lost:>6}{s.dup:>5}{s.ooo:>5}{s.errors:>5}"
             f"{f'{ok}/{sent}':>9}{fmt(per_op, 3):>10}{fmt(s.cpu, 3):>12}"
         )
-    print("  p50/p99: operation sent -> received by all 10 desktops; ms/delivery: idle CPU subtracted")
+    print(
+        "  p50/p99: operation sent -> received by all 10 desktops; lost: deliveries still missing 5 s after"
+        " the round's\n  last operation; CPU ms/op: the deployment's CPU over the round / operations;"
+        " ms/delivery: idle CPU subtracted"
+    )
     for failure in failures:
         print(f"  FAILURE: {failure}")
     full = (args.fanout_agents, args.fanout_rate) == FANOUT_TARGET_LOAD
