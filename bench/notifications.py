@@ -12,7 +12,10 @@ Method (performance spec §6.3-§6.5 and §7):
 - One load driver for all systems (``bench/peers/driver.mjs``): the official ``cometd`` 9 JS client
   with ``cometd-nodejs-client`` (faye's own client for faye, whose websocket the cometd client cannot
   use). Open-loop operations at a fixed rate; every notification carries the operation's ``seq``;
-  latency is "POST sent -> received by every subscriber of that agent", on one clock.
+  latency is "POST sent -> received by every subscriber of that agent", on one clock. Each client
+  keeps its own cookie jar; against smsdesk it first signs in over REST (``GET /api/v2/me`` with
+  Basic) as a desktop does, so its Bayeux requests carry its ``JSESSIONID``. A client not
+  subscribed within 60 s makes the driver give up and say why, rather than wait.
 - The servers run pinned to CPU 0 (``taskset``) and the drivers to CPU 1. Server CPU is utime+stime
   from ``/proc/<pid>/stat`` over the load window, minus the server's idle rate measured just before
   (same sessions connected, no load), divided by the deliveries. RSS is ``VmRSS``.
@@ -59,6 +62,7 @@ from operations import (
     encode,
     free_port,
     progress,
+    raise_open_file_limit,
     request_bytes,
 )
 
@@ -194,6 +198,8 @@ class Bench:
             "bayeuxPath": self.bayeux_path(system.name),
             "payloadBytes": PAYLOAD_BYTES,
             "agents": specs,
+            # Each desktop signs in over REST first, which gets it smsdesk's JSESSIONID cookie.
+            "signInPath": "/api/v2/me" if system.name == "smsdesk" else None,
             **extra,
         }
 
@@ -365,6 +371,8 @@ class Driver:
                 tail = self.log.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"driver exited with {await self.process.wait()}: {tail}")
             event: dict[str, Any] = json.loads(line)
+            if event["event"] == "fatal":
+                raise RuntimeError(f"driver gave up: {event['text']}")
             if event["event"] == "error":
                 self.errors.append(event["text"])
                 progress("driver: " + event["text"][:300])
@@ -461,7 +469,7 @@ async def prepare_agents(port: int, names: list[str]) -> list[dict[str, Any]]:
             raw = request_bytes(
                 method, path, port, [auth] if auth else [], None if body is None else encode(body)
             )
-            status, reply = await connection.request(raw)
+            status, reply = await connection.call(raw)
         finally:
             pool.put_nowait(connection)
         decoded: dict[str, Any] = decode_any(reply) if reply else {}
@@ -895,6 +903,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("node") is None:
         print("node is not installed", file=sys.stderr)
         return 2
+    raise_open_file_limit()
     ensure_node_modules()
     workdir = Path(tempfile.mkdtemp(prefix="smsdesk-notify-"))
     started = time.perf_counter()

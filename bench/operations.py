@@ -6,7 +6,7 @@ What one smsdesk operation costs here: an HTTP request in, the SQLite commit, an
 notification delivered to the agent's subscribed Bayeux long-poll client. The echo (``POST /echo``
 returning the request's JSON, uvicorn with the same loop/http/worker options) is the in-run yardstick
 that cancels out the noise of our shared 2-core machines (performance spec §6-§7): rounds are
-interleaved echo, smsdesk, echo, smsdesk, ... and we report medians and the ratio of medians. Both
+interleaved (echo, smsdesk, then smsdesk, echo, ...) and we report medians and the ratio of medians. Both
 servers run at the same log level (``--server-log-level``, default info as ``smsdesk serve``, which
 means one uvicorn access-log line per request: a real cost, paid by both).
 
@@ -21,10 +21,19 @@ Method:
 - Latency is measured on one clock (this process): "HTTP" is request written -> reply parsed;
   "notification" is request written -> the agent's ``/meta/connect`` reply carrying the notification
   with the operation's ``referenceId`` has been read.
+- Each agent keeps its cookies as a browser does: its sign-in (Basic) gets a ``JSESSIONID``, which
+  its operations and its Bayeux client send back from then on (with Basic still on every request).
+- ``--compare GIT_REF`` measures the code of another commit in the same run: GIT_REF is checked
+  out into a temporary git worktree (removed at the end, Ctrl-C included), a second smsdesk runs
+  from it (this virtualenv's Python, ``PYTHONPATH=<worktree>/src``; the server writes where its
+  code comes from to its log, and the benchmark checks it), on a database provisioned by that
+  commit's own ``bench/operations.py``. Rounds rotate over echo, the current code and the old one;
+  the report adds old/echo and old/current ratios.
 
 Speed never fails the run (the targets are printed, not asserted). The exit status is non-zero only
 when something functionally broke: HTTP errors, lost, duplicate or unmatched notifications, a server
-that would not start.
+that would not start or answer (every setup request has a deadline; a round's stragglers get
+``STUCK_S``).
 """
 
 from __future__ import annotations
@@ -37,7 +46,9 @@ import gc
 import itertools
 import math
 import os
+import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,9 +58,11 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import msgspec
+from git_ref import GitError, RefWorktree
 
 HOST = "127.0.0.1"
 PASSWORD = "bench-pass-1"
@@ -61,6 +74,8 @@ BAYEUX_PATH = "/api/v2/notifications"
 # After the load stops, notifications still in flight get this long to arrive before counting as lost.
 DRAIN_S = 5.0
 STUCK_S = 30.0
+# Any one setup request (sign-in, subscribe, an SMS, Accept) answered later than this is a failure.
+SETUP_TIMEOUT_S = 30.0
 SCRIPT = Path(__file__).resolve()
 
 
@@ -80,11 +95,20 @@ class Connection:
         self.reader = reader
         self.writer = writer
         self.head = b""  # the last reply's status line and headers, lower-cased
+        self.raw_head = b""  # the same as sent (cookie values are case-sensitive)
 
     @classmethod
-    async def open(cls, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection(HOST, port)
+    async def open(cls, port: int, within: float = 10.0) -> Connection:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), within)
         return cls(port, reader, writer)
+
+    async def call(self, raw: bytes, within: float = SETUP_TIMEOUT_S) -> tuple[int, bytes]:
+        """``request`` with a deadline: what setup uses, so a server that never answers is an error."""
+        try:
+            return await asyncio.wait_for(self.request(raw), within)
+        except TimeoutError:
+            first_line = raw.split(b"\r\n", 1)[0].decode(errors="replace")
+            raise HttpError(f"{first_line}: no answer within {within:g} s") from None
 
     async def request(self, raw: bytes) -> tuple[int, bytes]:
         if self.reader.at_eof():
@@ -94,7 +118,8 @@ class Connection:
         # Requests are a few hundred bytes, far below the transport's high-water mark, so no drain():
         # awaiting the reply is the flow control.
         self.writer.write(raw)
-        self.head = head = (await self.reader.readuntil(b"\r\n\r\n")).lower()
+        self.raw_head = await self.reader.readuntil(b"\r\n\r\n")
+        self.head = head = self.raw_head.lower()
         if not head.startswith(b"http/1.1 "):
             raise HttpError(f"bad status line: {head[:40]!r}")
         status = int(head[9:12])
@@ -140,6 +165,41 @@ def request_bytes(method: str, path: str, port: int, headers: Sequence[str], bod
 
 def basic_auth(user: str, password: str) -> str:
     return "Authorization: Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+class CookieJar:
+    """One client's cookies, as a browser keeps them: whatever a reply sets is sent back from then
+    on (smsdesk's ``JSESSIONID``, issued to a Basic-authenticated request; ``BAYEUX_BROWSER``).
+    nginx's soft affinity hashes the ``JSESSIONID``, so a client without one would not stick."""
+
+    def __init__(self) -> None:
+        self.cookies: dict[str, str] = {}
+        self.version = 0  # bumped on change: request templates built from an older one are stale
+
+    def keep(self, raw_head: bytes) -> None:
+        """Take the cookies a reply sets (its raw status line and headers)."""
+        for line in raw_head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() != b"set-cookie":
+                continue
+            pair = value.decode("latin-1").split(";", 1)[0].strip()
+            key, _, cookie = pair.partition("=")
+            if key and self.cookies.get(key) != cookie:
+                self.cookies[key] = cookie
+                self.version += 1
+
+    def headers(self) -> list[str]:
+        if not self.cookies:
+            return []
+        return ["Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items())]
+
+    @property
+    def session(self) -> str | None:
+        return self.cookies.get("JSESSIONID")
+
+
+def sets_cookie(connection: Connection) -> bool:
+    return b"\r\nset-cookie:" in connection.head
 
 
 class PostTemplate:
@@ -247,6 +307,8 @@ class RoundResult:
     # What other processes (other engineers' tests...) ran on the server's core meanwhile, or on the
     # whole machine when nothing is pinned.
     other_cpu: float = 0.0
+    # What a subclass measured besides (bench/cluster.py: CPU by part, PostgreSQL's statements).
+    measured: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -313,6 +375,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# ``python -m smsdesk`` that first writes to its log where its smsdesk package was imported from, so
+# a run that compares two versions of the code can check which one each server runs.
+CODE_PROBE = (
+    "import runpy, sys, smsdesk; "
+    "print('smsdesk code:', smsdesk.__file__, file=sys.stderr, flush=True); "
+    "runpy.run_module('smsdesk', run_name='__main__', alter_sys=True)"
+)
+CODE_LINE = "smsdesk code: "
+
+
+def smsdesk_command(*arguments: str) -> list[str]:
+    """The command line of ``smsdesk ARGUMENTS`` run by this Python (``CODE_PROBE``)."""
+    return [sys.executable, "-c", CODE_PROBE, *arguments]
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft open-file limit to its hard limit; the servers, drivers and nginx
+    it starts inherit it (thousands of long-polls are thousands of descriptors)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 class Server:
     def __init__(self, name: str, command: list[str], port: int, log: Path, env: dict[str, str]) -> None:
         self.name = name
@@ -320,6 +407,15 @@ class Server:
         self.log_path = log
         self._log = log.open("wb")
         self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def code_path(self) -> Path | None:
+        """The directory of the smsdesk package this server imported (logged by ``CODE_PROBE``)."""
+        if not self._log.closed:
+            self._log.flush()
+        for line in self.log_path.read_text(errors="replace").splitlines()[:50]:
+            if line.startswith(CODE_LINE):
+                return package_directory(line[len(CODE_LINE) :])
+        return None
 
     async def wait_ready(self, path: str, within: float = 60.0) -> None:
         raw = request_bytes("GET", path, self.port, [], None)
@@ -329,11 +425,11 @@ class Server:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
                 connection = await Connection.open(self.port)
-            except OSError:
+            except (OSError, TimeoutError):
                 await asyncio.sleep(0.1)
                 continue
             try:
-                status, _ = await connection.request(raw)
+                status, _ = await connection.call(raw, 5.0)
             except (OSError, asyncio.IncompleteReadError, HttpError):
                 status = 0
             finally:
@@ -364,7 +460,8 @@ class Server:
         return total
 
     def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
@@ -457,22 +554,47 @@ class BayeuxBroken(Exception):
 
 
 class BayeuxClient:
-    def __init__(self, agent: int, port: int, auth: str, path: str = BAYEUX_PATH) -> None:
+    def __init__(
+        self, agent: int, port: int, auth: str, path: str = BAYEUX_PATH, cookies: CookieJar | None = None
+    ) -> None:
         self.agent = agent
         self.port = port
-        self.post = PostTemplate(path, port, [auth])
+        self.auth = auth
+        self.path = path
+        self.cookies = cookies if cookies is not None else CookieJar()
         self.client_id = ""
         self.connection: Connection | None = None
+        self._built_for = -1  # the jar version self.post and self._connect_raw carry
+        self.post = PostTemplate(path, port, [auth])
         self._connect_raw = b""
         self.polls = 0  # /meta/connect replies read by poll_forever
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        if self._built_for == self.cookies.version:
+            return
+        self._built_for = self.cookies.version
+        self.post = PostTemplate(self.path, self.port, [self.auth, *self.cookies.headers()])
+        if self.client_id:
+            connect = {
+                "channel": "/meta/connect",
+                "clientId": self.client_id,
+                "connectionType": "long-polling",
+            }
+            self._connect_raw = self.post.build(encode([connect]))
 
     async def send(self, *messages: dict[str, Any]) -> list[BayeuxMessage]:
-        assert self.connection is not None
-        return await self.send_raw(self.post.build(encode(list(messages))))
+        self._rebuild()
+        return await self.send_raw(self.post.build(encode(list(messages))), SETUP_TIMEOUT_S)
 
-    async def send_raw(self, raw: bytes) -> list[BayeuxMessage]:
+    async def send_raw(self, raw: bytes, within: float | None = None) -> list[BayeuxMessage]:
         assert self.connection is not None
-        status, body = await self.connection.request(raw)
+        if within is None:
+            status, body = await self.connection.request(raw)
+        else:
+            status, body = await self.connection.call(raw, within)
+        if sets_cookie(self.connection):
+            self.cookies.keep(self.connection.raw_head)
         if status != 200:
             raise BayeuxBroken(f"agent {self.agent}: HTTP {status} {body[:200]!r}")
         return decode_bayeux(body)
@@ -488,12 +610,9 @@ class BayeuxClient:
         if not reply.successful or not reply.clientId:
             raise BayeuxBroken(f"agent {self.agent}: handshake refused: {reply}")
         self.client_id = reply.clientId
-        self._connect_raw = self.post.build(
-            encode(
-                [{"channel": "/meta/connect", "clientId": self.client_id, "connectionType": "long-polling"}]
-            )
-        )
-        await self.send_raw(self._connect_raw)  # the first connect returns at once
+        self._built_for = -1
+        self._rebuild()
+        await self.send_raw(self._connect_raw, SETUP_TIMEOUT_S)  # the first connect returns at once
         replies = await self.send(
             {"channel": "/meta/subscribe", "clientId": self.client_id, "subscription": subscription}
         )
@@ -502,6 +621,7 @@ class BayeuxClient:
 
     async def poll_forever(self, deliver: Callable[[int, BayeuxMessage, float], None]) -> None:
         while True:
+            self._rebuild()
             messages = await self.send_raw(self._connect_raw)
             received_at = time.perf_counter()
             self.polls += 1
@@ -527,15 +647,41 @@ class Agent:
     name: str
     auth: str
     session_id: str = ""
+    cookies: CookieJar = field(default_factory=CookieJar)
+    op_path: str = ""
+    port: int = 0
     op: PostTemplate | None = None
+    op_cookies: int = -1  # the jar version ``op`` was built with
+
+    def headers(self) -> list[str]:
+        return [self.auth, *self.cookies.headers()]
+
+    def operation(self, body: bytes) -> bytes:
+        """The UpdateUserData request on the agent's session, with the agent's current cookies."""
+        if self.op is None or self.op_cookies != self.cookies.version:
+            self.op = PostTemplate(self.op_path, self.port, self.headers())
+            self.op_cookies = self.cookies.version
+        return self.op.build(body)
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, workdir: Path, pinning: Pinning) -> None:
+    """The driver and the servers it loads. ``target`` names the smsdesk server ("smsdesk"; "old"
+    for the code of another commit, run from ``source``, a ``src`` directory)."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        workdir: Path,
+        pinning: Pinning,
+        target: str = "smsdesk",
+        source: Path | None = None,
+    ) -> None:
         self.args = args
         self.workdir = workdir
         self.pin_prefix = pinning.prefix
         self.server_core = pinning.server_cpu
+        self.target = target
+        self.source = source
         self.servers: list[Server] = []
         self.echo: Server | None = None
         self.smsdesk: Server | None = None
@@ -552,6 +698,8 @@ class Bench:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.source is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.source), env.get("PYTHONPATH")]))
         env["SMSDESK_BAYEUX_TIMEOUT_MS"] = str(BAYEUX_TIMEOUT_MS)
         env["SMSDESK_SIMULATOR"] = "1"  # customers' SMS come in through POST /simulator/sms
         # The benchmark is one tenant at full speed on purpose: measure the server, not its limits.
@@ -576,11 +724,17 @@ class Bench:
 
     async def start_smsdesk(self) -> None:
         port = free_port()
-        database_url = f"sqlite:///{self.workdir / 'bench.db'}"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        database = self.workdir / f"{self.target}.db"
+        database_url = f"sqlite:///{database}"
         names = [f"bench-agent{i + 1}" for i in range(self.args.agents)]
         number = "+18885550100"
-        progress(f"provisioning {len(names)} agents in {self.workdir / 'bench.db'}")
-        await provision(database_url, f"http://{HOST}:{port}", names, number)
+        progress(f"{self.target}: provisioning {len(names)} agents in {database}")
+        base_url = f"http://{HOST}:{port}"
+        if self.source is None:
+            await asyncio.wait_for(provision(database_url, base_url, names, number), 300)
+        else:
+            await provision_with(self.source, database_url, base_url, names, number)
         env = self.env()
         if self.args.http_server == "granian":
             # The same app through its worker factory, which reads its settings from SMSDESK_*.
@@ -591,22 +745,35 @@ class Bench:
                 SMSDESK_LOG_LEVEL=self.args.server_log_level,
             )
         else:
-            command = [
-                sys.executable,
-                "-m",
-                "smsdesk",
-                "serve",
-                "--port",
-                str(port),
-                "--database",
-                database_url,
-            ]
+            command = smsdesk_command("serve", "--port", str(port), "--database", database_url)
             command += ["--log-level", self.args.server_log_level]
-        self.smsdesk = Server("smsdesk", self.pin_prefix + command, port, self.workdir / "smsdesk.log", env)
+        log = self.workdir / f"{self.target}.log"
+        self.smsdesk = Server(self.target, self.pin_prefix + command, port, log, env)
         self.servers.append(self.smsdesk)
         await self.smsdesk.wait_ready("/api/v2/diagnostics/version")
+        self.check_code(self.smsdesk, env)
         self.agents = [Agent(i, name, basic_auth(name, PASSWORD)) for i, name in enumerate(names)]
         await self.prepare_agents(number)
+
+    def expected_code(self) -> Path:
+        if self.source is not None:
+            return (self.source / "smsdesk").resolve()
+        import smsdesk
+
+        return Path(smsdesk.__file__).resolve().parent
+
+    def check_code(self, server: Server, env: dict[str, str]) -> None:
+        """Make sure the server runs the code it is meant to (the current tree, or ``source``)."""
+        found = server.code_path()
+        if found is None:  # granian: no probe in the server; ask the same interpreter and path
+            probe = [sys.executable, "-c", "import smsdesk; print(smsdesk.__file__)"]
+            printed = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=60).stdout
+            found = package_directory(printed)
+        if found != self.expected_code():
+            raise RuntimeError(
+                f"{server.name} runs the smsdesk code in {found}, not the one meant ({self.expected_code()})"
+            )
+        progress(f"{server.name} runs the smsdesk code in {found}")
 
     async def prepare_agents(self, service_number: str) -> None:
         """Log every agent in, subscribe it, make it Ready and give it one Chatting session."""
@@ -614,18 +781,21 @@ class Bench:
         port = self.smsdesk.port
         rest = await Connection.open(port)
 
-        async def post(agent: Agent, path: str, body: dict[str, Any]) -> dict[str, Any]:
-            raw = request_bytes("POST", path, port, [agent.auth], encode(body))
-            status, reply = await rest.request(raw)
+        async def post(agent: Agent | None, path: str, body: dict[str, Any]) -> dict[str, Any]:
+            headers = agent.headers() if agent is not None else []
+            status, reply = await rest.call(request_bytes("POST", path, port, headers, encode(body)))
+            if agent is not None and sets_cookie(rest):
+                agent.cookies.keep(rest.raw_head)
             decoded: dict[str, Any] = decode_any(reply) if reply else {}
             if status != 200 or decoded.get("statusCode") != 0:
-                raise RuntimeError(f"{agent.name} POST {path} {body}: HTTP {status} {reply[:300]!r}")
+                who = agent.name if agent is not None else "anonymous"
+                raise RuntimeError(f"{who} POST {path} {body}: HTTP {status} {reply[:300]!r}")
             return decoded
 
         # The documented endpoint is the bare path; if the server redirects it (a Starlette Mount without
         # a Route for the bare path answers 307), say so loudly and follow, rather than measure nothing.
         bayeux_path = BAYEUX_PATH
-        status, _ = await rest.request(request_bytes("POST", BAYEUX_PATH, port, [self.agents[0].auth], b"[]"))
+        status, _ = await rest.call(request_bytes("POST", BAYEUX_PATH, port, [self.agents[0].auth], b"[]"))
         location = rest.header(b"location")
         if status in (307, 308) and location:
             bayeux_path = "/" + location.split("://", 1)[-1].split("/", 1)[-1]
@@ -635,14 +805,18 @@ class Bench:
             )
             progress("warning: " + self.warnings[-1])
 
-        progress(f"logging in {len(self.agents)} agents and subscribing their Bayeux clients")
+        progress(f"{self.target}: logging in {len(self.agents)} agents and subscribing their Bayeux clients")
         for agent in self.agents:
+            # The first request signs in with Basic and gets the JSESSIONID cookie; the agent's
+            # requests and its Bayeux client send it back from then on, as a browser would.
             await post(
                 agent,
                 "/api/v2/me",
                 {"operationName": "StartContactCenterSession", "channels": ["smssession"]},
             )
-            client = BayeuxClient(agent.index, port, agent.auth, bayeux_path)
+            if agent.cookies.session is None:
+                raise RuntimeError(f"{agent.name}: StartContactCenterSession set no JSESSIONID cookie")
+            client = BayeuxClient(agent.index, port, agent.auth, bayeux_path, agent.cookies)
             await client.start("/v2/me/**")
             self.bayeux.append(client)
             self.poll_tasks.append(asyncio.create_task(self.poll(client)))
@@ -651,16 +825,14 @@ class Bench:
         # One customer SMS at a time: routing offers it to the least-loaded Ready agent, so each agent
         # ends up with one session; whatever an agent is offered, it accepts (so no offer expires and
         # gets re-routed during the measurement).
-        progress("creating one Chatting session per agent through the SMS simulator")
+        progress(f"{self.target}: creating one Chatting session per agent through the SMS simulator")
         sms = 0
         while any(not a.session_id for a in self.agents):
             sms += 1
             if sms > 3 * len(self.agents):
                 raise RuntimeError("routing did not give every agent a session")
             body = {"from": f"+1555{sms:07d}", "to": service_number, "text": "hi"}
-            status, reply = await rest.request(
-                request_bytes("POST", "/simulator/sms", port, [], encode(body))
-            )
+            status, reply = await rest.call(request_bytes("POST", "/simulator/sms", port, [], encode(body)))
             if status != 200:
                 raise RuntimeError(f"POST /simulator/sms: HTTP {status} {reply[:300]!r}")
             try:
@@ -671,7 +843,8 @@ class Bench:
             await post(agent, f"/api/v2/me/smssessions/{session_id}", {"operationName": "Accept"})
             if not agent.session_id:
                 agent.session_id = session_id
-                agent.op = PostTemplate(f"/api/v2/me/smssessions/{session_id}", port, [agent.auth])
+                agent.op_path = f"/api/v2/me/smssessions/{session_id}"
+                agent.port = port
         rest.close()
         await asyncio.sleep(0.5)  # let the Accept notifications flush before the first round
         if self.poll_failures:
@@ -700,13 +873,20 @@ class Bench:
 
     # -- load ---------------------------------------------------------------------------------------
 
+    def round_started(self, result: RoundResult) -> None:
+        """Called the moment the load starts (after the CPU marks): for subclasses that measure more."""
+
+    def round_ended(self, result: RoundResult) -> None:
+        """Called the moment the load has ended (with the CPU marks), before the notifications drain."""
+
     async def run_round(self, target: str, index: int, duration: float) -> RoundResult:
-        server = self.smsdesk if target == "smsdesk" else self.echo
+        smsdesk = target != "echo"
+        server = self.smsdesk if smsdesk else self.echo
         assert server is not None
         result = RoundResult(target, index)
         self.tracker = tracker = Tracker()
         connections = [await Connection.open(server.port) for _ in range(self.args.concurrency)]
-        if target == "smsdesk":
+        if smsdesk:
             workers = [self.smsdesk_worker(c, w, result) for w, c in enumerate(connections)]
         else:
             workers = [self.echo_worker(c, result) for c in connections]
@@ -717,6 +897,7 @@ class Bench:
         core = self.server_core
         cpu_server, cpu_driver, cpu_busy = server.cpu_seconds(), time.process_time(), busy_seconds(core)
         polls = sum(c.polls for c in self.bayeux)
+        self.round_started(result)
         started = time.perf_counter()
         deadline = started + duration
         tasks = [asyncio.ensure_future(w(deadline)) for w in workers]
@@ -729,6 +910,7 @@ class Bench:
         result.elapsed = time.perf_counter() - started
         result.server_cpu = server.cpu_seconds() - cpu_server
         result.driver_cpu = time.process_time() - cpu_driver
+        self.round_ended(result)
         result.polls = sum(c.polls for c in self.bayeux) - polls
         others = busy_seconds(core) - cpu_busy - result.server_cpu
         result.other_cpu = max(0.0, others if core is not None else others - result.driver_cpu)
@@ -739,7 +921,7 @@ class Bench:
         for connection in connections:
             connection.close()
 
-        if target == "smsdesk":
+        if smsdesk:
             await tracker.drain(DRAIN_S)
             result.notification = tracker.latencies
             result.lost = len(tracker.pending)
@@ -766,10 +948,11 @@ class Bench:
                 agent = mine[turn % len(mine)]
                 turn += 1
                 self.counter += 1
-                assert agent.op is not None
-                status, body = await connection.request(agent.op.build(op_body(self.counter)))
+                status, body = await connection.request(agent.operation(op_body(self.counter)))
                 latencies.append(time.perf_counter() - sent_at)
                 result.ops += 1
+                if sets_cookie(connection):  # a new JSESSIONID (the old one ended): keep it
+                    agent.cookies.keep(connection.raw_head)
                 if status != 200:
                     result.error(f"{agent.name}: HTTP {status} {body[:200]!r}")
                     continue
@@ -783,8 +966,9 @@ class Bench:
 
     def echo_worker(self, connection: Connection, result: RoundResult) -> Callable[[float], Awaitable[None]]:
         assert self.echo is not None
-        # The same body and the same headers (Basic auth included) as an smsdesk operation.
-        template = PostTemplate("/echo", self.echo.port, [basic_auth("bench-agent1", PASSWORD)])
+        # The same body and the same headers (Basic auth and the cookies included) as an operation.
+        headers = self.agents[0].headers() if self.agents else [basic_auth("bench-agent1", PASSWORD)]
+        template = PostTemplate("/echo", self.echo.port, headers)
 
         async def work(deadline: float) -> None:
             latencies = result.http
@@ -839,6 +1023,53 @@ async def provision(database_url: str, base_url: str, names: list[str], number: 
     finally:
         namespace["hash_password"] = hash_password
         store.close()
+
+
+# Runs another checkout's own ``provision`` on its own code: the database is then exactly what that
+# code creates and reads (its migrations, its storage interface), whatever the current code changed.
+PROVISION_WITH = """
+import asyncio, json, sys
+sys.path.insert(0, sys.argv[1])
+import operations, smsdesk
+print(smsdesk.__file__, flush=True)
+a = json.loads(sys.argv[2])
+asyncio.run(operations.provision(a["database_url"], a["base_url"], a["names"], a["number"]))
+"""
+
+
+def package_directory(init_file: str) -> Path:
+    return Path(init_file.strip()).resolve().parent
+
+
+async def provision_with(
+    source: Path, database_url: str, base_url: str, names: list[str], number: str
+) -> None:
+    """``provision`` by the checkout whose ``src`` is ``source``, with its ``bench/operations.py``."""
+    checkout = source.parent
+    arguments = {"database_url": database_url, "base_url": base_url, "names": names, "number": number}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        PROVISION_WITH,
+        str(checkout / "bench"),
+        encode(arguments).decode(),
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(source)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 300)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise RuntimeError(f"provisioning with {checkout}'s bench/operations.py took over 300 s") from None
+    if process.returncode != 0:
+        tail = "\n".join(err.decode(errors="replace").splitlines()[-15:])
+        raise RuntimeError(f"provisioning with {checkout}'s bench/operations.py failed:\n{tail}")
+    used = package_directory(out.decode().splitlines()[0])
+    if used != (source / "smsdesk").resolve():
+        raise RuntimeError(f"provisioning for {checkout} imported smsdesk from {used}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -926,7 +1157,7 @@ UNITS = (
 
 
 def line(label: str, target: str, f: Figures) -> str:
-    smsdesk = target == "smsdesk"
+    smsdesk = target != "echo"
     return (
         f"{label:<8}{target:<9}{f.rate:>8,.0f} {ms(f.http_p50):>9}{ms(f.http_p99):>7}"
         f" {ms(f.notification_p50) if smsdesk else '-':>10}{ms(f.notification_p99) if smsdesk else '-':>7}"
@@ -938,7 +1169,7 @@ def line(label: str, target: str, f: Figures) -> str:
 def brief(result: RoundResult) -> str:
     f = Figures.of(result)
     text = f"{f.rate:,.0f} ops/s, HTTP p50/p99 {ms(f.http_p50)}/{ms(f.http_p99)} ms"
-    if result.target == "smsdesk":
+    if result.target != "echo":
         text += (
             f", notification p50/p99 {ms(f.notification_p50)}/{ms(f.notification_p99)} ms,"
             f" lost {result.lost}, dup {result.duplicates}, unmatched {result.unmatched},"
@@ -954,21 +1185,26 @@ def verdict(value: float, target: float) -> str:
     return "met" if value >= target else "MISSED"
 
 
-def report(echo: list[RoundResult], smsdesk: list[RoundResult], pinning: Pinning) -> None:
+def report(results: dict[str, list[RoundResult]], pinning: Pinning, old: str | None = None) -> None:
+    """Per-round lines, medians and ratios. ``results`` by target: "echo", "smsdesk" (the current
+    code) and, with ``--compare``, "old" (``old`` describes its commit)."""
     others = "the machine" if pinning.server_cpu is None else f"CPU {pinning.server_cpu}"
     print()
     print(f"Results: {pinning.description}. CPU is % of one core during the round;")
     print(f"'others' is what other processes used of {others} meanwhile (it should be near 0).")
+    if old is not None:
+        print(f"smsdesk = the working tree's code; old = {old}")
     print(HEADER)
     print(UNITS)
-    for e, s in itertools.zip_longest(echo, smsdesk):
-        for result in (e, s):
+    for row in itertools.zip_longest(*results.values()):
+        for result in row:
             if result is not None:
                 print(line(str(result.index), result.target, Figures.of(result)))
-    for results in (echo, smsdesk):
-        if results:
-            print(line("median", results[0].target, Figures.median(results)))
+    for rounds in results.values():
+        if rounds:
+            print(line("median", rounds[0].target, Figures.median(rounds)))
     print()
+    echo, smsdesk = results.get("echo", []), results.get("smsdesk", [])
     if smsdesk:
         rate = statistics.median(r.rate for r in smsdesk)
         print(
@@ -980,14 +1216,28 @@ def report(echo: list[RoundResult], smsdesk: list[RoundResult], pinning: Pinning
             f"Bayeux: {polls:.2f} /meta/connect round trips per operation (median), i.e. about "
             f"{1 / polls if polls else math.inf:.1f} notifications per long-poll reply"
         )
-    if echo and smsdesk:
-        ratio = statistics.median(r.rate for r in smsdesk) / statistics.median(r.rate for r in echo)
-        per_round = ", ".join(f"{s.rate / e.rate:.3f}" for e, s in zip(echo, smsdesk, strict=True))
+    if echo:
+        for target, rounds in results.items():
+            if target == "echo" or not rounds:
+                continue
+            ratio = statistics.median(r.rate for r in rounds) / statistics.median(r.rate for r in echo)
+            per_round = ", ".join(f"{s.rate / e.rate:.3f}" for e, s in zip(echo, rounds, strict=False))
+            goal = (
+                f" (target >= {TARGET_RATIO}x: {verdict(ratio, TARGET_RATIO)})" if target == "smsdesk" else ""
+            )
+            print(f"{target} / echo ops/s, ratio of medians: {ratio:.3f}x{goal}; per round: {per_round}")
+    previous = results.get("old", [])
+    if smsdesk and previous:
+        new_f, old_f = Figures.median(smsdesk), Figures.median(previous)
+        per_round = ", ".join(f"{o.rate / n.rate:.3f}" for n, o in zip(smsdesk, previous, strict=False))
         print(
-            f"smsdesk / echo ops/s, ratio of medians: {ratio:.3f}x "
-            f"(target >= {TARGET_RATIO}x: {verdict(ratio, TARGET_RATIO)}); per round: {per_round}"
+            f"old / smsdesk (the old code against the current one): ops/s {old_f.rate / new_f.rate:.3f}x "
+            f"(per round: {per_round}); server CPU per operation {old_f.server_us_per_op:.0f} µs against "
+            f"{new_f.server_us_per_op:.0f} µs ({old_f.server_us_per_op / new_f.server_us_per_op:.3f}x); "
+            f"notification p50 {ms(old_f.notification_p50)} against {ms(new_f.notification_p50)} ms"
         )
-    everything = echo + smsdesk
+        print("  (above 1.000x in ops/s, or below in CPU, the old code was faster)")
+    everything = [r for rounds in results.values() for r in rounds]
     driver = max((Figures.of(r).driver for r in everything), default=0.0)
     if driver > 0.9:
         print(
@@ -1049,9 +1299,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the HTTP server under both targets (default uvicorn, as `smsdesk serve`; granian must be "
         "installed: .venv/bin/pip install granian). Compare two runs by their ratios.",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="GIT_REF",
+        help="also measure the code of GIT_REF (a branch, tag or commit), checked out into a temporary "
+        "git worktree and run by this virtualenv's Python, interleaved with the current code and the "
+        "echo; prints old/current ratios. The worktree is removed at the end.",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, logs)")
     parser.add_argument("--serve-echo", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.compare and args.only == "echo":
+        parser.error("--compare measures smsdesk: it cannot go with --only echo")
     if args.quick:
         args.duration, args.rounds, args.warmup = 1.0, 1, 0.3
         args.agents = args.agents or 10
@@ -1061,14 +1320,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def run(args: argparse.Namespace, workdir: Path) -> int:
+async def run(args: argparse.Namespace, workdir: Path, old: RefWorktree | None = None) -> int:
     pinning = cpu_pinning()
     progress(
         f"{pinning.description}; {args.rounds} round(s) of {args.duration:g} s per target, "
         f"{args.agents} agents, concurrency {args.concurrency}, server log level {args.server_log_level}"
     )
     bench = Bench(args, workdir, pinning)
+    benches = {"echo": bench, "smsdesk": bench}
     targets = ["echo", "smsdesk"] if args.only is None else [args.only]
+    if old is not None:
+        benches["old"] = Bench(args, workdir / "old", pinning, target="old", source=old.source)
+        targets.append("old")
     results: dict[str, list[RoundResult]] = {t: [] for t in targets}
     failed = False
     try:
@@ -1076,9 +1339,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
             if "echo" in targets:
                 progress("starting the Starlette echo server")
                 await bench.start_echo()
-            if "smsdesk" in targets:
-                progress("starting smsdesk")
-                await bench.start_smsdesk()
+            for target in targets:
+                if target != "echo":
+                    progress(f"starting {target}")
+                    await benches[target].start_smsdesk()
         except Exception as exc:
             traceback.print_exc()
             print(f"error: could not set up the benchmark: {exc}", file=sys.stderr, flush=True)
@@ -1086,28 +1350,37 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
             return 1
         if args.warmup:
             for target in targets:
-                warm = await bench.run_round(target, 0, args.warmup)
+                warm = await benches[target].run_round(target, 0, args.warmup)
                 progress(f"warm-up {target}: {brief(warm)}")
                 failed |= warm.broken
                 for sample in warm.error_samples:
                     print(f"    error: {sample}", flush=True)
         for index in range(1, args.rounds + 1):
-            for target in targets:
-                result = await bench.run_round(target, index, args.duration)
+            # Each round starts with the next target, so none is always measured right after another.
+            turn = (index - 1) % len(targets)
+            for target in targets[turn:] + targets[:turn]:
+                result = await benches[target].run_round(target, index, args.duration)
                 results[target].append(result)
                 failed |= result.broken
                 progress(f"round {index}/{args.rounds} {target}: {brief(result)}")
                 for sample in result.error_samples:
                     print(f"    error: {sample}", flush=True)
     finally:
-        bench.close()
-    report(results.get("echo", []), results.get("smsdesk", []), pinning)
-    for warning in bench.warnings:
-        print(f"warning: {warning}")
+        for each in {id(b): b for b in benches.values()}.values():
+            each.close()
+    report(results, pinning, old.description if old is not None else None)
+    for each in {id(b): b for b in benches.values()}.values():
+        for warning in each.warnings:
+            print(f"warning: {warning}")
     if failed:
         print("FUNCTIONAL FAILURE: errors, lost, duplicate or unmatched notifications (see above)")
         args.keep = True  # the server logs and database are the evidence
     return 1 if failed else 0
+
+
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends the run as Ctrl-C does: servers stopped, temporary worktree removed."""
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1117,9 +1390,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     import uvloop
 
+    raise_open_file_limit()
+    signal.signal(signal.SIGTERM, interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="smsdesk-bench-"))
     try:
-        return uvloop.run(run(args, workdir))
+        with contextlib.ExitStack() as stack:
+            old = None
+            if args.compare:
+                old = stack.enter_context(RefWorktree(args.compare))
+                progress(f"old code: {old.description}, checked out in {old.path}")
+                if old.dependencies_differ():
+                    progress(
+                        "warning: pyproject.toml differs between the two: the old code runs on this "
+                        "virtualenv's packages, which may not be the ones it needs"
+                    )
+            return uvloop.run(run(args, workdir, old))
+    except GitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Throwaway services on loopback for the tests, the benchmarks and ``make cluster``: a PostgreSQL
 cluster in a temporary directory (Debian's server binaries) and nginx round-robin in front of
-smsdesk nodes, with no stickiness. Nothing here is for production: see ``deploy/``.
+smsdesk nodes, with no stickiness (the cluster benchmark also asks for cookie affinity). Nothing
+here is for production: see ``deploy/``.
 
 PostgreSQL refuses to run as root, so under root (CI, the development machines) it runs as the
 ``postgres`` account that Debian's package creates.
@@ -11,8 +12,10 @@ from __future__ import annotations
 import atexit
 import glob
 import hashlib
+import math
 import os
 import pwd
+import resource
 import shutil
 import socket
 import subprocess
@@ -53,9 +56,13 @@ class ThrowawayPostgres:
     ``durable=False`` (the tests) turns fsync off: the tests kill smsdesk, never PostgreSQL, so
     nothing they check depends on PostgreSQL's crash safety, and it keeps commits quick.
     ``durable=True`` (the benchmarks) keeps PostgreSQL's defaults, so commit figures are honest.
+    ``statements=True`` (the cluster benchmark) loads ``pg_stat_statements``, tracking every
+    statement (nested and utility ones too), and creates the extension in every database.
     """
 
-    def __init__(self, directory: Path | None = None, *, durable: bool = False) -> None:
+    def __init__(
+        self, directory: Path | None = None, *, durable: bool = False, statements: bool = False
+    ) -> None:
         self.bin = _binaries()
         self.port = free_port()
         if directory is None:
@@ -65,6 +72,7 @@ class ThrowawayPostgres:
         self.directory = directory
         self.data = self.directory / "data"
         self.durable = durable
+        self.statements = statements
         self.user = "smsdesk"
         self.password = "smsdesk"
         self._created: set[str] = set()
@@ -81,10 +89,15 @@ class ThrowawayPostgres:
         initdb += ["--pwfile", str(password_file), "-A", "scram-sha-256", "-E", "UTF8"]
         if not self.durable:
             initdb.append("--no-sync")
-        subprocess.run(_as_owner(initdb), check=True, capture_output=True)
+        subprocess.run(_as_owner(initdb), check=True, capture_output=True, timeout=120)
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c max_connections=400"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        if self.statements:
+            options += (
+                " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+                " -c pg_stat_statements.track_utility=on -c pg_stat_statements.max=10000"
+            )
         subprocess.run(
             _as_owner(
                 [
@@ -104,9 +117,20 @@ class ThrowawayPostgres:
             # Its own session: a Ctrl-C meant for the program that started it must not also reach
             # the postmaster, which that program stops itself, last.
             start_new_session=True,
+            timeout=120,
         )
         atexit.register(self.stop)
+        if self.statements:
+            self._psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         return self
+
+    def _psql(self, database: str, statement: str) -> None:
+        subprocess.run(
+            ["psql", self.url(database), "-q", "-v", "ON_ERROR_STOP=1", "-c", statement],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def url(self, database: str) -> str:
         return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
@@ -116,21 +140,18 @@ class ThrowawayPostgres:
         name = "t_" + hashlib.sha1(key.encode()).hexdigest()[:20]
         with self._lock:
             if name not in self._created:
-                subprocess.run(
-                    [
-                        "psql",
-                        self.url("postgres"),
-                        "-q",
-                        "-v",
-                        "ON_ERROR_STOP=1",
-                        "-c",
-                        f"CREATE DATABASE {name}",
-                    ],
-                    check=True,
-                    capture_output=True,
-                )
+                self._psql("postgres", f"CREATE DATABASE {name}")
+                if self.statements:
+                    self._psql(name, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
                 self._created.add(name)
         return self.url(name)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = (self.directory / "postgres.log").read_text(errors="replace")
+        except OSError:
+            return "(no PostgreSQL log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def postmaster_pid(self) -> int | None:
         try:
@@ -144,6 +165,7 @@ class ThrowawayPostgres:
             subprocess.run(
                 _as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
                 capture_output=True,
+                timeout=120,
             )
         # pg_ctl returns once the pid file is gone, a moment before the postmaster has exited.
         deadline = time.monotonic() + 10
@@ -162,12 +184,12 @@ def _running(pid: int) -> bool:
 
 
 NGINX_CONFIG = """
-worker_processes 1;
-worker_rlimit_nofile 70000;
+worker_processes {workers};
+worker_rlimit_nofile {files};
 daemon off;
 pid {directory}/nginx.pid;
 error_log {directory}/error.log warn;
-events {{ worker_connections 65536; }}  # two per long-poll: the fan-out benchmark holds thousands
+events {{ worker_connections {files}; }}  # two per long-poll: the fan-out benchmark holds thousands
 http {{
     access_log off;
     client_body_temp_path {directory}/body;
@@ -176,11 +198,11 @@ http {{
     uwsgi_temp_path {directory}/uwsgi;
     scgi_temp_path {directory}/scgi;
     upstream smsdesk {{
-{servers}
-    }}
-    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+{balancing}{servers}
+{keepalive}    }}
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' {no_upgrade}; }}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{reuseport};
         location / {{
             proxy_pass http://smsdesk;
             proxy_http_version 1.1;
@@ -196,25 +218,92 @@ http {{
     }}
 }}
 """
-"""Round-robin, no stickiness (the point: any node serves any request). deploy/nginx.conf is the
-production reference; this one is minimal and lives in a temporary directory."""
+"""Round-robin, no stickiness (the point: any node serves any request), unless asked for soft
+affinity. deploy/nginx.conf is the production reference; this one is minimal and lives in a
+temporary directory."""
+
+# What one worker may open when nothing limits it below (a long-poll holds two: client and node).
+WANTED_FILES_PER_WORKER = 70_000
+# The share of a worker's descriptors ``clients`` may plan on: the kernel spreads connections over
+# the workers (reuseport) by a hash, not evenly, and a worker also holds its listening sockets,
+# logs and kept-alive upstream connections.
+FILES_HEADROOM = 0.6
+
+
+def _can_raise_hard_limits() -> bool:
+    """Whether this process may raise a hard limit (CAP_SYS_RESOURCE): a container's root often may not."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> 24 & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def files_per_worker() -> int:
+    """The open-file limit an nginx worker started from here actually gets: ``worker_rlimit_nofile``
+    above the hard limit fails (``setrlimit ... Operation not permitted``) unless we may raise it,
+    and the worker then keeps the limit it inherited."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY or hard >= WANTED_FILES_PER_WORKER or _can_raise_hard_limits():
+        return WANTED_FILES_PER_WORKER
+    return int(hard)
 
 
 class Nginx:
-    def __init__(self, directory: Path, upstreams: list[int], port: int = 0) -> None:
+    """nginx before smsdesk nodes on loopback.
+
+    ``affinity``: soft affinity, each ``JSESSIONID`` cookie to one node by a consistent hash (a
+    request is still passed to another node when its own is down). ``upstream_keepalive``: that
+    many idle connections to the nodes kept per worker, as deploy/nginx.conf does (0: a new
+    connection per request). ``clients``: how many client connections it must hold at once; nginx
+    gets as many workers as the open-file limit then needs.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        upstreams: list[int],
+        port: int = 0,
+        *,
+        affinity: bool = False,
+        upstream_keepalive: int = 0,
+        clients: int = 1_000,
+    ) -> None:
         self.directory = directory
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.upstreams = upstreams
+        self.affinity = affinity
+        self.upstream_keepalive = upstream_keepalive
+        self.files = files_per_worker()
+        self.workers = max(1, math.ceil(2 * clients / (FILES_HEADROOM * self.files)))
         self.process: subprocess.Popen[bytes] | None = None
+
+    def config(self) -> str:
+        servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=0;" for port in self.upstreams)
+        keepalive = self.upstream_keepalive
+        return NGINX_CONFIG.format(
+            directory=self.directory,
+            workers=self.workers,
+            files=self.files,
+            balancing="        hash $cookie_JSESSIONID consistent;\n" if self.affinity else "",
+            servers=servers,
+            keepalive=f"        keepalive {keepalive};\n" if keepalive else "",
+            # Kept-alive upstream connections need an empty Connection header, not "close".
+            no_upgrade="''" if keepalive else "close",
+            port=self.port,
+            # Several workers: the kernel spreads the connections over them, not the first to wake.
+            reuseport=" reuseport" if self.workers > 1 else "",
+        )
 
     def start(self, *, new_session: bool = False) -> Nginx:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o777)  # nginx workers run as an unprivileged user under root
-        servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=0;" for port in self.upstreams)
         config = self.directory / "nginx.conf"
-        config.write_text(NGINX_CONFIG.format(directory=self.directory, servers=servers, port=self.port))
+        config.write_text(self.config())
         self.process = subprocess.Popen(
             [binary, "-p", str(self.directory), "-c", str(config)],
             stdout=subprocess.DEVNULL,
@@ -230,10 +319,22 @@ class Nginx:
                 return self
             except httpx.HTTPError:
                 time.sleep(0.05)
-        raise RuntimeError(f"nginx did not start: {(self.directory / 'error.log').read_text()[-2000:]}")
+        raise RuntimeError(f"nginx did not start: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of nginx's error log (where it says it ran out of descriptors or nodes)."""
+        try:
+            text = (self.directory / "error.log").read_text(errors="replace")
+        except OSError:
+            return "(no nginx error log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(10)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
             self.process = None

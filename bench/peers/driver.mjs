@@ -28,12 +28,40 @@ const report = (text) => {
 // browser or device (performance.md §6.3). With the adapter's shared jar every client after the first
 // would share one "browser" and get the "multiple-clients" advice (poll every 2 s); with no jar at all
 // cometd-nodejs-server cannot find the session (it looks sessions up by that cookie).
+// The adapter (cometd-nodejs-client 2.0, src/XMLHttpRequest.js) asks retrieveCookies(context, uri) with
+// the transport's context and then hands storeCookie(uri) the same uri object, without the context: the
+// WeakMap takes a reply's cookies back to the jar of the client that sent the request, so whatever the
+// server sets (smsdesk's JSESSIONID, BAYEUX_BROWSER) is sent back by that client only, as a browser does.
+const jarOfRequest = new WeakMap();
 adapt({
     cookies: {
-        storeCookie: (uri, header, callback) => callback(),
-        retrieveCookies: (context, uri, callback) => callback(null, context && context.cookies ? context.cookies : []),
+        retrieveCookies: (context, uri, callback) => {
+            const jar = context && context.jar;
+            if (!jar) return callback(null, []);
+            jarOfRequest.set(uri, jar);
+            callback(null, [...jar.entries()].map(([name, value]) => `${name}=${value}`));
+        },
+        storeCookie: (uri, header, callback) => {
+            const jar = jarOfRequest.get(uri);
+            if (jar) keepCookie(jar, header);
+            callback();
+        },
     },
 });
+
+function keepCookie(jar, header) {
+    const pair = header.split(";", 1)[0].trim();
+    const equal = pair.indexOf("=");
+    if (equal > 0) jar.set(pair.slice(0, equal), pair.slice(equal + 1));
+}
+
+function cookieHeader(jar) {
+    return [...jar.entries()].map(([name, value]) => `${name}=${value}`).join("; ");
+}
+
+// A client that is not subscribed within this long fails the setup (the server refused or is down):
+// the driver then says why and exits, instead of waiting for ever.
+const SETUP_TIMEOUT_MS = config.setupTimeoutMs || 60_000;
 
 const base = new URL(config.base);
 const httpAgent = new http.Agent({keepAlive: true, maxSockets: 256});
@@ -82,6 +110,30 @@ function makeFayeClient(agent, index, onMessage, state) {
     });
 }
 
+// A desktop's first request: GET /api/v2/me with Basic, which gets it its JSESSIONID cookie (smsdesk
+// issues one to every Basic-authenticated request). Its CometD client then sends that cookie with
+// every Bayeux request, so a balancer with cookie affinity (bench/cluster.py pg2a) keeps it on one node.
+function signIn(agent, jar) {
+    return new Promise((resolve, reject) => {
+        const headers = {Authorization: agent.auth};
+        if (jar.size) headers.Cookie = cookieHeader(jar);
+        const request = http.request(
+            {host: base.hostname, port: base.port, path: config.signInPath, method: "GET", agent: httpAgent, headers},
+            (response) => {
+                for (const header of response.headers["set-cookie"] || []) keepCookie(jar, header);
+                response.resume();
+                response.on("end", () => {
+                    if (response.statusCode === 200 && jar.has("JSESSIONID")) resolve();
+                    else reject(new Error(`GET ${config.signInPath}: HTTP ${response.statusCode}, cookies ${[...jar.keys()]}`));
+                });
+            },
+        );
+        request.setTimeout(SETUP_TIMEOUT_MS, () => request.destroy(new Error(`GET ${config.signInPath}: no answer`)));
+        request.on("error", reject);
+        request.end();
+    });
+}
+
 function makeClient(agent, index) {
     const url = new URL(config.bayeuxPath, base);
     if (agent.user) {
@@ -89,7 +141,8 @@ function makeClient(agent, index) {
         url.password = encodeURIComponent(agent.password);
     }
     const cometd = new CometD();
-    const state = {agent, index, cometd, seen: new Set(), last: -1, subscribed: false, handshakes: 0, position: null};
+    const jar = new Map([["BAYEUX_BROWSER", `b${process.pid}x${index}`]]);
+    const state = {agent, index, cometd, jar, seen: new Set(), last: -1, subscribed: false, handshakes: 0, position: null};
     if (config.ack) cometd.registerExtension("ack", new AckExtension());
     if (config.resume) {
         // smsdesk's replay: hand the last outbox position back on re-handshake (ext.smsdesk.resume).
@@ -108,7 +161,7 @@ function makeClient(agent, index) {
     }
     cometd.configure({url: url.toString(), logLevel: "warn", maxNetworkDelay: 15000});
     const longPolling = cometd.findTransport("long-polling");
-    if (longPolling) longPolling.context = {cookies: [`BAYEUX_BROWSER=b${process.pid}x${index}`]};
+    if (longPolling) longPolling.context = {jar};
     const onMessage = (message) => {
         const now = performance.now();
         const seq = seqOf(message);
@@ -135,8 +188,26 @@ function makeClient(agent, index) {
         round.deliveries.push(now - op.sentAt);
     };
     if (config.client === "faye") return makeFayeClient(agent, index, onMessage, state);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
         let first = true;
+        let lastFailure = "no reply";
+        const timer = setTimeout(() => {
+            first = false;
+            cometd.disconnect();
+            reject(new Error(`client ${index} (${agent.user || agent.channel}) not subscribed within ${SETUP_TIMEOUT_MS / 1000} s: ${lastFailure}`));
+        }, SETUP_TIMEOUT_MS);
+        const failed = (text) => {
+            if (!first) return;
+            first = false;
+            clearTimeout(timer);
+            reject(new Error(text));
+        };
+        // A refused or failed handshake is retried by the client on its own; say why meanwhile.
+        cometd.addListener("/meta/unsuccessful", (message) => {
+            const failure = message.failure;
+            const status = failure && failure.httpCode ? `HTTP ${failure.httpCode} ` : "";
+            lastFailure = `${message.channel || "?"} failed: ${status}${message.error || (failure && failure.reason) || ""}`;
+        });
         // Subscribing in the handshake listener re-subscribes after a re-handshake (server restart).
         cometd.addListener("/meta/handshake", (reply) => {
             if (!reply.successful) return;
@@ -145,19 +216,25 @@ function makeClient(agent, index) {
             cometd.subscribe(agent.channel, onMessage, (sub) => {
                 if (!sub.successful) {
                     report(`subscribe refused: ${JSON.stringify(sub)}`);
+                    failed(`client ${index}: subscribe refused: ${JSON.stringify(sub).slice(0, 300)}`);
                     return;
                 }
                 state.subscribed = true;
                 if (round !== null && state.handshakes > 1) round.resubscribedAt.push(performance.now() - round.startedAt);
                 if (first) {
                     first = false;
+                    clearTimeout(timer);
                     resolve(state);
                 }
             });
         });
-        cometd.handshake();
+        const start = config.signInPath ? signIn(agent, jar) : Promise.resolve();
+        start.then(() => cometd.handshake(), (error) => failed(`client ${index}: ${error.message}`));
     });
 }
+
+// The cookie jar of each agent's first desktop, by agent index (operations are sent with it).
+const desktopOf = new Map();
 
 async function connectAll() {
     const started = performance.now();
@@ -170,6 +247,9 @@ async function connectAll() {
     for (let i = 0; i < wanted.length; i += batch) {
         const part = await Promise.all(wanted.slice(i, i + batch).map(([agent, index]) => makeClient(agent, index)));
         clients.push(...part);
+        for (const client of part) {
+            if (client.jar && !desktopOf.has(client.agent.index)) desktopOf.set(client.agent.index, client.jar);
+        }
         if (i % 1000 === 0 && i > 0) emit({event: "progress", connected: clients.length});
     }
     return performance.now() - started;
@@ -184,9 +264,13 @@ function sendOp(seq, agent) {
     round.ops.set(seq, op);
     const headers = {"Content-Type": "application/json", "Content-Length": Buffer.byteLength(body)};
     if (agent.auth) headers.Authorization = agent.auth;
+    // The operation comes from the agent's first desktop: its cookies go with it, and come back.
+    const jar = desktopOf.get(agent.index);
+    if (jar && jar.size) headers.Cookie = cookieHeader(jar);
     const request = http.request(
         {host: base.hostname, port: base.port, path: agent.opPath, method: "POST", agent: httpAgent, headers},
         (response) => {
+            if (jar) for (const header of response.headers["set-cookie"] || []) keepCookie(jar, header);
             const chunks = [];
             response.on("data", (chunk) => chunks.push(chunk));
             response.on("end", () => {
@@ -303,9 +387,7 @@ process.on("uncaughtException", (error) => {
     report(String((error && error.stack) || error));
 });
 
-const connectMs = await connectAll();
-emit({event: "ready", clients: clients.length, connectMs});
-
+// Commands are read from the start, so "quit" works even while the clients are still connecting.
 let busy = Promise.resolve();
 readline.createInterface({input: process.stdin}).on("line", (line) => {
     const command = JSON.parse(line);
@@ -318,3 +400,14 @@ readline.createInterface({input: process.stdin}).on("line", (line) => {
         });
     }
 });
+
+let connectMs;
+try {
+    connectMs = await connectAll();
+} catch (error) {
+    // The setup failed (a refused subscribe, a server that answers 500 or nothing): say why and exit,
+    // so the benchmark reports it instead of waiting.
+    process.stdout.write(JSON.stringify({event: "fatal", text: String(error && error.message || error)}) + "\n", () => process.exit(1));
+    await new Promise(() => {});
+}
+emit({event: "ready", clients: clients.length, connectMs});
