@@ -35,8 +35,9 @@ run: $(RUN_STAMP)
 	$(BIN)/smsdesk migrate
 	$(BIN)/smsdesk serve --demo --host $(HOST) --port $(PORT)
 
-## A local cluster on loopback: a throwaway PostgreSQL, three nodes, nginx round-robin (no
-## stickiness) on $(PORT). Ctrl-C stops everything and deletes its temporary directory.
+## A local cluster on loopback: a throwaway PostgreSQL, three nodes, nginx with soft affinity (each
+## desktop's requests to one node while it lives, any node otherwise) on $(PORT). Ctrl-C stops
+## everything and deletes its temporary directory.
 ## PostgreSQL's driver comes with the dev extras.
 cluster: $(DEV_STAMP)
 	$(BIN)/python scripts/cluster.py --port $(PORT)

@@ -1,8 +1,9 @@
 """``make cluster``: a whole smsdesk cluster on loopback for a newcomer, stopped with Ctrl-C.
 
 A throwaway PostgreSQL, three smsdesk nodes on it (the first seeds the demo contact center; every
-node runs the SMS simulator, so a customer's SMS is accepted whichever node receives it) and nginx
-round-robin in front with no stickiness. Everything lives in one temporary directory; Ctrl-C (or
+node runs the SMS simulator, so a customer's SMS is accepted whichever node receives it, and the
+handsets live in the database, so every node shows the same ones) and nginx in front with soft
+affinity, as deploy/nginx.conf (each desktop's requests to one node while it lives). Everything lives in one temporary directory; Ctrl-C (or
 SIGTERM) stops nginx, the nodes and PostgreSQL, and deletes the directory.
 
 The children run in sessions of their own, so the terminal's Ctrl-C reaches only this script, which
@@ -86,7 +87,7 @@ class Node:
 def banner(url: str, nodes: list[Node], directory: Path, postgres: ThrowawayPostgres) -> str:
     node_list = ", ".join(node.base_url for node in nodes)
     return f"""
-smsdesk cluster ready: {url}   (nginx round-robin, no stickiness)
+smsdesk cluster ready: {url}   (nginx with soft affinity: each desktop on one node while it lives)
   nodes       {node_list}
   PostgreSQL  {postgres.url("smsdesk")}
   logs        {directory}  (deleted on exit)
@@ -133,7 +134,8 @@ def run(port: int, node_count: int, directory: Path) -> None:
                 node.wait_ready()  # the first node migrates and seeds the demo, alone
         for node in nodes[1:]:
             node.wait_ready()
-        nginx = Nginx(directory / "nginx", [node.port for node in nodes], port=front_port)
+        # Soft affinity, as deploy/nginx.conf: each desktop's requests to one node while it lives.
+        nginx = Nginx(directory / "nginx", [node.port for node in nodes], port=front_port, affinity=True)
         nginx.start(new_session=True)
         print(banner(nginx.base_url, nodes, directory, postgres), flush=True)
         reported: set[int] = set()

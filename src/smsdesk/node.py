@@ -44,6 +44,7 @@ from smsdesk.realtime.fanout import Fanout
 from smsdesk.realtime.policy import GwsSecurityPolicy, bayeux_memory_bounds
 from smsdesk.realtime.presence import live_bayeux_users
 from smsdesk.realtime.shared_clients import SharedBayeuxClients
+from smsdesk.storage.handsets import StoredHandsets
 from smsdesk.storage.sqlite import SqliteStore, sqlite_path
 
 if TYPE_CHECKING:
@@ -272,6 +273,8 @@ def build_node(settings: Settings) -> Node:
     if settings.simulator_enabled and "simulator" not in connectors:
         connectors["simulator"] = SimulatorConnector(default_region=settings.default_region)
     built_simulator = connectors.get("simulator")
+    if isinstance(built_simulator, SimulatorConnector):
+        built_simulator.handsets = StoredHandsets(store)  # the same handsets on every node
     problems = unknown_connectors(settings.service_numbers, connectors)
     if problems:
         raise SystemExit("error: invalid service_numbers:\n  " + "\n  ".join(problems))

@@ -2,7 +2,9 @@
 
 Inbound: ``POST /simulator/sms`` hands an SMS to intake exactly as a carrier connector would.
 Outbound: ``send`` drops the message into the destination handset's inbox, which
-``GET /simulator/sms?number=N`` lists. Inboxes live in memory (a demo and test tool).
+``GET /simulator/sms?number=N`` lists. The handsets live in a :class:`HandsetBook`: the database
+when the server runs it (so every node of a cluster shows the same ones: they are the customers'
+phones), or :class:`MemoryHandsets` (a demo and test tool, either way).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import asyncio
 import itertools
 import time
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Literal
 
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.operations import phone_numbers
 from smsdesk.operations.sms_ports import (
     DeliveryReceipt,
+    HandsetBook,
+    HandsetFailure,
+    HandsetMessage,
     InboundSms,
     OptOutSignal,
     OutboundSms,
@@ -26,41 +29,51 @@ from smsdesk.operations.sms_ports import (
     SmsSendError,
 )
 
-HandsetFailure = Literal["none", "transient", "permanent", "blocked"]
 
+class MemoryHandsets:
+    """A :class:`HandsetBook` in this process's memory."""
 
-@dataclass(frozen=True, slots=True)
-class HandsetMessage:
-    id: str
-    sender: str
-    recipient: str
-    text: str
-    received_ms: int
+    def __init__(self) -> None:
+        self._inboxes: dict[str, list[HandsetMessage]] = defaultdict(list)
+        self._failures: dict[str, HandsetFailure] = {}
+        self._ids = itertools.count(1)
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "from": self.sender,
-            "to": self.recipient,
-            "text": self.text,
-            "receivedMs": self.received_ms,
-        }
+    async def receive(self, sender: str, recipient: str, text: str, received_ms: int, keep: int) -> str:
+        message_id = f"SIM{next(self._ids):08d}"
+        inbox = self._inboxes[recipient]
+        inbox.append(HandsetMessage(message_id, sender, recipient, text, received_ms))
+        del inbox[:-keep]
+        return message_id
+
+    async def messages(self, number: str) -> list[HandsetMessage]:
+        return list(self._inboxes.get(number, ()))
+
+    async def failure(self, number: str) -> HandsetFailure:
+        return self._failures.get(number, "none")
+
+    async def set_failure(self, number: str, failure: HandsetFailure) -> None:
+        if failure == "none":
+            self._failures.pop(number, None)
+        else:
+            self._failures[number] = failure
 
 
 class SimulatorConnector:
     name = "simulator"
 
     def __init__(
-        self, max_per_handset: int = 1_000, receipt_delay_s: float = 0.05, default_region: str = ""
+        self,
+        max_per_handset: int = 1_000,
+        receipt_delay_s: float = 0.05,
+        default_region: str = "",
+        handsets: HandsetBook | None = None,
     ) -> None:
         self.default_region = default_region
         self.max_per_handset = max_per_handset
         self.receipt_delay_s = receipt_delay_s
+        self.handsets: HandsetBook = handsets if handsets is not None else MemoryHandsets()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._failures: dict[str, HandsetFailure] = {}
         self._events: SmsEvents | None = None
-        self._inboxes: dict[str, list[HandsetMessage]] = defaultdict(list)
-        self._ids = itertools.count(1)
 
     async def start(self, events: SmsEvents) -> None:
         self._events = events
@@ -68,18 +81,14 @@ class SimulatorConnector:
     async def stop(self) -> None:
         self._events = None
 
-    def set_failure(self, number: str, failure: HandsetFailure) -> None:
+    async def set_failure(self, number: str, failure: HandsetFailure) -> None:
         """Make sends to a handset fail, to rehearse carrier trouble: ``transient`` (retried),
         ``permanent`` (refused, error 30003 "unreachable handset"), ``blocked`` (the customer
         blocked the number: error 21610 and an opt-out signal), or ``none``."""
-        number = self._number(number)
-        if failure == "none":
-            self._failures.pop(number, None)
-        else:
-            self._failures[number] = failure
+        await self.handsets.set_failure(self._number(number), failure)
 
     async def send(self, sms: OutboundSms) -> SendAccepted:
-        failure = self._failures.get(sms.customer_number)
+        failure = await self.handsets.failure(sms.customer_number)
         if failure == "transient":
             raise SmsSendError("simulated carrier timeout", transient=True)
         if failure == "permanent":
@@ -92,10 +101,9 @@ class SimulatorConnector:
                     )
                 )
             raise SmsSendError("the customer blocked this number", transient=False, error_code="21610")
-        message_id = f"SIM{next(self._ids):08d}"
-        inbox = self._inboxes[sms.customer_number]
-        inbox.append(HandsetMessage(message_id, sms.service_number, sms.customer_number, sms.text, _now_ms()))
-        del inbox[: -self.max_per_handset]
+        message_id = await self.handsets.receive(
+            sms.service_number, sms.customer_number, sms.text, _now_ms(), self.max_per_handset
+        )
         # Like a carrier, report delivery a moment after accepting (never before the send is recorded).
         loop = asyncio.get_running_loop()
         loop.call_later(
@@ -129,8 +137,8 @@ class SimulatorConnector:
             )
         )
 
-    def handset(self, number: str) -> list[HandsetMessage]:
-        return list(self._inboxes.get(self._number(number), ()))
+    async def handset(self, number: str) -> list[HandsetMessage]:
+        return await self.handsets.messages(self._number(number))
 
     def _number(self, raw: str) -> str:
         # The handsets are keyed like every customer: in E.164 when the number can be read as one.

@@ -24,9 +24,9 @@ class Handsets(Protocol):
         self, sender: str, recipient: str, text: str, message_id: str | None
     ) -> None: ...
 
-    def handset(self, number: str) -> Sequence[HandsetMessage]: ...
+    async def handset(self, number: str) -> Sequence[HandsetMessage]: ...
 
-    def set_failure(
+    async def set_failure(
         self, number: str, failure: Literal["none", "transient", "permanent", "blocked"]
     ) -> None: ...
 
@@ -68,7 +68,7 @@ def simulator_routes(handsets: Handsets) -> list[BaseRoute]:
         number = request.query_params.get("number")
         if not number:
             raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: number")
-        return ok({"messages": [m.as_json() for m in handsets.handset(number)]})
+        return ok({"messages": [m.as_json() for m in await handsets.handset(number)]})
 
     async def configure_handset(request: Request) -> Response:
         try:
@@ -77,7 +77,7 @@ def simulator_routes(handsets: Handsets) -> list[BaseRoute]:
             raise GwsError(
                 StatusCode.VALIDATION_ERROR, f"Invalid handset setting: {exc}".replace("`", "'")
             ) from None
-        handsets.set_failure(setting.number, setting.failure)
+        await handsets.set_failure(setting.number, setting.failure)
         return ok()
 
     return [

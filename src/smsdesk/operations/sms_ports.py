@@ -100,3 +100,40 @@ class SmsConnector(Protocol):
     async def stop(self) -> None: ...
 
     async def send(self, sms: OutboundSms) -> SendAccepted: ...
+
+
+HandsetFailure = Literal["none", "transient", "permanent", "blocked"]
+"""What the simulator does with an SMS to a handset: deliver it, or fail as a carrier would."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandsetMessage:
+    """An SMS a simulated handset received."""
+
+    id: str
+    sender: str
+    recipient: str
+    text: str
+    received_ms: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "from": self.sender,
+            "to": self.recipient,
+            "text": self.text,
+            "receivedMs": self.received_ms,
+        }
+
+
+class HandsetBook(Protocol):
+    """Where the simulator keeps its handsets (what each received, how each fails): in the database
+    when it serves, so that every node of a cluster shows the same handsets (the customers' phones)."""
+
+    async def receive(self, sender: str, recipient: str, text: str, received_ms: int, keep: int) -> str:
+        """Keep an SMS in the recipient's handset (its ``keep`` newest only); returns its id."""
+        ...
+
+    async def messages(self, number: str) -> list[HandsetMessage]: ...
+    async def failure(self, number: str) -> HandsetFailure: ...
+    async def set_failure(self, number: str, failure: HandsetFailure) -> None: ...
