@@ -51,7 +51,7 @@ class SqliteStore:
         self.appended: list[StoredNotification] = []
         """The rows the open batch appended, handed to the commit listeners with its COMMIT."""
         # Told from the COMMIT itself: the fan-out starts on the new rows in the loop turn the
-        # committing operations resume in, not a turn later (docs/architecture.md §2, step 4).
+        # committing operations resume in, not a turn later (docs/architecture.md §3, step 4).
         self.commit_listeners: list[CommitListener] = []
         self.outbox: OutboxReader = SqliteOutboxReader(self)
         # One connection and one transaction at a time: the repositories are made once, not per operation.

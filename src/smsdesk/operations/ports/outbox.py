@@ -1,4 +1,4 @@
-"""The outbox: every notification, in commit order, with a position (docs/architecture.md §2, §6)."""
+"""The outbox: every notification, in commit order, with a position (docs/architecture.md §3, §6)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ class Transaction(Protocol):
 class Store(Protocol):
     commit_listeners: list[CommitListener]
     """Told, once a transaction that appended notifications has committed, the last position it
-    appended: the fan-out's poke and the delivery-latency metric (docs/architecture.md §2)."""
+    appended: the fan-out's poke and the delivery-latency metric (docs/architecture.md §3)."""
 
     outbox: OutboxReader
 
