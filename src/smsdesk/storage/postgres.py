@@ -145,6 +145,8 @@ class PostgresSessions(SessionsSql):
 
     __slots__ = ("conn",)
 
+    ARRIVAL = "id"  # the same millisecond on several nodes has no order to keep: any stable one
+
     def __init__(self, conn: Conn) -> None:
         super().__init__(PostgresConnection(conn))
         self.conn = conn

@@ -35,6 +35,10 @@ def session_of(row: Row | None) -> SessionRecord | None:
 class SessionsSql(SqlRepository):
     __slots__ = ()
 
+    ARRIVAL = "rowid"
+    """Sessions that arrived in the same millisecond, in the order they arrived: SQLite's rowid (one
+    writer, kept by an upsert). PostgreSQL has no such column (``storage/postgres.py``)."""
+
     async def load(self, tenant_id: str, session_id: str) -> SessionRecord | None:
         # SQLite has one writer: the whole transaction is the lock.
         return session_of(
@@ -86,7 +90,7 @@ class SessionsSql(SqlRepository):
         rows = await self.db.fetchall(
             "SELECT s.body FROM session_parties p JOIN sms_sessions s ON s.id = p.session_id "
             f"WHERE p.user_id = ? AND p.tenant_id = ? AND p.state IN {LIVE_PARTY_STATES} "
-            "ORDER BY s.received_ms",
+            f"ORDER BY s.received_ms, s.{self.ARRIVAL}",
             (user_id, tenant_id),
         )
         return [decode_session(row[0]) for row in rows]
@@ -94,12 +98,13 @@ class SessionsSql(SqlRepository):
     async def waiting(self, tenant_id: str, queue: str | None) -> list[str]:
         if queue is None:
             rows = await self.db.fetchall(
-                "SELECT id FROM sms_sessions WHERE tenant_id = ? AND phase = ? ORDER BY received_ms",
+                f"SELECT id FROM sms_sessions WHERE tenant_id = ? AND phase = ? ORDER BY received_ms, {self.ARRIVAL}",
                 (tenant_id, Phase.WAITING.value),
             )
         else:
             rows = await self.db.fetchall(
-                "SELECT id FROM sms_sessions WHERE tenant_id = ? AND phase = ? AND queue = ? ORDER BY received_ms",
+                "SELECT id FROM sms_sessions WHERE tenant_id = ? AND phase = ? AND queue = ? "
+                f"ORDER BY received_ms, {self.ARRIVAL}",
                 (tenant_id, Phase.WAITING.value, queue),
             )
         return [str(row[0]) for row in rows]
@@ -109,7 +114,7 @@ class SessionsSql(SqlRepository):
         # leaves out, without reading their bodies, the sessions routing has nothing to do for.
         rows = await self.db.fetchall(
             "SELECT id, queue FROM sms_sessions WHERE tenant_id = ? AND phase = ? AND offer_deadline IS NULL "
-            "ORDER BY received_ms",
+            f"ORDER BY received_ms, {self.ARRIVAL}",
             (tenant_id, Phase.WAITING.value),
         )
         return [(str(session_id), str(queue)) for session_id, queue in rows]
