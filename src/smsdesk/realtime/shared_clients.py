@@ -4,8 +4,10 @@ messages, with no sticky sessions (docs/architecture.md §9).
 What a client is lives in ``bayeux_clients``: its user, whether it uses the ack extension, its
 subscriptions, ``delivered`` (the highest outbox position handed to it in a reply) and its
 **owner**, the node that serves it. While a node owns a client, its in-memory copy is the truth:
-a connect, empty or delivering, costs no statement; ``delivered`` and ``last_seen_ms`` are written
-behind, batched, every ``flush_s``.
+a connect costs no statement; ``delivered`` and ``last_seen_ms`` are written behind, batched, every
+``flush_s`` (websocket pushes too). One exception: a long-polling client without the ack extension,
+whose connect reply carrying messages is written down before it goes (nothing else would tell a
+node taking it over what it received).
 
 A message for a client this node does not own (another node served it last, or this node's copy
 cannot be trusted) makes this node **claim** it: one conditional statement makes it the owner and
@@ -19,8 +21,10 @@ two nodes never serve one client at once, and a claim always starts from the lat
   received), so an ack client receives every notification exactly once and in order, whatever
   node serves it and whichever node dies;
 - without it, from ``delivered`` as the previous owner reported it, or, when that owner died, as it
-  last wrote it: such a client may receive again, after its node died, the notifications delivered
-  to it in the ``flush_s`` before the death (each carries its ``ext.smsdesk.position``).
+  last wrote it: a long-polling client then misses only the messages of a reply written down but
+  never received (its connection or its node died with the reply in flight), and a websocket client
+  may receive again what was pushed to it in the ``flush_s`` before the death (each carries its
+  ``ext.smsdesk.position``).
 
 A node trusts its copies only while its LISTEN connection has stayed up since it claimed them
 (releases are asked for there); after a reconnect it claims them again, from itself.
@@ -84,7 +88,7 @@ class SharedBayeuxClients:
         fanout: Fanout,
         expire_after_s: float,
         max_clients_per_user: int = 0,
-        flush_s: float = 1.0,
+        flush_s: float = 0.1,
         release_wait_s: float = RELEASE_WAIT_S,
     ) -> None:
         self.directory = directory
@@ -341,11 +345,24 @@ class SharedBayeuxClients:
         self._owned[session.id] = session
 
     async def sent(self, connect: Connect) -> bool:
-        owned: _Owned | None = connect.session.attributes.get(_OWNED)
-        if owned is not None:
-            owned.seen_ms = _now_ms()
-            if connect.sequence is not None and connect.sequence > owned.sent:
-                owned.sent = connect.sequence
+        session = connect.session
+        owned: _Owned | None = session.attributes.get(_OWNED)
+        if owned is None:
+            return True
+        now = _now_ms()
+        owned.seen_ms = now
+        if connect.sequence is None or connect.sequence <= owned.sent:
+            return True
+        if session.ack is None:
+            # Without the ack extension nothing tells the next owner what the client received: a
+            # reply carrying messages is written down before it goes, while this node still owns
+            # the client; otherwise it goes out empty and the next connect starts over.
+            if not await self.directory.record_delivery(session.id, connect.sequence, now):
+                log.info("Bayeux client %s moved to another node; answering its connect empty", session.id)
+                owned.generation = -1  # claim it again before serving it
+                return False
+            owned.flushed, owned.flushed_seen_ms = connect.sequence, now
+        owned.sent = connect.sequence
         return True
 
     def pushed(self, session: ServerSession) -> None:

@@ -115,6 +115,18 @@ class PostgresBayeuxClients:
         )
         return version
 
+    async def record_delivery(self, client_id: str, delivered: int, now_ms: int) -> bool:
+        pool = await self.store.pool()
+        status = await pool.execute(
+            "UPDATE bayeux_clients SET delivered = GREATEST(delivered, $2), last_seen_ms = $3, connected = 1 "
+            "WHERE id = $1 AND owner = $4",
+            client_id,
+            delivered,
+            now_ms,
+            self.node,
+        )
+        return bool(status.endswith(" 1"))
+
     async def record(self, changes: Sequence[tuple[str, int, int]]) -> list[str]:
         pool = await self.store.pool()
         rows = await pool.fetch(

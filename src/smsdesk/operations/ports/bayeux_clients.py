@@ -100,6 +100,11 @@ class BayeuxClientDirectory(Protocol):
         """Store the client's subscriptions; returns the new version (None: no such client)."""
         ...
 
+    async def record_delivery(self, client_id: str, delivered: int, now_ms: int) -> bool:
+        """Write down that a reply carrying messages up to ``delivered`` is going to the client, if
+        this node still owns it (False: another node claimed it meanwhile)."""
+        ...
+
     async def record(self, changes: Sequence[tuple[str, int, int]]) -> list[str]:
         """Write behind ``(client id, delivered, last seen ms)`` of clients this node owns; returns
         the ids of those that are gone (expired, removed by the cap) or owned by another node now."""
