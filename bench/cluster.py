@@ -164,6 +164,7 @@ async def operations_scenario(
         ["--duration", str(args.duration), "--rounds", str(args.rounds), "--agents", str(args.ops_agents)]
     )
     ops_args.server_log_level = args.server_log_level
+    ops_args.desktop_ack = args.desktop_ack
     benches = [OperationsBench(ops_args, workdir, deployer, d, counters) for d in args.ops_deployments]
     results: dict[str, list[operations.RoundResult]] = {b.deployment.key: [] for b in benches}
     try:
@@ -218,6 +219,7 @@ async def fanout_scenario(args: argparse.Namespace, workdir: Path, deployer: Dep
     if args.quick:  # the warm-up and the idle baseline before each round, as notifications.py --quick
         fan_args.warmup, fan_args.idle, fan_args.settle = 0.3, 0.5, 0.2
     bench = notifications.Bench(fan_args, workdir, NO_PINNING)
+    bench.desktop_ack = args.desktop_ack
     fronts: list[Front] = []
     rounds: dict[str, list[Any]] = {d.key: [] for d in args.fanout_deployments}
     clients = args.fanout_agents * 10 + 300  # the desktops' long-polls and the operations' sockets
@@ -280,6 +282,7 @@ async def idle_scenario(
     fan_args = notifications.parse_args([])
     fan_args.server_log_level = args.server_log_level
     bench = notifications.Bench(fan_args, workdir, NO_PINNING)
+    bench.desktop_ack = args.desktop_ack
     env = bench.env()
     # The product's own long-poll hold and session expiry: what an idle node really does.
     env.pop("SMSDESK_BAYEUX_TIMEOUT_MS", None)
@@ -377,6 +380,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"scenario on those of {','.join(IDLE_KEYS)}",
     )
     parser.add_argument("--server-log-level", default="warning", help="smsdesk --log-level (default warning)")
+    parser.add_argument(
+        "--desktop-ack",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="desktops use the CometD ack extension, as smsdesk's own desktop does (default on; "
+        "--no-desktop-ack measures clients without it, whose delivering replies cost a statement each)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, logs)")
     args = parser.parse_args(argv)
     args.idle_settle = 5.0

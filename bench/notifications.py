@@ -116,6 +116,9 @@ class Bench:
         self.warnings: list[str] = []
         self.failures: list[str] = []
         self.logs = 0
+        self.desktop_ack = False
+        """smsdesk's desktops use the CometD ack extension (bench/cluster.py's default; the comparison
+        with the peers here keeps them without, as the peers' clients are)."""
 
     # -- servers --------------------------------------------------------------------------------
 
@@ -189,6 +192,8 @@ class Bench:
             specs = self.agents[server.name][:agents]
         else:
             specs = [{"index": i, "opPath": f"/op/a{i}", "channel": f"/agents/a{i}"} for i in range(agents)]
+        if system.name == "smsdesk" and self.desktop_ack:
+            extra = {"ack": True, **extra}
         return {
             "system": system.name,
             "client": system.client,

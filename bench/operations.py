@@ -544,6 +544,7 @@ class BayeuxMessage(msgspec.Struct):
     error: str | None = None
     advice: dict[str, Any] | None = None
     data: NotificationData | None = None
+    ext: dict[str, Any] | None = None
 
 
 decode_bayeux = msgspec.json.Decoder(list[BayeuxMessage]).decode
@@ -555,9 +556,19 @@ class BayeuxBroken(Exception):
 
 class BayeuxClient:
     def __init__(
-        self, agent: int, port: int, auth: str, path: str = BAYEUX_PATH, cookies: CookieJar | None = None
+        self,
+        agent: int,
+        port: int,
+        auth: str,
+        path: str = BAYEUX_PATH,
+        cookies: CookieJar | None = None,
+        ack: bool = False,
     ) -> None:
         self.agent = agent
+        self.ack = ack
+        """The CometD ack extension, as the official client with its AckExtension and smsdesk's own
+        desktop use it: each connect acknowledges the batch the previous reply carried."""
+        self._acked: int | None = None
         self.port = port
         self.auth = auth
         self.path = path
@@ -576,12 +587,20 @@ class BayeuxClient:
         self._built_for = self.cookies.version
         self.post = PostTemplate(self.path, self.port, [self.auth, *self.cookies.headers()])
         if self.client_id:
-            connect = {
+            connect: dict[str, Any] = {
                 "channel": "/meta/connect",
                 "clientId": self.client_id,
                 "connectionType": "long-polling",
             }
+            if self.ack:
+                connect["ext"] = {"ack": self._acked if self._acked is not None else -1}
             self._connect_raw = self.post.build(encode([connect]))
+
+    def _acknowledge(self, reply: BayeuxMessage) -> None:
+        batch = reply.ext.get("ack") if reply.ext else None
+        if self.ack and isinstance(batch, int) and batch != self._acked:
+            self._acked = batch
+            self._built_for = -1  # the next connect carries it
 
     async def send(self, *messages: dict[str, Any]) -> list[BayeuxMessage]:
         self._rebuild()
@@ -601,18 +620,22 @@ class BayeuxClient:
 
     async def start(self, subscription: str) -> None:
         self.connection = await Connection.open(self.port)
-        handshake = {
+        handshake: dict[str, Any] = {
             "channel": "/meta/handshake",
             "version": "1.0",
             "supportedConnectionTypes": ["long-polling"],
         }
+        if self.ack:
+            handshake["ext"] = {"ack": True}
         reply = (await self.send(handshake))[0]
         if not reply.successful or not reply.clientId:
             raise BayeuxBroken(f"agent {self.agent}: handshake refused: {reply}")
         self.client_id = reply.clientId
         self._built_for = -1
         self._rebuild()
-        await self.send_raw(self._connect_raw, SETUP_TIMEOUT_S)  # the first connect returns at once
+        for reply in await self.send_raw(self._connect_raw, SETUP_TIMEOUT_S):  # returns at once
+            if reply.channel == "/meta/connect":
+                self._acknowledge(reply)
         replies = await self.send(
             {"channel": "/meta/subscribe", "clientId": self.client_id, "subscription": subscription}
         )
@@ -629,6 +652,7 @@ class BayeuxClient:
                 if message.channel == "/meta/connect":
                     if not message.successful:
                         raise BayeuxBroken(f"agent {self.agent}: /meta/connect failed: {message}")
+                    self._acknowledge(message)
                 elif message.data is not None:
                     deliver(self.agent, message, received_at)
 
@@ -816,7 +840,9 @@ class Bench:
             )
             if agent.cookies.session is None:
                 raise RuntimeError(f"{agent.name}: StartContactCenterSession set no JSESSIONID cookie")
-            client = BayeuxClient(agent.index, port, agent.auth, bayeux_path, agent.cookies)
+            client = BayeuxClient(
+                agent.index, port, agent.auth, bayeux_path, agent.cookies, ack=self.args.desktop_ack
+            )
             await client.start("/v2/me/**")
             self.bayeux.append(client)
             self.poll_tasks.append(asyncio.create_task(self.poll(client)))
@@ -1305,6 +1331,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="also measure the code of GIT_REF (a branch, tag or commit), checked out into a temporary "
         "git worktree and run by this virtualenv's Python, interleaved with the current code and the "
         "echo; prints old/current ratios. The worktree is removed at the end.",
+    )
+    parser.add_argument(
+        "--desktop-ack",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the agents' Bayeux clients use the CometD ack extension, as smsdesk's desktop does (default on)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, logs)")
     parser.add_argument("--serve-echo", type=int, metavar="PORT", help=argparse.SUPPRESS)
