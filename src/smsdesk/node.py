@@ -262,6 +262,7 @@ def build_node(settings: Settings) -> Node:
             fanout,
             expire_after_s,
             max_clients_per_user=settings.bayeux_max_clients_per_user,
+            max_subscriptions_per_user=settings.bayeux_max_subscriptions_per_user,
         )
         bayeux.shared = shared_clients
         shared_clients.server = bayeux

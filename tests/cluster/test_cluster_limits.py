@@ -22,9 +22,11 @@ from support.server import QUICK_TIMEOUTS
 pytestmark = pytest.mark.slow
 
 CAP = 3
+SUBSCRIPTION_CAP = 4
 ENV = {
     **QUICK_TIMEOUTS,
     "SMSDESK_BAYEUX_MAX_CLIENTS_PER_USER": str(CAP),
+    "SMSDESK_BAYEUX_MAX_SUBSCRIPTIONS_PER_USER": str(SUBSCRIPTION_CAP),
     "SMSDESK_RATE_LIMIT_USER_PER_S": "0.5",
     "SMSDESK_RATE_LIMIT_USER_BURST": "30",
     # Presence as in tests/reliability/test_presence.py: withdrawn within seconds, timeout 30 s.
@@ -72,6 +74,24 @@ def test_the_per_user_bayeux_cap_holds_over_the_nodes(cluster: Cluster) -> None:
     assert [alive(client) for client in clients] == [False] * CAP + [True] * CAP
     assert alive(other)  # another user's clients are never counted against this one
     for client in [*clients, other]:
+        client.http.close()
+
+
+def test_the_per_user_subscription_cap_holds_over_the_nodes(cluster: Cluster) -> None:
+    """Each node counts the subscriptions of the clients it holds; the cap is the user's over the
+    cluster: three clients (round robin: one per node) subscribing two channels each reach it at the
+    second one of the third client, which is refused and keeps what it had."""
+    cc = create_contact_center(cluster, agents=1)
+    clients = [BayeuxClient(cluster.base_url, (cc.agent_names[0], PASSWORD)) for _ in range(CAP)]
+    for client in clients:
+        assert client.handshake()["successful"]
+    replies = []
+    for client in clients:
+        for channel in ("/v2/me/smssessions", "/v2/me/channels"):
+            (reply,) = [m for m in client.subscribe(channel) if m["channel"] == "/meta/subscribe"]
+            replies.append((reply["successful"], reply.get("error")))
+    assert replies == [(True, None)] * SUBSCRIPTION_CAP + [(False, "403::too_many_subscriptions")] * 2
+    for client in clients:
         client.http.close()
 
 

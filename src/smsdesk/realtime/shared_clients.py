@@ -44,7 +44,7 @@ from typing import Any
 from smsdesk.bayeux import BayeuxServer, ServerSession
 from smsdesk.bayeux.session import Connect
 from smsdesk.operations.background import BackgroundLoop
-from smsdesk.operations.ports import BayeuxClientDirectory, ClientState, StoredBayeuxClient, User
+from smsdesk.operations.ports import OVER_CAP, BayeuxClientDirectory, ClientState, StoredBayeuxClient, User
 from smsdesk.realtime.fanout import Fanout
 
 log = logging.getLogger("smsdesk.cluster")
@@ -88,6 +88,7 @@ class SharedBayeuxClients:
         fanout: Fanout,
         expire_after_s: float,
         max_clients_per_user: int = 0,
+        max_subscriptions_per_user: int = 0,
         flush_s: float = 0.1,
         release_wait_s: float = RELEASE_WAIT_S,
     ) -> None:
@@ -96,6 +97,8 @@ class SharedBayeuxClients:
         self.expire_after_s = expire_after_s
         self.max_clients_per_user = max_clients_per_user
         """The per-user cap over the cluster (each node's BayeuxServer also caps what it holds)."""
+        self.max_subscriptions_per_user = max_subscriptions_per_user
+        """The same for subscriptions (0: none)."""
         self.release_wait_s = release_wait_s
         self.server: BayeuxServer | None = None
         self.generation = 0
@@ -303,10 +306,33 @@ class SharedBayeuxClients:
                 await self._created(session, principal, reply)
             elif channel in ("/meta/subscribe", "/meta/unsubscribe") and session is not None:
                 # Written at once: a node that claims the client from a dead owner reads them here.
-                await self.directory.set_subscriptions(session.id, tuple(session.subscriptions))
+                subscribe = channel == "/meta/subscribe"
+                version = await self.directory.set_subscriptions(
+                    session.id,
+                    tuple(session.subscriptions),
+                    self.max_subscriptions_per_user if subscribe else 0,
+                )
+                if version == OVER_CAP:
+                    self._refuse_subscription(session, message, reply)
             elif channel == "/meta/disconnect" and isinstance(client_id, str):
                 self._owned.pop(client_id, None)
                 await self.directory.delete(client_id)
+
+    def _refuse_subscription(
+        self, session: ServerSession, message: dict[str, Any], reply: dict[str, Any]
+    ) -> None:
+        """Over the per-user cap counted over the whole cluster (each node's server counted its own
+        clients only): the client keeps what it had, and the reply says why, as a node's own refusal."""
+        wanted = message.get("subscription")
+        for channel in [wanted] if isinstance(wanted, str) else wanted if isinstance(wanted, list) else []:
+            session.subscriptions.discard(channel)
+        reply["successful"] = False
+        reply["error"] = "403::too_many_subscriptions"
+        log.warning(
+            "Bayeux client %s refused a subscription: its user's clients over the cluster would hold more than %d",
+            session.id,
+            self.max_subscriptions_per_user,
+        )
 
     async def _created(self, session: ServerSession, user: User, reply: dict[str, Any]) -> None:
         now = _now_ms()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from smsdesk.operations.ports import Claim, Inserted, StoredBayeuxClient
+from smsdesk.operations.ports import OVER_CAP, Claim, Inserted, StoredBayeuxClient
 from smsdesk.storage.connection import Row
 from smsdesk.storage.postgres import CLIENTS_CHANNEL, NODE_APPLICATION, PostgresStore
 
@@ -106,14 +106,26 @@ class PostgresBayeuxClients:
             return None
         return Claim(_stored(row), None if row[9] is None else str(row[9]), bool(row[10]))
 
-    async def set_subscriptions(self, client_id: str, subscriptions: Sequence[str]) -> int | None:
+    async def set_subscriptions(
+        self, client_id: str, subscriptions: Sequence[str], user_cap: int = 0
+    ) -> int | None:
         pool = await self.store.pool()
-        version: int | None = await pool.fetchval(
-            "UPDATE bayeux_clients SET subscriptions = $2, version = version + 1 WHERE id = $1 RETURNING version",
+        row = await pool.fetchrow(
+            "WITH others AS (SELECT COALESCE(SUM(json_array_length(o.subscriptions::json)), 0) AS held "
+            "FROM bayeux_clients c JOIN bayeux_clients o ON o.user_id = c.user_id AND o.id <> c.id "
+            "WHERE c.id = $1), "
+            "changed AS (UPDATE bayeux_clients SET subscriptions = $2, version = version + 1 "
+            "FROM others WHERE id = $1 AND ($3 <= 0 OR others.held + $4 <= $3) RETURNING version) "
+            "SELECT (SELECT version FROM changed), EXISTS (SELECT 1 FROM bayeux_clients WHERE id = $1)",
             client_id,
             json.dumps(sorted(subscriptions)),
+            user_cap,
+            len(subscriptions),
         )
-        return version
+        version, exists = (row[0], row[1]) if row is not None else (None, False)
+        if version is not None:
+            return int(version)
+        return OVER_CAP if exists else None
 
     async def record_delivery(self, client_id: str, delivered: int, now_ms: int) -> bool:
         pool = await self.store.pool()

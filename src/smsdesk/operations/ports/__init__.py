@@ -10,6 +10,7 @@ Everything is re-exported here so that a caller imports ``from smsdesk.operation
 
 from smsdesk.operations.ports.agents import AgentChannel, Agents
 from smsdesk.operations.ports.bayeux_clients import (
+    OVER_CAP,
     BayeuxClientDirectory,
     Claim,
     ClientState,
@@ -39,6 +40,7 @@ from smsdesk.operations.ports.user_data_audit import UserDataAudit, UserDataAudi
 from smsdesk.operations.ports.users import ReferenceIds, Tenants, User, Users
 
 __all__ = [
+    "OVER_CAP",
     "AgentChannel",
     "Agents",
     "BayeuxClientDirectory",

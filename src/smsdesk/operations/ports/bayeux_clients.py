@@ -76,6 +76,10 @@ class ClientState:
         )
 
 
+OVER_CAP = -1
+"""``set_subscriptions`` refused: the user's clients would hold too many subscriptions."""
+
+
 class BayeuxClientDirectory(Protocol):
     """Single statements, each committed on its own."""
 
@@ -96,8 +100,12 @@ class BayeuxClientDirectory(Protocol):
         release it (``smsdesk_clients``; its reply names ``token``). None: no such client."""
         ...
 
-    async def set_subscriptions(self, client_id: str, subscriptions: Sequence[str]) -> int | None:
-        """Store the client's subscriptions; returns the new version (None: no such client)."""
+    async def set_subscriptions(
+        self, client_id: str, subscriptions: Sequence[str], user_cap: int = 0
+    ) -> int | None:
+        """Store the client's subscriptions; returns the new version, None when there is no such
+        client, and ``OVER_CAP`` (nothing stored) when its user's clients would then hold more than
+        ``user_cap`` subscriptions over the whole cluster (0: no cap)."""
         ...
 
     async def record_delivery(self, client_id: str, delivered: int, now_ms: int) -> bool:
