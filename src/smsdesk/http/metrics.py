@@ -100,9 +100,10 @@ class Metrics:
             child = self._children[key] = counter.labels(*labels)
         child.inc()
 
-    def committed(self, position: int, rows: Sequence[StoredNotification] | None = None) -> None:
-        """A CommitListener: notifications up to ``position`` were committed now."""
-        self._committed.append((position, time.monotonic()))
+    def committed(self, position: int | None, rows: Sequence[StoredNotification] | None = None) -> None:
+        """A CommitListener: notifications up to ``position`` were committed now (None: positions
+        unknown, so the next hand-over counts as theirs)."""
+        self._committed.append((position if position is not None else 0, time.monotonic()))
         if len(self._committed) > 10_000:  # nobody is delivering (no fan-out): keep memory bounded
             del self._committed[:5_000]
 

@@ -226,11 +226,16 @@ class Fanout:
 
     # ----- live delivery -----
 
-    def committed(self, position: int, rows: Sequence[StoredNotification] | None) -> None:
+    def committed(self, position: int | None, rows: Sequence[StoredNotification] | None) -> None:
         """The store's commit listener: rows up to ``position`` are committed. When the store hands
         the newest of them over and nothing lies between the cursor and them, they are delivered now,
         without reading the table; otherwise the drain reads what is missing."""
-        if self.server is None or position <= self.cursor:
+        if self.server is None:
+            return
+        if position is None:
+            self._loop.wake()
+            return
+        if position <= self.cursor:
             return
         if rows and rows[0].position <= self.cursor + 1:
             self._deliver(rows)

@@ -101,10 +101,13 @@ _APPEND = """
 INSERT INTO outbox (position, tenant_id, user_id, channel, payload, created_ms)
 SELECT -nextval('outbox_pending'), n.tenant_id, n.user_id, n.channel, n.payload, $5
   FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS n(tenant_id, user_id, channel, payload)
-RETURNING pg_current_xact_id()::text
+RETURNING pg_current_xact_id()::text, set_config('smsdesk.announce', $6, true)
 """
 """Rows get a temporary (negative) position; the ``outbox_number`` trigger numbers them inside COMMIT
-(migration 0011). Returns the transaction's id, which the commit's announcement carries."""
+(migration 0011) and announces them, with their rows, when ``$6`` is ``rows`` (other nodes listen);
+``off`` when this node serves the database alone: it reads what it committed instead, which
+several commits share under load, where an announcement costs every commit a notification.
+Returns the transaction's id, which the announcement carries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,23 +146,27 @@ _decode_rows = msgspec.json.Decoder(list[tuple[str, str, msgspec.Raw]]).decode
 class PostgresSessions(SessionsSql):
     """Sessions with PostgreSQL's locks: many transactions run at once here, on many nodes."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "reference_ids")
 
     ARRIVAL = "id"  # the same millisecond on several nodes has no order to keep: any stable one
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, reference_ids: PostgresReferenceIds) -> None:
         super().__init__(PostgresConnection(conn))
         self.conn = conn
+        self.reference_ids = reference_ids
 
     async def load(self, tenant_id: str, session_id: str) -> SessionRecord | None:
         # FOR UPDATE: the session is read to be changed; a concurrent operation on it waits here.
-        return session_of(
-            await self.conn.fetchrow(
-                "SELECT body FROM sms_sessions WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-                session_id,
-                tenant_id,
-            )
+        # The operation's referenceId comes along, a round trip saved (a number never used is lost).
+        row = await self.conn.fetchrow(
+            "SELECT body, nextval('reference_ids') FROM sms_sessions WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+            session_id,
+            tenant_id,
         )
+        if row is None:
+            return None
+        self.reference_ids.drawn = int(row[1])
+        return session_of(row)
 
     async def open_for(
         self, tenant_id: str, service_number: str, customer_number: str
@@ -177,29 +184,36 @@ class PostgresSessions(SessionsSql):
 
 
 class PostgresReferenceIds:
-    """A sequence (migration 0010): every node's requests draw from it, in the order they ask."""
+    """A sequence (migration 0010): every node's requests draw from it, in the order they ask. The
+    transaction's session load draws one as it goes (``PostgresSessions.load``)."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "drawn")
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
+        self.drawn: int | None = None
 
     async def next(self) -> int:
-        value: int = await self.conn.fetchval("SELECT nextval('reference_ids')")
-        return value
+        if self.drawn is not None:
+            value, self.drawn = self.drawn, None
+            return value
+        drawn: int = await self.conn.fetchval("SELECT nextval('reference_ids')")
+        return drawn
 
 
 class PostgresOutboxWriter:
     """Appends with temporary positions; the rows are kept by transaction id until the commit's
     announcement gives their positions (:meth:`PostgresStore.announced`)."""
 
-    __slots__ = ("conn", "store", "transaction")
+    __slots__ = ("announced", "conn", "store", "transaction")
 
     def __init__(self, conn: Conn, store: PostgresStore) -> None:
         self.conn = conn
         self.store = store
         self.transaction: str | None = None
         """The transaction's id once it appended (None: it notifies nobody)."""
+        self.announced = False
+        """Whether its commit is announced (other nodes listen), or this node reads it."""
 
     async def append(self, notifications: Sequence[Notification]) -> None:
         transaction: str = await self.conn.fetchval(
@@ -209,10 +223,13 @@ class PostgresOutboxWriter:
             [n.channel for n in notifications],
             [n.payload for n in notifications],
             _now_ms(),
+            "rows" if self.store.other_nodes else "off",
         )
-        # Kept before COMMIT is sent: the announcement may reach this node before COMMIT's reply.
-        self.store.appending[transaction] = list(notifications)
         self.transaction = transaction
+        self.announced = self.store.other_nodes
+        if self.announced:
+            # Kept before COMMIT is sent: the announcement may reach this node before COMMIT's reply.
+            self.store.appending[transaction] = list(notifications)
 
 
 async def _nothing_to_reset(conn: Conn) -> None:
@@ -231,6 +248,9 @@ class PostgresStore:
         self._pool_lock = threading.Lock()
         self.commit_listeners: list[CommitListener] = []
         self.outbox: OutboxReader = PostgresOutboxReader(self)
+        self.other_nodes = True
+        """Whether other nodes serve this database (told by the cluster's count of them): only then do
+        announcements carry the rows."""
         self.node = secrets.token_hex(6)
         """This process's id in the cluster (its LISTEN connection's application_name says it)."""
         self.appending: dict[str, list[Notification]] = {}
@@ -333,8 +353,9 @@ class PostgresStore:
         try:
             async with pool.acquire() as conn, conn.transaction():
                 outbox = PostgresOutboxWriter(conn, self)
+                reference_ids = PostgresReferenceIds(conn)
                 yield SqlTransaction(
-                    PostgresConnection(conn), PostgresSessions(conn), outbox, PostgresReferenceIds(conn)
+                    PostgresConnection(conn), PostgresSessions(conn, reference_ids), outbox, reference_ids
                 )
         except BaseException as error:
             if outbox is not None and outbox.transaction is not None:
@@ -344,6 +365,9 @@ class PostgresStore:
             if isinstance(error, (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)):
                 raise StorageConflict(str(error)) from error
             raise
+        if outbox.transaction is not None and not outbox.announced:
+            for listener in self.commit_listeners:
+                listener.committed(None, None)  # unannounced: the fan-out reads what it committed
 
     def announced(self, payload: str) -> None:
         """A commit's announcement reached this node (``postgres_cluster.PostgresListener``): tell

@@ -132,6 +132,8 @@ class PostgresListener(_OwnTask):
                 self.on_reconnect()
                 if self.on_nodes is not None:
                     self.on_nodes(int(await conn.fetchval(_LIVE_NODES)))
+                # Nodes that thought they were alone announce their commits from now on.
+                await conn.execute("SELECT pg_notify($1, $2)", WORK_CHANNEL, f"hello {self.store.node}")
                 await _watch(conn, _LIVE_NODES, lambda count: self._nodes(count))
                 log.warning("lost the LISTEN connection to PostgreSQL; reconnecting")
             except asyncio.CancelledError:

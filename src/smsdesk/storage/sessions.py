@@ -109,6 +109,14 @@ class SessionsSql(SqlRepository):
             )
         return [str(row[0]) for row in rows]
 
+    async def waiting_since(self, tenant_id: str, queue: str) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT body FROM sms_sessions WHERE tenant_id = ? AND phase = ? AND queue = ?",
+            (tenant_id, Phase.WAITING.value, queue),
+        )
+        records = [decode_session(row[0]) for row in rows]
+        return [record.waiting_since_ms or record.received_ms for record in records]
+
     async def unoffered(self, tenant_id: str) -> list[tuple[str, str]]:
         # offer_deadline is set exactly while an invitation is out (next_deadline_ms), so this
         # leaves out, without reading their bodies, the sessions routing has nothing to do for.
