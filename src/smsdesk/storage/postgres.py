@@ -60,6 +60,7 @@ CLIENTS_CHANNEL = "smsdesk_clients"
 NODE_APPLICATION = "smsdesk-node"
 """The application_name of each node's LISTEN connection, followed by the node's id: counting them
 counts the live nodes, and a node whose connection is gone is dead to the others."""
+DELIVERY_POOL_SIZE = 3
 _MIGRATION_LOCK = 0x5D5D_0001  # advisory lock key: nodes starting together migrate one at a time
 
 
@@ -245,6 +246,7 @@ class PostgresStore:
         self.dsn = dsn
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._delivery_pool: asyncpg.Pool | None = None
         self._pool_lock = threading.Lock()
         self.commit_listeners: list[CommitListener] = []
         self.outbox: OutboxReader = PostgresOutboxReader(self)
@@ -257,20 +259,35 @@ class PostgresStore:
         """Rows this node appended, by transaction id, until their commit's announcement numbers them."""
 
     async def pool(self) -> asyncpg.Pool:
-        """The connection pool, created on first use in the running event loop."""
+        """The operations' connection pool, created on first use in the running event loop."""
         if self._pool is None:
-            pool = await asyncpg.create_pool(
-                self.dsn,
-                min_size=1,
-                max_size=self.pool_size,
-                server_settings={"application_name": "smsdesk"},
-                reset=_nothing_to_reset,
-            )
+            pool = await self._create_pool(self.pool_size, "smsdesk")
             if self._pool is None:
                 self._pool = pool
             else:
                 await pool.close()
         return self._pool
+
+    async def delivery_pool(self) -> asyncpg.Pool:
+        """A few connections for delivering notifications (the fan-out's reads, replays, Bayeux
+        clients changing hands), so that a desktop's notifications never queue behind operations
+        waiting for the operations' pool."""
+        if self._delivery_pool is None:
+            pool = await self._create_pool(DELIVERY_POOL_SIZE, "smsdesk-delivery")
+            if self._delivery_pool is None:
+                self._delivery_pool = pool
+            else:
+                await pool.close()
+        return self._delivery_pool
+
+    async def _create_pool(self, size: int, application_name: str) -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            self.dsn,
+            min_size=1,
+            max_size=size,
+            server_settings={"application_name": application_name},
+            reset=_nothing_to_reset,
+        )
 
     async def connect(self, application_name: str = "smsdesk") -> asyncpg.Connection:
         """A connection of its own (LISTEN, leadership): outside the pool, closed by the caller."""
@@ -333,15 +350,17 @@ class PostgresStore:
 
     def close(self) -> None:
         """Drop every connection at once (synchronous callers: the CLI, tests)."""
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+        pools = [p for p in (self._pool, self._delivery_pool) if p is not None]
+        self._pool = self._delivery_pool = None
+        for pool in pools:
             # The pool's loop may be gone already (asyncio.run returned): its sockets close with it.
             with contextlib.suppress(RuntimeError):
                 pool.terminate()
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+        pools = [p for p in (self._pool, self._delivery_pool) if p is not None]
+        self._pool = self._delivery_pool = None
+        for pool in pools:
             await pool.close()
 
     # ----- transactions -----
@@ -402,7 +421,7 @@ class PostgresOutboxReader:
         self.store = store
 
     async def after(self, position: int, limit: int) -> list[StoredNotification]:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         rows = await pool.fetch(
             "SELECT position, user_id, channel, payload FROM outbox WHERE position > $1 "
             "ORDER BY position LIMIT $2",
@@ -412,13 +431,13 @@ class PostgresOutboxReader:
         return stored_notifications(rows)
 
     async def last_position(self) -> int:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         return int(await pool.fetchval("SELECT position FROM outbox_head WHERE id = 1"))
 
     async def of_user_after(
         self, user_id: str, position: int, upto: int | None, limit: int
     ) -> list[StoredNotification]:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         rows = await pool.fetch(
             "SELECT position, user_id, channel, payload FROM outbox "
             "WHERE user_id = $1 AND position > $2 AND ($3::bigint IS NULL OR position <= $3) "
@@ -431,12 +450,12 @@ class PostgresOutboxReader:
         return stored_notifications(rows)
 
     async def oldest_position(self) -> int:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         value = await pool.fetchval("SELECT MIN(position) FROM outbox")
         return int(value) if value is not None else 1
 
     async def prune(self, created_before_ms: int, upto: int, limit: int) -> int:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         async with pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_numbered(PRUNE_CANDIDATES), upto, limit)
             boundary = prune_boundary(rows, created_before_ms)

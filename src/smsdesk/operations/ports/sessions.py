@@ -41,6 +41,7 @@ class Sessions(Protocol):
     async def waiting_since(self, tenant_id: str, queue: str) -> list[int]:
         """Since when each session waiting in the queue has waited; locks nothing."""
         ...
+
     async def unoffered(self, tenant_id: str) -> list[tuple[str, str]]:
         """(id, queue) of the waiting sessions with no invitation out, oldest first."""
         ...
