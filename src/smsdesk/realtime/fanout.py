@@ -342,7 +342,8 @@ class Fanout:
         assert resume is not None
         cursor = self.cursor
         oldest = await self.store.outbox.oldest_position()
-        last = await self.store.outbox.last_position()
+        # At or below this node's cursor the position exists: only a later one needs the database's.
+        last = cursor if resume <= cursor else await self.store.outbox.last_position()
         if oldest - 1 <= resume <= last:
             return
         self._gap(state, "retention" if resume < oldest - 1 else "unknown_position", oldest, cursor)
