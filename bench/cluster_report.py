@@ -329,9 +329,14 @@ def report_idle(args: argparse.Namespace, idle: dict[str, IdleFigures], verdicts
 def report_writes(writes: list[dict[str, float]]) -> None:
     print("\n4. One PostgreSQL primary (fsync on), outbox append transactions (1 KB row each)")
     for w in writes:
+        shape = (
+            "smsdesk's append, numbered at commit"
+            if w.get("at_commit")
+            else f"{w['heads']} head row(s), {'with   ' if w['notify'] else 'without'} NOTIFY"
+        )
         print(
             f"  synchronous_commit {'on ' if w['synchronous_commit'] else 'off'}, {w['connections']:>2} connection(s),"
-            f" {w['heads']} head row(s), {'with   ' if w['notify'] else 'without'} NOTIFY: {w['commits_per_s']:>8,.0f}"
+            f" {shape:<36}: {w['commits_per_s']:>8,.0f}"
             f" commits/s, latency p50 {w['latency_p50_ms']:.2f} ms, p99 {w['latency_p99_ms']:.2f} ms"
         )
 

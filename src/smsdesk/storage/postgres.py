@@ -99,13 +99,24 @@ class PostgresConnection:
 
 
 _APPEND = """
-INSERT INTO outbox (position, tenant_id, user_id, channel, payload, created_ms)
-SELECT -nextval('outbox_pending'), n.tenant_id, n.user_id, n.channel, n.payload, $5
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS n(tenant_id, user_id, channel, payload)
-RETURNING pg_current_xact_id()::text, set_config('smsdesk.announce', $6, true)
+WITH appended AS (
+    INSERT INTO outbox (position, tenant_id, user_id, channel, payload, created_ms)
+    SELECT -nextval('outbox_pending'), n.tenant_id, n.user_id, n.channel, n.payload, $5
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY
+           AS n(tenant_id, user_id, channel, payload, ordinal)
+     ORDER BY n.ordinal
+    RETURNING position
+)
+SELECT pg_current_xact_id()::text,
+       set_config('smsdesk.pending',
+                  concat_ws(',', NULLIF(current_setting('smsdesk.pending', true), ''),
+                            (SELECT string_agg(position::text, ',' ORDER BY position DESC) FROM appended)),
+                  true),
+       set_config('smsdesk.announce', $6, true)
 """
-"""Rows get a temporary (negative) position; the ``outbox_number`` trigger numbers them inside COMMIT
-(migration 0011) and announces them, with their rows, when ``$6`` is ``rows`` (other nodes listen);
+"""Rows get a temporary (negative) position, named in ``smsdesk.pending`` in the order they were
+appended; the ``outbox_number`` trigger numbers them inside COMMIT (migration 0011) and announces
+them, with their rows, when ``$6`` is ``rows`` (other nodes listen);
 ``off`` when this node serves the database alone: it reads what it committed instead, which
 several commits share under load, where an announcement costs every commit a notification.
 Returns the transaction's id, which the announcement carries."""
