@@ -462,7 +462,9 @@ class PostgresOutboxReader:
 
     async def oldest_position(self) -> int:
         pool = await self.store.delivery_pool()
-        value = await pool.fetchval("SELECT MIN(position) FROM outbox")
+        # Positions start at 1; below 0 lie the temporary positions of rows numbered since, whose
+        # dead index entries an unbounded MIN would walk one by one until vacuum clears them.
+        value = await pool.fetchval("SELECT MIN(position) FROM outbox WHERE position > 0")
         return int(value) if value is not None else 1
 
     async def prune(self, created_before_ms: int, upto: int, limit: int) -> int:
@@ -472,5 +474,5 @@ class PostgresOutboxReader:
             boundary = prune_boundary(rows, created_before_ms)
             if boundary is None:
                 return 0
-            status = await conn.execute("DELETE FROM outbox WHERE position <= $1", boundary)
+            status = await conn.execute("DELETE FROM outbox WHERE position > 0 AND position <= $1", boundary)
             return int(status.split()[-1])
