@@ -9,9 +9,11 @@ from smsdesk.operations.ports.agents import Agents
 from smsdesk.operations.ports.facts import Facts
 from smsdesk.operations.ports.identity import ClusterSecrets, SignInThrottles, StoredHttpSessions
 from smsdesk.operations.ports.outbox import CommitListener, OutboxReader, OutboxWriter
+from smsdesk.operations.ports.queue_hours import QueueHoursRepository
 from smsdesk.operations.ports.queues import Queues, ServiceNumbers
 from smsdesk.operations.ports.sessions import Messages, Sessions
 from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue
+from smsdesk.operations.ports.standard_responses import StandardResponses
 from smsdesk.operations.ports.supervision import Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit
 from smsdesk.operations.ports.users import ReferenceIds, Tenants, Users
@@ -45,6 +47,8 @@ class Transaction(Protocol):
     http_sessions: StoredHttpSessions
     cluster_secrets: ClusterSecrets
     signin_throttles: SignInThrottles
+    standard_responses: StandardResponses
+    queue_hours: QueueHoursRepository
 
 
 class Store(Protocol):
