@@ -4,6 +4,7 @@ SendStandardResponse, placeholders filled from the session."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -194,3 +195,32 @@ def test_searching_for_a_session_one_may_not_read_is_refused(cc: ContactCenter) 
     assert admin.get("/api/v2/me/standard-responses", expect=403)["statusCode"] == 5
     response = httpx.get(cc.server.base_url + "/api/v2/me/standard-responses")
     assert response.status_code == 401 and response.json()["statusCode"] == 20
+
+
+def test_two_concurrent_renames_to_one_name_leave_one_and_refuse_the_other(cc: ContactCenter) -> None:
+    """Each write checks that the name is free, and on PostgreSQL two can check at once: the one
+    that commits second meets the unique index, runs again, and is refused like any duplicate."""
+    boss = create_supervisor(cc)
+    admin = create_admin(cc)
+
+    def rename(user: Agent, response_id: str, name: str) -> httpx.Response:
+        return user.http.put(f"/api/v2/standard-responses/{response_id}", json={"name": name})
+
+    for round_ in range(10):
+        first, second = (
+            boss.post("/api/v2/standard-responses", name=f"Draft {round_} {n}", text="Hello")["id"]
+            for n in range(2)
+        )
+        target = f"Final {round_}"
+        with ThreadPoolExecutor(2) as pool:
+            answers = [
+                future.result()
+                for future in [
+                    pool.submit(rename, boss, first, target),
+                    pool.submit(rename, admin, second, target),
+                ]
+            ]
+        assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+        assert sorted(a.json()["statusCode"] for a in answers) == [0, 18]
+        names = [r["name"] for r in admin.get("/api/v2/standard-responses")["standardResponses"]]
+        assert names.count(target) == 1

@@ -392,7 +392,12 @@ class PostgresStore:
                 # Rolled back, or its outcome unknown: either way no announcement will use the rows
                 # (one that does arrive carries them, or the fan-out reads them).
                 self.appending.pop(outbox.transaction, None)
-            if isinstance(error, (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)):
+            # A unique violation here is a concurrent transaction that committed the same key first
+            # (each write checks for its key before it inserts): run again, the check sees it.
+            if isinstance(
+                error,
+                (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError),
+            ):
                 raise StorageConflict(str(error)) from error
             raise
         if outbox.transaction is not None and not outbox.announced:

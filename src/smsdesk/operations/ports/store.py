@@ -21,7 +21,8 @@ from smsdesk.operations.ports.users import ReferenceIds, Tenants, Users
 
 class StorageConflict(Exception):
     """The database gave up on a transaction because of a concurrent one (a deadlock, a
-    serialization failure). Nothing was written; running the whole operation again is safe."""
+    serialization failure, a key a concurrent transaction committed first). Nothing was written;
+    running the whole operation again is safe."""
 
 
 class Transaction(Protocol):
