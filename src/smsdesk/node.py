@@ -28,7 +28,7 @@ from smsdesk.operations.admin import DEFAULT_TENANT, DEMO_PASSWORD, seed_demo
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSessions
 from smsdesk.operations.intake import SmsIntake
-from smsdesk.operations.opening_hours import QueueHoursWatch, apply_settings
+from smsdesk.operations.opening_hours import IDLE_CHECK_S, QueueHoursWatch, apply_settings
 from smsdesk.operations.outbound import SmsDispatcher
 from smsdesk.operations.presence import PresenceRecorder, PresenceSweep
 from smsdesk.operations.provisioning import (
@@ -312,6 +312,14 @@ def build_node(settings: Settings) -> Node:
     # Every node records whom it saw; the leader acts on who is gone (operations/presence.py).
     presence_interval_s = min(10.0, settings.presence_offer_s / 4)
     live_s = (settings.bayeux_timeout_ms + settings.bayeux_max_interval_ms) / 1000
+    queue_hours_watch = BackgroundLoop(
+        "smsdesk-queue-hours",
+        QueueHoursWatch(services, settings.opening_hours_check_ms / 1000).step,
+        IDLE_CHECK_S,
+        log,
+    )
+    services.on_queue_hours_changed.append(queue_hours_watch.wake)
+    queue_hours_watch.wake()  # its first look as soon as it starts: it learns when it is next due
     return Node(
         settings=settings,
         store=store,
@@ -345,12 +353,7 @@ def build_node(settings: Settings) -> Node:
         background_loops=[
             BackgroundLoop("smsdesk-http-session-prune", http_sessions.prune, 300.0, log),
             BackgroundLoop("smsdesk-signin-throttle-prune", throttle.prune, 300.0, log),
-            BackgroundLoop(
-                "smsdesk-queue-hours",
-                QueueHoursWatch(services).step,
-                settings.opening_hours_check_ms / 1000,
-                log,
-            ),
+            queue_hours_watch,
         ],
     )
 

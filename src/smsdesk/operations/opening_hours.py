@@ -13,9 +13,13 @@
 Replies go through the outbound path like an agent's message (stored, sent, retried, receipts,
 consent re-checked before sending), appear in the transcript as the system's (``autoReply``) and are
 counted in the queue's statistics. Settings are read from the database where they act (intake reads
-the queue's row in its own transaction, routing each pass) and by the background work every
-``opening_hours_check_ms``, which wakes routing when a queue opens or its hours change and sends
-the waiting replies: a change made with the CLI or the API acts on every node within seconds.
+the queue's row in its own transaction, routing each pass), and a change made with the CLI or the
+API wakes routing at once. The background work (``QueueHoursWatch``) wakes routing when a queue
+opens, at the time it opens, and sends the waiting replies: it looks every
+``opening_hours_check_ms`` while some queue has a waiting reply, and otherwise only at the next
+opening or closing, or when a change is made through its node (at the latest every
+``IDLE_CHECK_S``, which bounds how long a change made through another node takes to be seen
+there), so a contact center without them costs nothing when idle.
 """
 
 from __future__ import annotations
@@ -147,6 +151,8 @@ async def set_hours(
             updated_ms=now_ms(),
         )
         await work.tx.queue_hours.put(stored)
+    services.request_routing(tenant_id)  # a queue that opens with its new hours
+    services.queue_hours_changed()
     log.info("queue %s of %s: opening hours %s (%s)", queue, tenant_id, hours.weekly, hours.timezone)
     return stored
 
@@ -163,6 +169,8 @@ async def clear_hours(services: Services, tenant_id: str, queue: str) -> QueueHo
             updated_ms=now_ms(),
         )
         await work.tx.queue_hours.put(stored)
+    services.request_routing(tenant_id)  # a queue that opens with its new hours
+    services.queue_hours_changed()
     log.info("queue %s of %s: no opening hours (always open)", queue, tenant_id)
     return stored
 
@@ -186,6 +194,7 @@ async def set_replies(
             updated_ms=now_ms(),
         )
         await work.tx.queue_hours.put(stored)
+    services.queue_hours_changed()
     log.info(
         "queue %s of %s: automatic replies %s",
         queue,
@@ -402,13 +411,19 @@ async def _replied_this_closed_spell(
     )
 
 
-class QueueHoursWatch:
-    """The background work's side (one node of a cluster): every ``opening_hours_check_ms`` it reads
-    every queue's hours and replies, wakes routing for a queue that opened (or whose hours changed),
-    and sends the waiting replies that are due."""
+IDLE_CHECK_S = 60.0
+"""The longest the watch sleeps: hours changed on another node are seen within this."""
 
-    def __init__(self, services: Services) -> None:
+
+class QueueHoursWatch:
+    """The background work's side (one node of a cluster): it reads every queue's hours and replies,
+    wakes routing for a queue that opened (or whose hours changed), and sends the waiting replies
+    that are due. ``step`` says when it is next due: ``check_s`` while a queue has a waiting reply,
+    otherwise the next opening or closing."""
+
+    def __init__(self, services: Services, check_s: float) -> None:
         self.services = services
+        self.check_s = check_s
         self._open: dict[tuple[str, str], bool] = {}
         self._versions: dict[tuple[str, str], int] = {}
 
@@ -418,6 +433,7 @@ class QueueHoursWatch:
             rows = await tx.queue_hours.all()
         wake: set[str] = set()
         seen: set[tuple[str, str]] = set()
+        next_ms: int | None = None
         for stored in rows:
             key = (stored.tenant_id, stored.queue)
             seen.add(key)
@@ -435,15 +451,24 @@ class QueueHoursWatch:
                 wake.add(stored.tenant_id)
             self._open[key] = is_open
             self._versions[key] = stored.updated_ms
-            if is_open and stored.waiting_reply and stored.waiting_after_s:
-                await self._waiting_replies(stored, hours, now)
+            if stored.waiting_reply and stored.waiting_after_s:
+                check_ms = now + int(self.check_s * 1000)
+                next_ms = check_ms if next_ms is None else min(next_ms, check_ms)
+                if is_open:
+                    await self._waiting_replies(stored, hours, now)
+            if hours is not None:
+                period = hours.current_period(now)
+                change = period[1] if period is not None else hours.next_opening_ms(now)
+                if change is not None:
+                    next_ms = change if next_ms is None else min(next_ms, change)
         for key in set(self._open) - seen:
             del self._open[key]
             self._versions.pop(key, None)
             wake.add(key[0])
         for tenant_id in sorted(wake):
             self.services.request_routing(tenant_id)
-        return None
+        # Just past the change, so that the queue is open (or closed) when the watch looks.
+        return None if next_ms is None else max(0.0, (next_ms - now) / 1000) + 0.05
 
     async def _waiting_replies(self, stored: QueueHours, hours: OpeningHours | None, now: int) -> None:
         assert stored.waiting_reply is not None and stored.waiting_after_s is not None
