@@ -49,3 +49,13 @@ def test_a_window_of_no_rows_holds_nothing() -> None:
     recent = RecentRows(capacity=0)
     recent.add(_row(1, "a"))
     assert not recent.covers(0)
+
+
+def test_large_rows_make_the_window_shorter_never_larger() -> None:
+    recent = RecentRows(capacity=100, max_bytes=10)
+    for position in range(1, 5):
+        recent.add(StoredNotification(position, "a", "/v2/me/smssessions", b"x" * 4))
+    assert (recent.first, recent.last, recent.bytes) == (3, 4, 8)
+    recent.add(StoredNotification(5, "a", "/v2/me/smssessions", b"x" * 40))  # alone beyond the bound
+    assert (recent.first, recent.bytes) == (None, 0)
+    assert not recent.covers(4)

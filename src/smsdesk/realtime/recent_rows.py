@@ -5,7 +5,8 @@ makes such a hand-over cost its claim alone (docs/architecture.md §9).
 
 The window is contiguous: it holds every row from its first position to the last it was given,
 fan-out gives it every row in position order, and a row out of order empties it (it starts over).
-Its size is bounded by a row count (the oldest go first), never by time or by agent.
+Its size is bounded by a row count and by the bytes of the rows' payloads (the oldest go first),
+never by time or by agent: large notifications make it shorter, never larger.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from collections import deque
 from smsdesk.operations.ports import StoredNotification
 
 DEFAULT_CAPACITY = 4_096
-"""Rows kept: several seconds of a busy contact center's notifications (a few MB)."""
+"""Rows kept: several seconds of a busy contact center's notifications."""
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+"""Payload bytes kept at most."""
 
 
 class RecentRows:
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._order: deque[StoredNotification] = deque()
         self._by_user: dict[str, deque[StoredNotification]] = {}
 
@@ -39,7 +44,8 @@ class RecentRows:
             self.clear()  # not contiguous: what it held no longer says "every row after"
         self._order.append(row)
         self._by_user.setdefault(row.user_id, deque()).append(row)
-        while len(self._order) > self.capacity:
+        self.bytes += len(row.payload)
+        while len(self._order) > self.capacity or self.bytes > self.max_bytes:
             self._evict()
 
     def covers(self, after: int) -> bool:
@@ -69,9 +75,11 @@ class RecentRows:
     def clear(self) -> None:
         self._order.clear()
         self._by_user.clear()
+        self.bytes = 0
 
     def _evict(self) -> None:
         row = self._order.popleft()
+        self.bytes -= len(row.payload)
         rows = self._by_user[row.user_id]
         rows.popleft()
         if not rows:
