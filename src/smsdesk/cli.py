@@ -419,12 +419,12 @@ def queues_hours(
 ) -> None:
     """Set (or, with no option, show) QUEUE's opening hours. While closed, routing offers none of its
     sessions. Running servers on the same database follow within seconds."""
-    from smsdesk.operations import opening_hours
+    from smsdesk.operations import contact_centers, opening_hours
 
     services = _services(_settings(config, database))
 
     async def act() -> Any:
-        tenant_id = await opening_hours.tenant_named(services, tenant)
+        tenant_id = await contact_centers.tenant_id_named(services, tenant)
         if always_open:
             return await opening_hours.clear_hours(services, tenant_id, queue)
         if timezone is None and weekly is None and not closed_date:
@@ -467,12 +467,12 @@ def queues_replies(
     """Set (or, with no option, show) QUEUE's automatic replies; the options given replace theirs
     (an empty text removes that reply). Replies travel like an agent's message (receipts, retries;
     never to a customer who texted STOP). Running servers on the same database follow within seconds."""
-    from smsdesk.operations import opening_hours
+    from smsdesk.operations import contact_centers, opening_hours
 
     services = _services(_settings(config, database))
 
     async def act() -> Any:
-        tenant_id = await opening_hours.tenant_named(services, tenant)
+        tenant_id = await contact_centers.tenant_id_named(services, tenant)
         current = await opening_hours.read(services, tenant_id, queue)
         if clear:
             return await opening_hours.set_replies(services, tenant_id, queue, None, None, None)

@@ -336,11 +336,11 @@ class RequestBody:
     fields: JsonObject
 
 
-def read_body(body: bytes, bounds: InputBounds = DEFAULT_BOUNDS) -> RequestBody:
-    """Decode a POST body once and read its ``operationName``, or raise a :class:`GwsError`. The
-    nesting is held to ``bounds`` on the raw bytes, before the decoder recurses into them."""
+def _json_object(body: bytes, bounds: InputBounds, missing: str) -> JsonObject:
+    """A POST or PUT body decoded once, held to ``bounds`` on the raw bytes before the decoder
+    recurses into them; ``missing`` is what an empty body is told."""
     if not body.strip():
-        raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: operationName")
+        raise GwsError(StatusCode.MISSING_PARAMETER, missing)
     check_json_depth(body, bounds)
     try:
         fields = _decode_json(body)
@@ -351,6 +351,13 @@ def read_body(body: bytes, bounds: InputBounds = DEFAULT_BOUNDS) -> RequestBody:
         raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: malformed JSON") from None
     if not isinstance(fields, dict):
         raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object")
+    return fields
+
+
+def read_body(body: bytes, bounds: InputBounds = DEFAULT_BOUNDS) -> RequestBody:
+    """Decode a POST body once and read its ``operationName``, or raise a :class:`GwsError`. The
+    nesting is held to ``bounds`` on the raw bytes, before the decoder recurses into them."""
+    fields = _json_object(body, bounds, "Missing required parameter: operationName")
     name = fields.get("operationName")
     if name is not None and not isinstance(name, str):
         raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid value for parameter: operationName")
@@ -364,17 +371,7 @@ _R = TypeVar("_R", bound=Resource)
 
 def read_resource(body: bytes, cls: type[_R], bounds: InputBounds = DEFAULT_BOUNDS) -> _R:
     """A resource's fields (``cls``) from a POST or PUT body, held to the same bounds as operations."""
-    if not body.strip():
-        raise GwsError(StatusCode.MISSING_PARAMETER, "Missing request body (a JSON object)")
-    check_json_depth(body, bounds)
-    try:
-        fields = _decode_json(body)
-    except msgspec.ValidationError as exc:
-        raise _validation_error(str(exc)) from None
-    except msgspec.DecodeError:
-        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: malformed JSON") from None
-    if not isinstance(fields, dict):
-        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object")
+    fields = _json_object(body, bounds, "Missing request body (a JSON object)")
     try:
         resource = msgspec.convert(fields, cls)
     except msgspec.ValidationError as exc:

@@ -209,14 +209,6 @@ async def _require_queue(tx: Transaction, tenant_id: str, queue: str) -> None:
         raise not_found(f"Queue not found in {tenant_id}: {queue}")
 
 
-async def tenant_named(services: Services, tenant: str) -> str:
-    async with services.store.transaction() as tx:
-        tenant_id = await tx.tenants.by_name(tenant)
-    if tenant_id is None:
-        raise not_found(f"Contact center not found: {tenant}")
-    return tenant_id
-
-
 async def read(services: Services, tenant_id: str, queue: str) -> QueueHours:
     async with services.store.transaction() as tx:
         await _require_queue(tx, tenant_id, queue)

@@ -18,6 +18,7 @@ from smsdesk.domain.clock import now_ms
 from smsdesk.domain.errors import DomainError, ErrorKind, invalid_value, not_found
 from smsdesk.domain.model import SessionRecord
 from smsdesk.operations import access
+from smsdesk.operations.contact_centers import tenant_id_named
 from smsdesk.operations.ports import StandardResponse, Transaction, User
 from smsdesk.operations.services import Services
 
@@ -53,14 +54,6 @@ def _checked(services: Services, name: str, category: str, text: str) -> tuple[s
     return name, category, text
 
 
-async def _tenant(services: Services, tenant: str) -> str:
-    async with services.store.transaction() as tx:
-        tenant_id = await tx.tenants.by_name(tenant)
-    if tenant_id is None:
-        raise not_found(f"Contact center not found: {tenant}")
-    return tenant_id
-
-
 async def add(
     services: Services, tenant_id: str, name: str, text: str, category: str = ""
 ) -> StandardResponse:
@@ -78,18 +71,18 @@ async def add_in(
     services: Services, tenant: str, name: str, text: str, category: str = ""
 ) -> StandardResponse:
     """``smsdesk responses add``: in the contact center named ``tenant``."""
-    return await add(services, await _tenant(services, tenant), name, text, category)
+    return await add(services, await tenant_id_named(services, tenant), name, text, category)
 
 
 async def list_in(services: Services, tenant: str) -> list[StandardResponse]:
-    tenant_id = await _tenant(services, tenant)
+    tenant_id = await tenant_id_named(services, tenant)
     async with services.store.transaction() as tx:
         return await tx.standard_responses.of_tenant(tenant_id)
 
 
 async def remove_named(services: Services, tenant: str, name: str) -> StandardResponse:
     """``smsdesk responses remove``: by name, in the contact center named ``tenant``."""
-    tenant_id = await _tenant(services, tenant)
+    tenant_id = await tenant_id_named(services, tenant)
     async with services.work() as work:
         response = await work.tx.standard_responses.by_name(tenant_id, name)
         if response is None or not await work.tx.standard_responses.delete(tenant_id, response.id):
