@@ -11,6 +11,7 @@ from smsdesk.operations.ports import (
     ClusterSecrets,
     Consent,
     Facts,
+    IdempotencyKeys,
     InboundSeen,
     Messages,
     OutboundQueue,
@@ -29,6 +30,7 @@ from smsdesk.operations.ports import (
 from smsdesk.storage.agents import AgentsSql
 from smsdesk.storage.connection import SqlConnection
 from smsdesk.storage.facts import FactsSql
+from smsdesk.storage.idempotency import IdempotencyKeysSql
 from smsdesk.storage.identity import ClusterSecretsSql, HttpSessionsSql, SignInThrottlesSql
 from smsdesk.storage.queues import QueuesSql, ServiceNumbersSql
 from smsdesk.storage.sessions import MessagesSql
@@ -48,6 +50,7 @@ class SqlTransaction:
         "db",
         "facts",
         "http_sessions",
+        "idempotency_keys",
         "inbound_seen",
         "messages",
         "outbound",
@@ -85,3 +88,4 @@ class SqlTransaction:
         self.http_sessions: StoredHttpSessions = HttpSessionsSql(db)
         self.cluster_secrets: ClusterSecrets = ClusterSecretsSql(db)
         self.signin_throttles: SignInThrottles = SignInThrottlesSql(db)
+        self.idempotency_keys: IdempotencyKeys = IdempotencyKeysSql(db)

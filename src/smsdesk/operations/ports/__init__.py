@@ -18,6 +18,7 @@ from smsdesk.operations.ports.bayeux_clients import (
     StoredBayeuxClient,
 )
 from smsdesk.operations.ports.facts import Fact, Facts
+from smsdesk.operations.ports.idempotency import IdempotencyKeys, RememberedRequest
 from smsdesk.operations.ports.identity import (
     ClusterSecrets,
     SignInThrottles,
@@ -34,7 +35,13 @@ from smsdesk.operations.ports.outbox import (
 from smsdesk.operations.ports.queues import Queues, ServiceNumber, ServiceNumbers
 from smsdesk.operations.ports.sessions import Messages, Sessions
 from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue, OutboundRecord
-from smsdesk.operations.ports.store import StorageConflict, Store, Transaction
+from smsdesk.operations.ports.store import (
+    StorageConflict,
+    StorageInDoubt,
+    StorageUnavailable,
+    Store,
+    Transaction,
+)
 from smsdesk.operations.ports.supervision import Monitoring, Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit, UserDataAuditEntry
 from smsdesk.operations.ports.users import ReferenceIds, Tenants, User, Users
@@ -51,6 +58,7 @@ __all__ = [
     "Consent",
     "Fact",
     "Facts",
+    "IdempotencyKeys",
     "InboundSeen",
     "Inserted",
     "Messages",
@@ -62,11 +70,14 @@ __all__ = [
     "OutboxWriter",
     "Queues",
     "ReferenceIds",
+    "RememberedRequest",
     "ServiceNumber",
     "ServiceNumbers",
     "Sessions",
     "SignInThrottles",
     "StorageConflict",
+    "StorageInDoubt",
+    "StorageUnavailable",
     "Store",
     "StoredBayeuxClient",
     "StoredHttpSession",
