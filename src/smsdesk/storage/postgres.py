@@ -99,7 +99,15 @@ def is_outage(error: BaseException) -> bool:
         ),
     ):
         return True
+    if _protocol_broken(error):
+        return True
     return isinstance(error, asyncpg.InterfaceError) and "closed" in str(error)
+
+
+def _protocol_broken(error: BaseException) -> bool:
+    """asyncpg's own state lost track of a connection that died mid-exchange (``cannot switch to
+    state ...; another operation is in progress``): the connection is unusable, as if closed."""
+    return isinstance(error, asyncpg.exceptions.InternalClientError) and "another operation" in str(error)
 
 
 def describe(error: BaseException) -> str:
@@ -332,12 +340,12 @@ class PostgresStore:
             raise self.unavailable(error) from error
         self.availability.back()
 
-    def unavailable(self, error: Exception) -> Exception:
+    def unavailable(self, error: Exception, lost: bool = False) -> Exception:
         """``error`` as raised above the storage: :class:`StorageUnavailable` for an outage (which is
-        reported), anything else unchanged."""
+        reported) or on a connection known to be ``lost``, anything else unchanged."""
         if isinstance(error, StorageUnavailable):
             return error
-        if not is_outage(error):
+        if not lost and not is_outage(error):
             return error
         self.availability.away(describe(error))
         return StorageUnavailable(f"the database is unavailable ({describe(error)})")
@@ -369,7 +377,9 @@ class PostgresStore:
     async def _create_pool(self, size: int, application_name: str) -> asyncpg.Pool:
         return await asyncpg.create_pool(
             self.dsn,
-            min_size=1,
+            # No floor to keep: asyncpg would reconnect it in the background while the database is
+            # away, logging a traceback each time. Connections are opened as operations need them.
+            min_size=0,
             max_size=size,
             server_settings={"application_name": application_name},
             reset=_nothing_to_reset,
@@ -460,6 +470,8 @@ class PostgresStore:
         outbox: PostgresOutboxWriter | None = None
         reference_ids: PostgresReferenceIds | None = None
         committing = False
+        lost = False
+        """Whether the connection was found closed (the server went), looked at before its release."""
         try:
             async with pool.acquire() as conn:
                 transaction = conn.transaction()
@@ -471,12 +483,17 @@ class PostgresStore:
                         PostgresConnection(conn), PostgresSessions(conn, reference_ids), outbox, reference_ids
                     )
                 except BaseException:
-                    if not conn.is_closed():
+                    lost = conn.is_closed()
+                    if not lost:
                         with contextlib.suppress(Exception):  # a dead connection has nothing to undo
                             await transaction.rollback()
                     raise
                 committing = True
-                await transaction.commit()
+                try:
+                    await transaction.commit()
+                except BaseException:
+                    lost = conn.is_closed()
+                    raise
         except BaseException as error:
             if outbox is not None and outbox.transaction is not None:
                 # Rolled back, or its outcome unknown: either way no announcement will use the rows
@@ -484,10 +501,10 @@ class PostgresStore:
                 self.appending.pop(outbox.transaction, None)
             if isinstance(error, (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)):
                 raise StorageConflict(str(error)) from error
-            if not isinstance(error, Exception) or not is_outage(error):
+            if not isinstance(error, Exception) or not (is_outage(error) or lost or _protocol_broken(error)):
                 raise
             if not committing:
-                raise self.unavailable(error) from error  # COMMIT was never sent: nothing was done
+                raise self.unavailable(error, lost=True) from error  # COMMIT was never sent: nothing was done
             xid = (outbox.transaction if outbox is not None else None) or (
                 reference_ids.transaction if reference_ids is not None else None
             )
@@ -547,7 +564,7 @@ class PostgresStore:
         pool = await self.pool()
         try:
             async with pool.acquire() as conn:
-                status: str | None = await conn.fetchval("SELECT pg_xact_status($1::xid8)", xid)
+                status: str | None = await conn.fetchval("SELECT pg_xact_status($1::text::xid8)", xid)
         except asyncpg.InvalidParameterValueError:  # "transaction ID ... is in the future"
             return "aborted"
         except Exception as error:
