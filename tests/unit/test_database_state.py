@@ -15,8 +15,12 @@ def test_an_outage_is_logged_once_away_and_once_back(caplog: pytest.LogCaptureFi
     async def scenario() -> None:
         state = DatabaseState()
         assert state.available and await state.wait_back(0)
+        assert state.away_since is None
         for _ in range(50):  # fifty requests meet the outage
             state.away("ConnectionRefusedError: [Errno 111] Connect call failed")
+        assert not state.available
+        assert state.away_since is not None
+        state.back(asked_at=state.away_since - 1)  # an answer to a request sent before the outage
         assert not state.available
         waiter = asyncio.create_task(state.wait_back(5))
         assert not await state.wait_back(0.01)

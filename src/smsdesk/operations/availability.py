@@ -52,9 +52,10 @@ class DatabaseState:
             reason,
         )
 
-    def back(self) -> None:
-        """A writable database answered."""
-        if self.away_since is None:
+    def back(self, asked_at: float | None = None) -> None:
+        """A writable database answered (a request sent at ``asked_at``, ``time.monotonic()``): an
+        answer to a request sent before the outage began says nothing of the database now."""
+        if self.away_since is None or (asked_at is not None and asked_at < self.away_since):
             return
         self.last_outage_s = time.monotonic() - self.away_since
         self.last_back_wall_s = time.time()

@@ -31,6 +31,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -334,11 +335,12 @@ class PostgresStore:
         """Around anything that talks to the database outside an operation's transaction: an outage
         becomes :class:`StorageUnavailable` (and is reported once), a success reports the database
         back."""
+        asked_at = time.monotonic()
         try:
             yield
         except Exception as error:
             raise self.unavailable(error) from error
-        self.availability.back()
+        self.availability.back(asked_at)
 
     def unavailable(self, error: Exception, lost: bool = False) -> Exception:
         """``error`` as raised above the storage: :class:`StorageUnavailable` for an outage (which is
@@ -466,6 +468,7 @@ class PostgresStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        asked_at = time.monotonic()
         pool = await self.pool()
         outbox: PostgresOutboxWriter | None = None
         reference_ids: PostgresReferenceIds | None = None
@@ -512,7 +515,7 @@ class PostgresStore:
             for listener in self.commit_listeners:
                 listener.committed(None, None)  # its announcement may be lost: the fan-out reads
             return
-        self.availability.back()
+        self.availability.back(asked_at)
         if outbox.transaction is not None and not outbox.announced:
             for listener in self.commit_listeners:
                 listener.committed(None, None)  # unannounced: the fan-out reads what it committed
@@ -561,6 +564,7 @@ class PostgresStore:
     async def _xact_status(self, xid: str) -> str | None:
         """``committed``, ``aborted``, ``in progress``, or None (too old to tell), as the database
         that answers now has it; a transaction id beyond what it ever assigned did not commit there."""
+        asked_at = time.monotonic()
         pool = await self.pool()
         try:
             async with pool.acquire() as conn:
@@ -569,7 +573,7 @@ class PostgresStore:
             return "aborted"
         except Exception as error:
             raise self.unavailable(error) from error
-        self.availability.back()
+        self.availability.back(asked_at)
         return status
 
     def announced(self, payload: str) -> None:

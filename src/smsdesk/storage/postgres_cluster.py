@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -183,8 +184,9 @@ class PostgresListener(_OwnTask):
         while True:
             conn: asyncpg.Connection[Any] | None = None
             try:
+                asked_at = time.monotonic()
                 conn = await self.store.connect(f"{NODE_APPLICATION} {self.store.node}")
-                self.store.availability.back()
+                self.store.availability.back(asked_at)
                 await conn.add_listener(OUTBOX_CHANNEL, self._outbox)
                 await conn.add_listener(WORK_CHANNEL, self._work)
                 await conn.add_listener(CLIENTS_CHANNEL, self._clients)
