@@ -29,6 +29,7 @@ from smsdesk.operations.admin import DEFAULT_TENANT, DEMO_PASSWORD, seed_demo
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSessions
 from smsdesk.operations.intake import SmsIntake
+from smsdesk.operations.opening_hours import QueueHoursWatch, apply_settings
 from smsdesk.operations.outbound import SmsDispatcher
 from smsdesk.operations.presence import PresenceRecorder, PresenceSweep
 from smsdesk.operations.provisioning import (
@@ -191,6 +192,7 @@ class Node:
                 )
             # After the demo seed, which may create the tenant the numbers belong to.
             await ensure_service_numbers(self.services, settings.service_numbers, apply=True)
+            await apply_settings(self.services, settings.queues)  # [queues.<name>]: hours and replies
             for connector in self.connectors.values():
                 await connector.start(self.intake)
                 stack.push_async_callback(connector.stop)
@@ -350,6 +352,12 @@ def build_node(settings: Settings) -> Node:
             BackgroundLoop("smsdesk-http-session-prune", http_sessions.prune, 300.0, log),
             BackgroundLoop("smsdesk-signin-throttle-prune", throttle.prune, 300.0, log),
             BackgroundLoop("smsdesk-idempotency-prune", partial(idempotency.prune, store), 3600.0, log),
+            BackgroundLoop(
+                "smsdesk-queue-hours",
+                QueueHoursWatch(services).step,
+                settings.opening_hours_check_ms / 1000,
+                log,
+            ),
         ],
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -131,6 +131,12 @@ class SendUrl(Operation, frozen=True):
     url: str
 
 
+class SendStandardResponse(Operation, frozen=True):
+    """Extension: send a standard response, its placeholders filled from the session."""
+
+    standardResponseId: str
+
+
 class SendCustomNotice(Operation, frozen=True):
     noticeText: str
 
@@ -171,6 +177,46 @@ class Create(Operation, frozen=True):
 
 
 SESSION_COLLECTION_OPERATIONS: dict[str, type[Operation]] = {"Create": Create}
+
+
+# --- resources written whole (extensions): POST creates, PUT replaces; no operationName -----------
+
+
+class Resource(msgspec.Struct, frozen=True):
+    """A request body that is a resource's fields rather than an operation."""
+
+
+class StandardResponseFields(Resource, frozen=True):
+    """``POST /api/v2/standard-responses`` (name and text required) and ``PUT …/{id}`` (the fields
+    given replace theirs)."""
+
+    name: str | None = None
+    category: str | None = None
+    text: str | None = None
+
+
+class OpeningHoursFields(Resource, frozen=True):
+    """``PUT /api/v2/queues/{queue}/opening-hours``."""
+
+    timezone: str
+    weekly: str
+    closedDates: list[str] = []
+    whenClosed: str = "queue"
+
+
+class AutomaticRepliesFields(Resource, frozen=True):
+    """``PUT /api/v2/queues/{queue}/automatic-replies``: what is left out is none."""
+
+    closed: str | None = None
+    waiting: str | None = None
+    waitingAfterSeconds: int | None = None
+
+
+RESOURCE_BODIES: tuple[type[Resource], ...] = (
+    StandardResponseFields,
+    OpeningHoursFields,
+    AutomaticRepliesFields,
+)
 
 
 # --- supervisors: /api/v2/users/{agentUserId}/channels/smssession and .../smssessions/{id} --------
@@ -246,6 +292,7 @@ SMS_SESSION_OPERATIONS: dict[str, type[Operation]] = {
         UpdateUserData,
         DeleteUserData,
         SendMessage,
+        SendStandardResponse,
         SendUrl,
         SendCustomNotice,
         SendCustomNoticeToAgents,
@@ -310,6 +357,30 @@ def read_body(body: bytes, bounds: InputBounds = DEFAULT_BOUNDS) -> RequestBody:
     if not name:
         raise GwsError(StatusCode.MISSING_PARAMETER, "Missing required parameter: operationName")
     return RequestBody(name, fields)
+
+
+_R = TypeVar("_R", bound=Resource)
+
+
+def read_resource(body: bytes, cls: type[_R], bounds: InputBounds = DEFAULT_BOUNDS) -> _R:
+    """A resource's fields (``cls``) from a POST or PUT body, held to the same bounds as operations."""
+    if not body.strip():
+        raise GwsError(StatusCode.MISSING_PARAMETER, "Missing request body (a JSON object)")
+    check_json_depth(body, bounds)
+    try:
+        fields = _decode_json(body)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(str(exc)) from None
+    except msgspec.DecodeError:
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: malformed JSON") from None
+    if not isinstance(fields, dict):
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object")
+    try:
+        resource = msgspec.convert(fields, cls)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(str(exc)) from None
+    check_fields(resource, bounds)
+    return resource
 
 
 def operation_in(

@@ -204,6 +204,11 @@ class _QueueCollector(Collector):
         ("average_time_to_accept_ms", "Average time in the queue until accepted today, in milliseconds."),
         ("average_handle_time_ms", "Average handle time of the sessions completed today, in milliseconds."),
         ("service_level", "Share accepted within the service-level threshold today."),
+        (
+            "closed_replies",
+            "Automatic replies sent today to customers who texted while the queue was closed.",
+        ),
+        ("waiting_replies", "Automatic replies sent today to customers who waited long for an agent."),
     )
 
     def __init__(self, views: list[tuple[str, QueueView]]) -> None:

@@ -39,6 +39,7 @@ import msgspec
 from smsdesk.bayeux import BayeuxServer, ServerSession, channels
 from smsdesk.operations.background import UNAVAILABLE_RETRY_S, BackgroundLoop
 from smsdesk.operations.ports import StorageUnavailable, Store, StoredNotification, User
+from smsdesk.realtime.recent_rows import RecentRows
 
 log = logging.getLogger("smsdesk.fanout")
 
@@ -129,6 +130,7 @@ class Fanout:
         """Whether the next drain first compares the database's head with the cursor (reconnected)."""
         self.positions_resets = 0
         self._sessions_by_user: dict[str, set[_Delivery]] = {}
+        self.recent = RecentRows()
         # catch_up_s: in a cluster, pokes come over the network and one may be lost; reading the
         # outbox on a timer as well bounds the delay that would cause.
         self._loop = BackgroundLoop("smsdesk-fanout", self.drain, catch_up_s, log)
@@ -310,6 +312,7 @@ class Fanout:
         for row in rows:
             if row.position <= cursor:
                 continue
+            self.recent.add(row)
             states = self._sessions_by_user.get(row.user_id)
             if states:
                 data = msgspec.Raw(row.payload)
@@ -336,6 +339,7 @@ class Fanout:
             self.cursor,
         )
         self.positions_resets += 1
+        self.recent.clear()  # its rows' positions are about to be handed out again
         if self.on_positions_reset is not None:
             # First in the database, so that no node rebuilds a client from a position now reused.
             await self.on_positions_reset()
@@ -367,15 +371,19 @@ class Fanout:
     async def _replay_once(self, state: _Delivery) -> None:
         try:
             if not state.checked:
-                await self._check_gap(state)
+                if state.resume is None or not self.recent.covers(state.resume):
+                    await self._check_gap(state)
                 state.checked = True
             while True:
                 while state.backfills:
                     await self._backfill(state)
                 cursor = self.cursor  # every row up to it is committed, so the read below sees it
-                rows = await self.store.outbox.of_user_after(
-                    state.user_id, state.watermark, None, self.batch_size
-                )
+                if self.recent.covers(state.watermark):
+                    rows = self.recent.of_user_after(state.user_id, state.watermark, self.batch_size)
+                else:
+                    rows = await self.store.outbox.of_user_after(
+                        state.user_id, state.watermark, None, self.batch_size
+                    )
                 if state.backfills:
                     continue  # a subscription came during the read: its older rows go first
                 if not self._send(state, rows):
@@ -481,7 +489,12 @@ class Fanout:
         """Delete rows older than the retention window, a bounded batch per transaction so a commit
         never waits long behind it. Only rows fan-out has passed are candidates."""
         before = int((time.time() - self.retention_s) * 1000)
+        pruned = 0
         for _ in range(100):  # at most 500k rows per run; the rest waits for the next one
-            if await self.store.outbox.prune(before, self.cursor, 5_000) < 5_000:
-                return
+            batch = await self.store.outbox.prune(before, self.cursor, 5_000)
+            pruned += batch
+            if batch < 5_000:
+                break
             await asyncio.sleep(0)  # let operations commit between batches
+        if pruned:
+            self.recent.forget_below(await self.store.outbox.oldest_position())

@@ -15,7 +15,7 @@ from row locks:
   the positions (and, when they fit, the rows) to every node: :meth:`PostgresStore.announced`.
 
 The database may be failed over (a primary with a synchronous standby, the URL naming both hosts
-with ``target_session_attrs=read-write``: deploy/README.md). While no writable primary answers,
+with ``target_session_attrs=read-write``: deploy/postgresql-failover.md). While no writable primary answers,
 every failure to reach it becomes :class:`StorageUnavailable` (the operation was not done) and is
 reported to the process's :class:`DatabaseState`; a transaction whose connection dies during its
 COMMIT asks the database that answers next whether that commit happened (``pg_xact_status``), and
@@ -502,7 +502,12 @@ class PostgresStore:
                 # Rolled back, or its outcome unknown: either way no announcement will use the rows
                 # (one that does arrive carries them, or the fan-out reads them).
                 self.appending.pop(outbox.transaction, None)
-            if isinstance(error, (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)):
+            # A unique violation here is a concurrent transaction that committed the same key first
+            # (each write checks for its key before it inserts): run again, the check sees it.
+            if isinstance(
+                error,
+                (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError),
+            ):
                 raise StorageConflict(str(error)) from error
             if not isinstance(error, Exception) or not (is_outage(error) or lost or _protocol_broken(error)):
                 raise
@@ -642,8 +647,10 @@ class PostgresOutboxReader:
 
     async def oldest_position(self) -> int:
         pool = await self.store.delivery_pool()
+        # Positions start at 1; below 0 lie the temporary positions of rows numbered since, whose
+        # dead index entries an unbounded MIN would walk one by one until vacuum clears them.
         async with self.store.reaching():
-            value = await pool.fetchval("SELECT MIN(position) FROM outbox")
+            value = await pool.fetchval("SELECT MIN(position) FROM outbox WHERE position > 0")
         return int(value) if value is not None else 1
 
     async def prune(self, created_before_ms: int, upto: int, limit: int) -> int:
@@ -653,5 +660,5 @@ class PostgresOutboxReader:
             boundary = prune_boundary(rows, created_before_ms)
             if boundary is None:
                 return 0
-            status = await conn.execute("DELETE FROM outbox WHERE position <= $1", boundary)
+            status = await conn.execute("DELETE FROM outbox WHERE position > 0 AND position <= $1", boundary)
             return int(status.split()[-1])

@@ -164,18 +164,22 @@ class PostgresBayeuxClients:
     @_reaching
     async def record(self, changes: Sequence[tuple[str, int, int]]) -> list[str]:
         pool = await self.store.delivery_pool()
+        # Rows are locked in id order: two nodes flushing overlapping sets (a client changing hands
+        # between them) then wait for each other instead of deadlocking.
         rows = await pool.fetch(
-            "UPDATE bayeux_clients c SET delivered = GREATEST(c.delivered, v.delivered), "
+            "WITH v AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, delivered, seen)), "
+            "mine AS (SELECT c.id FROM bayeux_clients c JOIN v ON v.id = c.id WHERE c.owner = $4 "
+            "ORDER BY c.id FOR UPDATE OF c), "
+            "changed AS (UPDATE bayeux_clients c SET delivered = GREATEST(c.delivered, v.delivered), "
             "last_seen_ms = GREATEST(c.last_seen_ms, v.seen), connected = 1 "
-            "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, delivered, seen) "
-            "WHERE c.id = v.id AND c.owner = $4 RETURNING c.id",
+            "FROM v, mine WHERE c.id = mine.id AND v.id = mine.id RETURNING c.id) "
+            "SELECT v.id FROM v WHERE NOT EXISTS (SELECT 1 FROM bayeux_clients c WHERE c.id = v.id)",
             [c[0] for c in changes],
             [c[1] for c in changes],
             [c[2] for c in changes],
             self.node,
         )
-        kept = {str(r[0]) for r in rows}
-        return [c[0] for c in changes if c[0] not in kept]
+        return [str(r[0]) for r in rows]
 
     @_reaching
     async def delete(self, client_id: str) -> None:

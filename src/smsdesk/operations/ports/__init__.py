@@ -32,9 +32,11 @@ from smsdesk.operations.ports.outbox import (
     OutboxWriter,
     StoredNotification,
 )
+from smsdesk.operations.ports.queue_hours import QueueHours, QueueHoursRepository
 from smsdesk.operations.ports.queues import Queues, ServiceNumber, ServiceNumbers
 from smsdesk.operations.ports.sessions import Messages, Sessions
 from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue, OutboundRecord
+from smsdesk.operations.ports.standard_responses import StandardResponse, StandardResponses
 from smsdesk.operations.ports.store import (
     StorageConflict,
     StorageInDoubt,
@@ -68,6 +70,8 @@ __all__ = [
     "OutboundRecord",
     "OutboxReader",
     "OutboxWriter",
+    "QueueHours",
+    "QueueHoursRepository",
     "Queues",
     "ReferenceIds",
     "RememberedRequest",
@@ -75,6 +79,8 @@ __all__ = [
     "ServiceNumbers",
     "Sessions",
     "SignInThrottles",
+    "StandardResponse",
+    "StandardResponses",
     "StorageConflict",
     "StorageInDoubt",
     "StorageUnavailable",

@@ -58,6 +58,18 @@ class Sessions(Protocol):
         """Per user, how many sessions they are a live party of."""
         ...
 
+    async def of_customer(
+        self, tenant_id: str, customer_number: str, received_before_ms: int, offset: int, limit: int
+    ) -> tuple[list[SessionRecord], int]:
+        """The customer's sessions received before ``received_before_ms`` in the contact center,
+        newest first (``offset``, at most ``limit``), and how many there are in all. Locks nothing."""
+        ...
+
+    async def awaiting_waiting_reply(self, tenant_id: str, queue: str, received_before_ms: int) -> list[str]:
+        """Ids of the queue's waiting sessions received before then that have not had their waiting
+        reply (nor been ruled out of one), oldest first."""
+        ...
+
 
 class Messages(Protocol):
     """Each session's message log, one row per entry, append-only."""
