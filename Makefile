@@ -43,7 +43,7 @@ cluster: $(DEV_STAMP)
 	$(BIN)/python scripts/cluster.py --port $(PORT)
 
 ## The same cluster on a pg_auto_failover pair (a monitor, a primary and its synchronous standby, the
-## nodes on the multi-host URL): kill the primary and watch the cluster carry on (deploy/README.md).
+## nodes on the multi-host URL): kill the primary and watch the cluster carry on (deploy/postgresql-failover.md).
 cluster-ha: $(DEV_STAMP) test-deps
 	$(BIN)/python scripts/cluster.py --ha --port $(PORT)
 

@@ -8,7 +8,7 @@ SIGTERM) stops nginx, the nodes and PostgreSQL, and deletes the directory.
 
 ``--ha`` (``make cluster-ha``) puts the nodes on a pg_auto_failover pair instead: a monitor and two
 PostgreSQL nodes with synchronous replication, the nodes given the multi-host URL with
-``target_session_attrs=read-write`` (deploy/README.md, "PostgreSQL failover"); the banner says how to
+``target_session_attrs=read-write`` (deploy/postgresql-failover.md); the banner says how to
 kill the primary and watch the cluster carry on. ``--default-timeouts`` keeps pg_auto_failover's own
 timeouts (a dead primary is replaced after about 50 s) instead of the tuned ones (a few seconds).
 

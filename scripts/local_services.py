@@ -366,7 +366,7 @@ FAILOVER_TUNED = {
     "pgautofailover.primary_demote_timeout": "5000",
     "pgautofailover.startup_grace_period": "5000",
 }
-"""The monitor's timeouts the suite and ``make cluster-ha`` use (deploy/README.md says why)."""
+"""The monitor's timeouts the suite and ``make cluster-ha`` use (deploy/postgresql-failover.md says why)."""
 
 _SMALL = {
     # pg_autoctl sizes shared_buffers at 25 % of the machine's memory and keeps 8 GB of WAL per node:
