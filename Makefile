@@ -12,7 +12,7 @@ WEB_STAMP := web/node_modules/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run cluster test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench bench-cluster clean browser-deps web web-check screenshots api-docs fuzz
+.PHONY: install run cluster cluster-ha test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench bench-cluster clean browser-deps web web-check screenshots api-docs fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,16 +42,25 @@ run: $(RUN_STAMP)
 cluster: $(DEV_STAMP)
 	$(BIN)/python scripts/cluster.py --port $(PORT)
 
+## The same cluster on a pg_auto_failover pair (a monitor, a primary and its synchronous standby, the
+## nodes on the multi-host URL): kill the primary and watch the cluster carry on (deploy/postgresql-failover.md).
+cluster-ha: $(DEV_STAMP) test-deps
+	$(BIN)/python scripts/cluster.py --ha --port $(PORT)
+
 ## Everything: lint, types, import contracts, the whole test suite (slow tier included).
 test: lint typecheck contracts test-deps browser-deps web-check pytest
 
-## What the tests start besides Python: Debian's PostgreSQL server and nginx, installed when missing.
+## What the tests start besides Python: Debian's PostgreSQL server, pg_auto_failover (the failover
+## tests' monitor and pair) and nginx, installed when missing.
 test-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v psql >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	command -v runuser >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	major="$$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)"; \
+	ls /usr/share/postgresql/*/extension/pgautofailover.control >/dev/null 2>&1 && command -v pg_autoctl >/dev/null 2>&1 \
+		|| missing="$$missing postgresql-$${major:-15}-auto-failover"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages the tests start:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \

@@ -6,6 +6,12 @@ handsets live in the database, so every node shows the same ones) and nginx in f
 affinity, as deploy/nginx.conf (each desktop's requests to one node while it lives). Everything lives in one temporary directory; Ctrl-C (or
 SIGTERM) stops nginx, the nodes and PostgreSQL, and deletes the directory.
 
+``--ha`` (``make cluster-ha``) puts the nodes on a pg_auto_failover pair instead: a monitor and two
+PostgreSQL nodes with synchronous replication, the nodes given the multi-host URL with
+``target_session_attrs=read-write`` (deploy/postgresql-failover.md); the banner says how to
+kill the primary and watch the cluster carry on. ``--default-timeouts`` keeps pg_auto_failover's own
+timeouts (a dead primary is replaced after about 50 s) instead of the tuned ones (a few seconds).
+
 The children run in sessions of their own, so the terminal's Ctrl-C reaches only this script, which
 then stops them in order (nginx first, so no request reaches a stopping node; PostgreSQL last).
 """
@@ -25,7 +31,7 @@ from types import FrameType
 
 import httpx
 
-from local_services import Nginx, ThrowawayPostgres, free_port
+from local_services import FailoverPair, Nginx, ThrowawayPostgres, free_port
 
 DEMO_PASSWORD = "password"
 
@@ -84,12 +90,24 @@ class Node:
                 self.process.wait(5)
 
 
-def banner(url: str, nodes: list[Node], directory: Path, postgres: ThrowawayPostgres) -> str:
+def ha_banner(pair: FailoverPair) -> str:
+    timeouts = "tuned: a dead primary is replaced in seconds" if pair.tuned else "pg_auto_failover's defaults"
+    return f"""
+PostgreSQL failover ({timeouts}):
+  monitor     {pair.monitor_url()}
+  state       psql '{pair.monitor_url()}' -c 'SELECT nodename, reportedstate FROM pgautofailover.node'
+  kill the primary as a dead machine would: kill -9 the pg_autoctl and postgres processes of the node
+  the state names primary (`ps -ef | grep pg_autoctl`), and watch the nodes' logs say the database
+  went away and came back.
+"""
+
+
+def banner(url: str, nodes: list[Node], directory: Path, database_url: str) -> str:
     node_list = ", ".join(node.base_url for node in nodes)
     return f"""
 smsdesk cluster ready: {url}   (nginx with soft affinity: each desktop on one node while it lives)
   nodes       {node_list}
-  PostgreSQL  {postgres.url("smsdesk")}
+  PostgreSQL  {database_url}
   logs        {directory}  (deleted on exit)
 
 Try it (the demo agents are agent1..agent3, password {DEMO_PASSWORD!r}):
@@ -103,27 +121,40 @@ Ctrl-C stops everything and deletes {directory}.
 """
 
 
-def run(port: int, node_count: int, directory: Path) -> None:
-    postgres = ThrowawayPostgres(directory / "postgres")
+def run(port: int, node_count: int, directory: Path, ha: bool = False, tuned: bool = True) -> None:
+    postgres: ThrowawayPostgres | FailoverPair
+    postgres = (
+        FailoverPair(directory / "pair", tuned=tuned, durable=True)
+        if ha
+        else ThrowawayPostgres(directory / "postgres")
+    )
     nodes: list[Node] = []
     nginx: Nginx | None = None
     try:
-        print(f"starting PostgreSQL in {postgres.directory} ...", flush=True)
-        postgres.start()
-        subprocess.run(
-            [
-                "psql",
-                postgres.url("postgres"),
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                "CREATE DATABASE smsdesk",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        database_url = postgres.url("smsdesk")
+        if isinstance(postgres, FailoverPair):
+            print(
+                f"starting a pg_auto_failover monitor and two PostgreSQL nodes in {postgres.directory} ...",
+                flush=True,
+            )
+            postgres.start()
+            database_url = postgres.url()
+        else:
+            print(f"starting PostgreSQL in {postgres.directory} ...", flush=True)
+            postgres.start()
+            subprocess.run(
+                [
+                    "psql",
+                    postgres.url("postgres"),
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    "CREATE DATABASE smsdesk",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            database_url = postgres.url("smsdesk")
         front_port = port or free_port()
         public_url = f"http://127.0.0.1:{front_port}"
         for index in range(node_count):
@@ -137,7 +168,9 @@ def run(port: int, node_count: int, directory: Path) -> None:
         # Soft affinity, as deploy/nginx.conf: each desktop's requests to one node while it lives.
         nginx = Nginx(directory / "nginx", [node.port for node in nodes], port=front_port, affinity=True)
         nginx.start(new_session=True)
-        print(banner(nginx.base_url, nodes, directory, postgres), flush=True)
+        print(banner(nginx.base_url, nodes, directory, database_url), flush=True)
+        if isinstance(postgres, FailoverPair):
+            print(ha_banner(postgres), flush=True)
         reported: set[int] = set()
         while True:
             for node in nodes:
@@ -164,6 +197,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8080, help="nginx's port on 127.0.0.1 (0: any free one)")
     parser.add_argument("--nodes", type=int, default=3, help="smsdesk nodes behind nginx (default 3)")
+    parser.add_argument(
+        "--ha",
+        action="store_true",
+        help="PostgreSQL as a pg_auto_failover pair (monitor, primary, synchronous standby) instead of one server",
+    )
+    parser.add_argument(
+        "--default-timeouts",
+        action="store_true",
+        help="with --ha: pg_auto_failover's own failover timeouts (about 50 s) instead of tuned ones (seconds)",
+    )
     args = parser.parse_args(argv)
     for name in ("nginx", "psql"):
         if shutil.which(name) is None and not Path(f"/usr/sbin/{name}").exists():
@@ -174,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        run(args.port, args.nodes, directory)
+        run(args.port, args.nodes, directory, ha=args.ha, tuned=not args.default_timeouts)
     except Stop:
         pass
     except (RuntimeError, subprocess.CalledProcessError) as error:

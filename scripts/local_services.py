@@ -10,6 +10,7 @@ PostgreSQL refuses to run as root, so under root (CI, the development machines) 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import hashlib
 import math
@@ -338,3 +339,295 @@ class Nginx:
                 self.process.kill()
                 self.process.wait(10)
             self.process = None
+
+
+def _autoctl() -> Path:
+    """Debian's pg_auto_failover: ``postgresql-NN-auto-failover`` (the monitor's extension) brings
+    ``pg-auto-failover-cli`` (``/usr/bin/pg_autoctl``); ``make test-deps`` installs it when missing."""
+    found = shutil.which("pg_autoctl") or next(iter(glob.glob("/usr/lib/postgresql/*/bin/pg_autoctl")), None)
+    extension = Path(f"/usr/share/postgresql/{_binaries().parent.name}/extension/pgautofailover.control")
+    if found is None or not extension.exists():
+        raise RuntimeError(
+            f"pg_auto_failover not found: `make test-deps` installs Debian's "
+            f"postgresql-{_binaries().parent.name}-auto-failover"
+        )
+    return Path(found)
+
+
+FAILOVER_TUNED = {
+    # The monitor's health checks: every second, a node unhealthy after 3 s without an answer, and
+    # a primary that does not demote itself replaced after 5 s (pg_auto_failover's defaults: 5 s,
+    # 20 s and 30 s, about 50 s of outage for a primary that died).
+    "pgautofailover.health_check_period": "1000",
+    "pgautofailover.health_check_timeout": "1000",
+    "pgautofailover.health_check_max_retries": "1",
+    "pgautofailover.health_check_retry_delay": "500",
+    "pgautofailover.node_considered_unhealthy_timeout": "3000",
+    "pgautofailover.primary_demote_timeout": "5000",
+    "pgautofailover.startup_grace_period": "5000",
+}
+"""The monitor's timeouts the suite and ``make cluster-ha`` use (deploy/postgresql-failover.md says why)."""
+
+_SMALL = {
+    # pg_autoctl sizes shared_buffers at 25 % of the machine's memory and keeps 8 GB of WAL per node:
+    # three of them on a development machine want something smaller.
+    "shared_buffers": "'32MB'",
+    "wal_keep_size": "'256MB'",
+    "max_connections": "300",
+}
+
+
+class FailoverPair:
+    """pg_auto_failover on loopback: a monitor and two PostgreSQL nodes with synchronous
+    replication, in a temporary directory, run as ``postgres``; :meth:`kill_primary` kills the
+    primary's keeper and server outright (``kill -9``), as a dead machine would.
+
+    ``tuned``: the monitor's timeouts of :data:`FAILOVER_TUNED` (a failover in seconds); otherwise
+    pg_auto_failover's defaults. ``durable=False`` turns fsync off (the failover tests kill
+    processes, never the machine, so the page cache survives them).
+    """
+
+    def __init__(self, directory: Path | None = None, *, tuned: bool = True, durable: bool = False) -> None:
+        self.bin = _binaries()
+        self.autoctl = _autoctl()
+        self.directory = directory or Path(tempfile.mkdtemp(prefix="smsdesk-ha-"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.tuned = tuned
+        self.durable = durable
+        self.monitor_port = free_port()
+        self.ports = [free_port(), free_port()]
+        self.database = "smsdesk"
+        self.user = "postgres"
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.killed: set[int] = set()
+
+    # ----- where things are -----
+
+    def _data(self, name: str) -> Path:
+        return self.directory / name
+
+    def url(self, database: str | None = None) -> str:
+        """The multi-host URL smsdesk is given: both nodes, the writable one chosen at connect."""
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.ports)
+        return f"postgresql://{self.user}@{hosts}/{database or self.database}?target_session_attrs=read-write"
+
+    def monitor_url(self) -> str:
+        return f"postgresql://autoctl_node@127.0.0.1:{self.monitor_port}/pg_auto_failover?sslmode=disable"
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PATH": f"{self.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PG_CONFIG": str(self.bin / "pg_config"),
+            "XDG_CONFIG_HOME": str(self.directory / "config"),
+            "XDG_DATA_HOME": str(self.directory / "share"),
+            "XDG_RUNTIME_DIR": str(self.directory / "run"),
+            "PGHOST": "127.0.0.1",
+        }
+
+    def _run(self, command: list[str], timeout: float = 180) -> str:
+        done = subprocess.run(
+            _as_owner(command), env=self._env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:3])} failed ({done.returncode}): {done.stderr[-2000:]}")
+        return done.stdout
+
+    def psql(self, port: int, database: str, statement: str, timeout: float = 30) -> str:
+        """One statement on one server (ALTER SYSTEM cannot run in a transaction block: one each)."""
+        url = f"postgresql://{self.user}@127.0.0.1:{port}/{database}?sslmode=disable"
+        done = subprocess.run(
+            ["psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", statement],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"psql on {port}: {statement[:60]}: {done.stderr.strip()[:500]}")
+        return done.stdout.strip()
+
+    # ----- life -----
+
+    def start(self) -> FailoverPair:
+        for sub in ("config", "share", "run"):
+            (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            for path in [self.directory, *self.directory.iterdir()]:
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+        atexit.register(self.stop)
+        common = ["--auth", "trust", "--no-ssl", "--hostname", "127.0.0.1"]
+        self._run(
+            [
+                str(self.autoctl),
+                "create",
+                "monitor",
+                "--pgdata",
+                str(self._data("monitor")),
+                "--pgport",
+                str(self.monitor_port),
+                "--pgctl",
+                str(self.bin / "pg_ctl"),
+                *common,
+            ]
+        )
+        self._configure("monitor", self.monitor_port, "pg_auto_failover", monitor=True)
+        self._start_keeper("monitor")
+        self._wait_ready(self.monitor_port, "pg_auto_failover")
+        for index, port in enumerate(self.ports):
+            name = f"node{index + 1}"
+            self._run(
+                [
+                    str(self.autoctl),
+                    "create",
+                    "postgres",
+                    "--pgdata",
+                    str(self._data(name)),
+                    "--pgport",
+                    str(port),
+                    "--pgctl",
+                    str(self.bin / "pg_ctl"),
+                    "--dbname",
+                    self.database,
+                    "--name",
+                    name,
+                    "--monitor",
+                    self.monitor_url(),
+                    *common,
+                ],
+                timeout=300,
+            )
+            if index == 0:
+                self._configure(name, port, self.database)
+            self._start_keeper(name)
+            if index == 0:
+                self.wait_state({"node1": "single"}, timeout=120)
+        self.wait_state({"node1": "primary", "node2": "secondary"}, timeout=180)
+        return self
+
+    def _configure(self, name: str, port: int, database: str, monitor: bool = False) -> None:
+        """Small settings (and the monitor's timeouts), written with ALTER SYSTEM while the server that
+        ``pg_autoctl create`` left behind runs, then that server stopped: the keeper starts it again."""
+        data = self._data(name)
+        if not (data / "postmaster.pid").exists():
+            log = self.directory / f"{name}-setup.log"
+            self._run(
+                [str(self.bin / "pg_ctl"), "-D", str(data), "-w", "-l", str(log), "-o", f"-p {port}", "start"]
+            )
+        self._wait_ready(port, database)
+        settings = dict(_SMALL)
+        if not self.durable:
+            settings["fsync"] = "off"
+        if monitor and self.tuned:
+            settings.update({k: f"'{v}'" for k, v in FAILOVER_TUNED.items()})
+        for setting, value in settings.items():
+            self.psql(port, database, f"ALTER SYSTEM SET {setting} = {value}")
+        self._run([str(self.bin / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop"])
+
+    def _start_keeper(self, name: str) -> None:
+        log = (self.directory / f"{name}.log").open("ab")
+        self._processes[name] = subprocess.Popen(
+            _as_owner([str(self.autoctl), "run", "--pgdata", str(self._data(name))]),
+            env=self._env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill_primary kills the whole keeper
+        )
+
+    def _wait_ready(self, port: int, database: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.psql(port, database, "SELECT 1", timeout=5)
+                return
+            except (RuntimeError, subprocess.TimeoutExpired):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def states(self) -> dict[str, str]:
+        """Each node's state as the monitor has it (``primary``, ``secondary``, ``wait_primary``...)."""
+        out = self.psql(
+            self.monitor_port,
+            "pg_auto_failover",
+            "SELECT nodename || ' ' || reportedstate || ' ' || goalstate FROM pgautofailover.node",
+        )
+        states = {}
+        for line in out.splitlines():
+            name, reported, goal = line.split()
+            states[name] = reported if reported == goal else f"{reported}->{goal}"
+        return states
+
+    def wait_state(self, wanted: dict[str, str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            try:
+                states = self.states()
+            except (RuntimeError, subprocess.TimeoutExpired):
+                states = {}
+            if all(states.get(name) == state for name, state in wanted.items()):
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"pg_auto_failover did not reach {wanted} within {timeout:.0f} s: {states}")
+
+    def primary(self) -> str:
+        for name, state in self.states().items():
+            if state in ("primary", "single", "wait_primary"):
+                return name
+        raise RuntimeError(f"no primary: {self.states()}")
+
+    def postmaster_pid(self, name: str) -> int | None:
+        try:
+            return int((self._data(name) / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def kill_primary(self) -> str:
+        """``kill -9`` of the primary's keeper (its whole process group) and of its postmaster:
+        the machine is gone as far as everyone else can tell. Returns the node's name."""
+        name = self.primary()
+        process = self._processes[name]
+        postmaster = self.postmaster_pid(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 9)
+        if postmaster is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(postmaster, 9)
+            self.killed.add(postmaster)
+        process.wait(10)
+        return name
+
+    def log_tail(self, lines: int = 30) -> str:
+        parts = []
+        for name in ("monitor", "node1", "node2"):
+            try:
+                text = (self.directory / f"{name}.log").read_text(errors="replace")
+            except OSError:
+                continue
+            parts.append(f"--- {name}\n" + "\n".join(text.splitlines()[-lines:]))
+        return "\n".join(parts)
+
+    def stop(self) -> None:
+        for name, process in list(self._processes.items()):
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, 15)
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, 9)
+                    process.wait(10)
+            postmaster = self.postmaster_pid(name)
+            if postmaster is not None and _running(postmaster):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(postmaster, 9)
+        self._processes.clear()
+        deadline = time.monotonic() + 10
+        for name in ("monitor", "node1", "node2"):
+            pid = self.postmaster_pid(name)
+            while pid is not None and _running(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -111,8 +111,14 @@ def create_app(settings: Settings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                allow_headers=["Content-Type", "Authorization", "X-CSRF-TOKEN", "X-Requested-With"],
-                expose_headers=["X-CSRF-HEADER", "X-CSRF-TOKEN"],
+                allow_headers=[
+                    "Content-Type",
+                    "Authorization",
+                    "X-CSRF-TOKEN",
+                    "X-Requested-With",
+                    "Idempotency-Key",
+                ],
+                expose_headers=["X-CSRF-HEADER", "X-CSRF-TOKEN", "Retry-After", "X-Smsdesk-Outcome"],
                 allow_credentials=True,
             )
         )

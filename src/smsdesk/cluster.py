@@ -56,7 +56,7 @@ class PostgresCluster:
         self.listener = PostgresListener(
             self.store,
             self._work_requested,
-            node.fanout.catch_up,
+            node.fanout.reconnected,
             on_clients=shared.notice if shared is not None else None,
             on_listening=shared.heard if shared is not None else None,
             on_nodes=self._share,

@@ -53,6 +53,9 @@ class Settings:
     # PostgreSQL only: how often each node reads the outbox even without an announcement (commits
     # announce their rows as they happen; the reading only covers an announcement lost unnoticed).
     cluster_catch_up_ms: int = 10_000
+    # PostgreSQL only: how long a request whose commit met a dying database waits for a writable one
+    # to say whether that commit happened (then it is answered as done, not done, or in doubt).
+    database_in_doubt_wait_s: float = 20.0
     # The base of the absolute ``uri``s in resources; defaults to http://host:port.
     public_url: str = ""
     demo: bool = False

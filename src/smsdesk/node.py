@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from smsdesk.bayeux import BayeuxServer, BayeuxSettings
@@ -23,7 +24,7 @@ from smsdesk.connectors.simulator import SimulatorConnector
 from smsdesk.domain.userdata import UserDataLimits
 from smsdesk.gc_tuning import freeze_startup_objects
 from smsdesk.gws.representation import Urls
-from smsdesk.operations import phone_numbers
+from smsdesk.operations import idempotency, phone_numbers
 from smsdesk.operations.admin import DEFAULT_TENANT, DEMO_PASSWORD, seed_demo
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSessions
@@ -89,7 +90,9 @@ def open_store(settings: Settings) -> AnyStore:
             from smsdesk.storage.postgres import PostgresStore
         except ImportError:
             raise SystemExit("PostgreSQL needs the asyncpg driver: pip install 'smsdesk[postgres]'") from None
-        return PostgresStore(url, pool_size=settings.database_pool_size)
+        return PostgresStore(
+            url, pool_size=settings.database_pool_size, in_doubt_wait_s=settings.database_in_doubt_wait_s
+        )
     if not url.startswith("sqlite") and "://" in url:
         raise SystemExit(
             f"unsupported database URL {url!r}: use sqlite:///path/to/file.db or "
@@ -265,7 +268,10 @@ def build_node(settings: Settings) -> Node:
             expire_after_s,
             max_clients_per_user=settings.bayeux_max_clients_per_user,
             max_subscriptions_per_user=settings.bayeux_max_subscriptions_per_user,
+            availability=store.availability,
+            hold_s=settings.bayeux_timeout_ms / 1000,
         )
+        fanout.on_positions_reset = shared_clients.forget_all
         bayeux.shared = shared_clients
         shared_clients.server = bayeux
     try:
@@ -353,6 +359,7 @@ def build_node(settings: Settings) -> Node:
         background_loops=[
             BackgroundLoop("smsdesk-http-session-prune", http_sessions.prune, 300.0, log),
             BackgroundLoop("smsdesk-signin-throttle-prune", throttle.prune, 300.0, log),
+            BackgroundLoop("smsdesk-idempotency-prune", partial(idempotency.prune, store), 3600.0, log),
             queue_hours_watch,
         ],
     )

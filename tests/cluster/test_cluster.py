@@ -3,11 +3,8 @@ request, and a node killed with kill -9 costs a client nothing."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +22,7 @@ from reliability.listener import Listener, assert_exactly_once_in_order, chattin
 from support.agents import PASSWORD, ContactCenter, create_contact_center
 from support.bayeux_client import BayeuxClient
 from support.cluster import Cluster, outbox_positions
+from support.official_client import OfficialClient
 from support.server import RunningServer
 
 pytestmark = pytest.mark.slow
@@ -206,61 +204,6 @@ def test_one_contact_center_provisioned_through_any_node_is_seen_by_all(cluster:
             assert me["user"]["userName"] == center.agent_names[0]
     finally:
         center.close()
-
-
-class OfficialClient:
-    """The npm ``cometd`` client (tests/conformance/gws_client.mjs) in a Node process, through the
-    balancer; the notifications it reports are collected in a thread."""
-
-    def __init__(self, base_url: str, auth: tuple[str, str], transport: str, ack: bool) -> None:
-        modules = node_modules()
-        host = base_url.removeprefix("http://")
-        url = f"http://{auth[0]}:{auth[1]}@{host}/api/v2/notifications"
-        self.process = subprocess.Popen(
-            ["node", str(modules.parent / "gws_client.mjs"), url, transport, "true" if ack else "false"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.events: list[dict[str, Any]] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.events.append(json.loads(line))
-
-    def wait(self, predicate: Any, timeout: float = 20.0, what: str = "client") -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; events: {self.events[-20:]}")
-            time.sleep(0.05)
-
-    def reference_ids(self) -> list[int]:
-        return [
-            e["referenceId"] for e in self.events if e["event"] == "message" and e["referenceId"] is not None
-        ]
-
-    def positions(self) -> list[int]:
-        return [e["position"] for e in self.events if e["event"] == "message"]
-
-    def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-def node_modules() -> Path:
-    """The conformance tier's pinned npm packages (``npm ci`` on first use)."""
-    folder = Path(__file__).parent.parent / "conformance"
-    if not (folder / "node_modules" / "cometd").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=300)
-    return folder / "node_modules"
 
 
 def established(port: int) -> int:

@@ -6,6 +6,12 @@
 // desktop can open a new HTTP session by itself when the server has forgotten the old one
 // (sessions live in server memory: a restart forgets them). After a page reload it is gone and
 // the cookie alone carries on, or the agent signs in again.
+//
+// While the server's database fails over it answers 503 (statusCode 4, Retry-After): nothing was
+// done, and the request is sent again after Retry-After, for up to a minute. Session operations
+// carry an Idempotency-Key (an smsdesk extension), new per operation and kept across those repeats,
+// so that one whose first attempt did commit (the server may not know: X-Smsdesk-Outcome: unknown)
+// is answered with its first outcome instead of being done twice.
 
 export interface Envelope {
     statusCode: number;
@@ -30,8 +36,15 @@ function basic(userName: string, password: string): string {
     return "Basic " + btoa(binary);
 }
 
-async function send(method: string, path: string, body: unknown, authorization: string | null): Promise<Response> {
+async function send(
+    method: string,
+    path: string,
+    body: unknown,
+    authorization: string | null,
+    idempotencyKey: string | null = null,
+): Promise<Response> {
     const headers: Record<string, string> = {"X-Requested-With": "XMLHttpRequest"};
+    if (idempotencyKey !== null) headers["Idempotency-Key"] = idempotencyKey;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (authorization !== null) headers["Authorization"] = authorization;
     if (method !== "GET" && csrfToken !== null) headers["X-CSRF-TOKEN"] = csrfToken;
@@ -80,20 +93,42 @@ export function forgetCredentials(): void {
     csrfToken = null;
 }
 
+const UNAVAILABLE_RETRY_MS = 60_000;
+const KEYED = /^\/api\/v2\/me\/smssessions\/[^/]+$/;
+
+function newKey(): string {
+    // getRandomValues works on plain http too (randomUUID needs a secure context).
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 export async function request(method: "GET" | "POST", path: string, body?: unknown): Promise<Envelope> {
-    let response = await send(method, path, body, null);
+    const key = method === "POST" && KEYED.test(path) ? newKey() : null;
+    const deadline = Date.now() + UNAVAILABLE_RETRY_MS;
+    for (;;) {
+        const response = await attempt(method, path, body, key);
+        if (response.status !== 503 || Date.now() > deadline) return envelope(response);
+        // Without a key, a request whose outcome is unknown is not repeated: the caller re-reads.
+        if (key === null && response.headers.get("X-Smsdesk-Outcome") === "unknown") return envelope(response);
+        const wait = Math.min(Number(response.headers.get("Retry-After")) || 1, 5) * 1000;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+}
+
+async function attempt(method: "GET" | "POST", path: string, body: unknown, key: string | null): Promise<Response> {
+    let response = await send(method, path, body, null, key);
     if (response.status === 401 && (await renewSession())) {
-        response = await send(method, path, body, null);
+        response = await send(method, path, body, null, key);
     } else if (response.status === 403 && method !== "GET") {
         // A CSRF token the server no longer knows (a new HTTP session): read a fresh one, once.
         const copy = response.clone();
         const refused = (await copy.json().catch(() => null)) as Envelope | null;
         if (refused?.statusMessage?.includes("Csrf")) {
             await send("GET", "/api/v2/me", undefined, null);
-            response = await send(method, path, body, null);
+            response = await send(method, path, body, null, key);
         }
     }
-    return envelope(response);
+    return response;
 }
 
 export const get = (path: string): Promise<Envelope> => request("GET", path);

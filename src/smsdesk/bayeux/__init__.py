@@ -7,7 +7,7 @@ messages with :meth:`BayeuxServer.deliver`.
 """
 
 from smsdesk.bayeux.asgi import BayeuxEndpoint
-from smsdesk.bayeux.policy import Rejection, SecurityPolicy, SessionListener, SharedClients
+from smsdesk.bayeux.policy import Rejection, SecurityPolicy, SessionListener, SharedClients, Unavailable
 from smsdesk.bayeux.server import BayeuxServer
 from smsdesk.bayeux.session import ServerSession
 from smsdesk.bayeux.settings import BayeuxSettings
@@ -21,4 +21,5 @@ __all__ = [
     "ServerSession",
     "SessionListener",
     "SharedClients",
+    "Unavailable",
 ]

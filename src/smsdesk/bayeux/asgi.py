@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Message as AsgiEvent
 from starlette.types import Receive, Scope, Send
 
-from smsdesk.bayeux.policy import Rejection
+from smsdesk.bayeux.policy import Rejection, Unavailable
 from smsdesk.bayeux.server import BayeuxServer, Message, encode
 from smsdesk.bayeux.session import LONG_POLLING, WEBSOCKET, Connect, ServerSession
 from smsdesk.bayeux.settings import BayeuxSettings
@@ -167,7 +167,11 @@ class BayeuxEndpoint:
         parts: list[bytes] = []
         shared = self.server.shared
         if shared is not None:
-            await shared.before(self.server, messages, principal)
+            try:
+                await shared.before(self.server, messages, principal)
+            except Unavailable:
+                await _respond(send, 200, _frame([encode(r) for r in self.server.unavailable(messages)]))
+                return
         replies = self.server.handle(messages, principal, LONG_POLLING, browser)
         if shared is not None:
             await shared.after(self.server, messages, replies, principal)
@@ -289,7 +293,11 @@ class BayeuxEndpoint:
             return True
         shared = self.server.shared
         if shared is not None:
-            await shared.before(self.server, messages, principal)
+            try:
+                await shared.before(self.server, messages, principal)
+            except Unavailable:
+                connection.add([encode(r) for r in self.server.unavailable(messages)])
+                return True
         replies = self.server.handle(messages, principal, WEBSOCKET, None)
         if shared is not None:
             await shared.after(self.server, messages, replies, principal)

@@ -38,6 +38,13 @@ class SessionListener(Protocol):
         why (``disconnect``, ``expired``, ``overflow``, ``closed``)."""
 
 
+class Unavailable(Exception):
+    """Raised by :meth:`SharedClients.before` when the application cannot serve a batch now (where
+    it keeps its clients does not answer). The transport answers every message of the batch
+    unsuccessful (``503::unavailable``) with the server's connect advice (``reconnect: retry``), so
+    a client keeps its clientId and retries, with its own backoff, instead of handshaking again."""
+
+
 class SharedClients(Protocol[Server]):
     """Where a cluster keeps its clients, so that any node serves any client's messages.
 
@@ -48,7 +55,8 @@ class SharedClients(Protocol[Server]):
     """
 
     async def before(self, server: Server, messages: list[dict[str, Any]], principal: object) -> None:
-        """Make this node's copies of the clients the messages name current (adopt or resync)."""
+        """Make this node's copies of the clients the messages name current (adopt or resync);
+        :class:`Unavailable` when that cannot be done now."""
 
     async def after(
         self, server: Server, messages: list[dict[str, Any]], replies: list[Any], principal: object

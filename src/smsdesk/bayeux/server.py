@@ -144,6 +144,20 @@ class BayeuxServer:
     def sessions(self) -> Iterable[ServerSession]:
         return list(self._sessions.values())
 
+    def unavailable(self, messages: list[Message]) -> list[Message]:
+        """Replies to a batch the application cannot serve now (:class:`Unavailable`): each message
+        unsuccessful, with the connect advice (reconnect: retry), so the client retries with its
+        own backoff and keeps its clientId."""
+        replies = []
+        for message in messages:
+            reply = _failure(message, "503::unavailable", advice=self._connect_advice)
+            if isinstance(message.get("clientId"), str):
+                reply["clientId"] = message["clientId"]
+            if message["channel"] in ("/meta/subscribe", "/meta/unsubscribe") and "subscription" in message:
+                reply["subscription"] = message["subscription"]
+            replies.append(reply)
+        return replies
+
     def remove(self, session: ServerSession, reason: str = "removed") -> None:
         """Drop ``session`` as if it had expired: its next message is answered
         ``402::session_unknown`` with handshake advice, so the client starts over."""

@@ -57,6 +57,7 @@ from smsdesk.connectors.smpp_codec import (
 )
 from smsdesk.operations import phone_numbers
 from smsdesk.operations.intake import UnknownServiceNumber
+from smsdesk.operations.ports import StorageUnavailable
 from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.sms_ports import (
     DeliveryReceipt,
@@ -449,6 +450,12 @@ class SmppConnector:
             except RateLimited as error:
                 logger.info("%s: deliver_sm %d throttled: %s", self.name, fields.sequence, error)
                 status = STATUS_THROTTLED
+            except StorageUnavailable:
+                # The database is away (logged once): the SMSC delivers it again later.
+                logger.info(
+                    "%s: deliver_sm %d not taken while the database is away", self.name, fields.sequence
+                )
+                status = STATUS_TEMPORARY_APP_ERROR
             except Exception:
                 logger.exception(
                     "%s: deliver_sm %d not taken; asking the SMSC to retry", self.name, fields.sequence

@@ -43,6 +43,7 @@ from smsdesk.operations import (
     agent,
     conversations,
     customer_history,
+    idempotency,
     opening_hours,
     queries,
     smssessions,
@@ -73,6 +74,23 @@ def _refusal(refused: Exception) -> tuple[Response, StatusCode]:
     error = error_for(refused)
     assert error is not None  # a refusal always has an answer
     return error_response(error), error.status
+
+
+IDEMPOTENCY_KEY_MAX = 255
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` header (an extension), checked: 1 to 255 visible ASCII
+    characters, or None when absent."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= IDEMPOTENCY_KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
+        raise GwsError(
+            StatusCode.VALIDATION_ERROR,
+            f"Invalid Idempotency-Key header: 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters",
+        )
+    return key
 
 
 def user_json(user: User, urls: Urls) -> dict[str, Any]:
@@ -566,7 +584,10 @@ class GwsApi:
         return ok({"referenceId": reference_id, "id": session_id, "uri": self.urls.session(session_id)})
 
     async def post_session(self, request: Request, caller: Caller, operation: rq.Operation) -> Response:
+        session_id = request.path_params["session_id"]
+        key = idempotency_key(request)
+        digest = idempotency.request_digest(session_id, await request.body()) if key is not None else ""
         reference_id = await smssessions.perform(
-            self.services, caller.user, request.path_params["session_id"], operation
+            self.services, caller.user, session_id, operation, key, digest
         )
         return ok({"referenceId": reference_id})

@@ -8,7 +8,7 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsdesk.gws.envelope import StatusCode
-from smsdesk.http.responses import BodyTooLarge, error_for, send_error, too_large
+from smsdesk.http.responses import UNAVAILABLE, BodyTooLarge, error_for, send_error, too_large
 
 log = logging.getLogger("smsdesk.http")
 
@@ -68,7 +68,7 @@ async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send, max_
             # The client hung up mid-request: an ordinary event, nobody to answer.
             log.debug("client left during %s %s", scope.get("method"), path)
             return status or 499
-        if error.status == StatusCode.INTERNAL_ERROR:
+        if error.status == StatusCode.INTERNAL_ERROR and not isinstance(exc, UNAVAILABLE):
             log.exception("unhandled error on %s %s", scope.get("method"), path)
         if not status:
             await send_error(send, error)

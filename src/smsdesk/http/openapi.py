@@ -64,6 +64,9 @@ _ERRORS = {
     "405": "statusCode 10: method not allowed (see Allow)",
     "409": "statusCode 18 or 19: already exists / in use",
     "413": "statusCode 10: body larger than max_body_bytes",
+    "503": "statusCode 4: the database is unavailable (failing over): nothing was done, try again after "
+    "Retry-After; with `X-Smsdesk-Outcome: unknown` (extension) the request may have been done: read, "
+    "or repeat it with the same Idempotency-Key",
 }
 
 
@@ -114,7 +117,7 @@ def _path_param(name: str, limits: Limits) -> dict[str, Any]:
 def _get(summary: str, ok: dict[str, Any], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {**ok, **_error_responses("400", "401", "403", "404", "405")},
+        "responses": {**ok, **_error_responses("400", "401", "403", "404", "405", "503")},
     }
     if parameters:
         operation["parameters"] = parameters
@@ -129,7 +132,7 @@ def _post(
         "requestBody": _operations_body(table),
         "responses": {
             **_ok("OperationAccepted", "The operation was performed"),
-            **_error_responses("400", "401", "403", "404", "405", "409", "413"),
+            **_error_responses("400", "401", "403", "404", "405", "409", "413", "503"),
         },
     }
     if parameters:
@@ -374,7 +377,22 @@ def _paths(limits: Limits) -> dict[str, Any]:
         },
         "/api/v2/me/smssessions/{session_id}": {
             "get": _get("One SMS session", _ok("Success", "smssession"), [session_id]),
-            "post": _post("An operation on an SMS session", rq.SMS_SESSION_OPERATIONS, [session_id]),
+            "post": _post(
+                "An operation on an SMS session",
+                rq.SMS_SESSION_OPERATIONS,
+                [
+                    session_id,
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+                        "description": "**Extension**: a key of the client's choosing, new for each request; "
+                        "the same request repeated with it (after a 503 or a lost answer) is answered "
+                        "with the first outcome and not done again",
+                    },
+                ],
+            ),
         },
         "/api/v2/me/smssessions/{session_id}/messages": {
             "get": _get(

@@ -21,12 +21,21 @@ from starlette.types import Send
 
 from smsdesk.domain.errors import DomainError
 from smsdesk.gws.envelope import STATUS_FOR_KIND, GwsError, StatusCode
-from smsdesk.operations.ports import StorageConflict
+from smsdesk.operations.ports import StorageConflict, StorageInDoubt, StorageUnavailable
 from smsdesk.operations.ratelimit import RateLimited
 from smsdesk.operations.signin_throttle import SignInThrottled
 
 _encode = msgspec.json.encode
 SUCCESS = _encode({"statusCode": 0})
+
+
+UNKNOWN_OUTCOME_HEADER = "X-Smsdesk-Outcome"
+"""**Extension**: ``unknown`` on a 503 whose request may or may not have been done (its commit met
+a dying database); absent on every other refusal, which did nothing (docs/gws-compatibility.md)."""
+
+UNAVAILABLE: tuple[type[Exception], ...] = (StorageUnavailable,)
+"""Failures that are the database's absence, not a fault: answered 503 and logged once by the
+database state, never with a traceback per request."""
 
 
 class JsonResponse(Response):
@@ -53,7 +62,14 @@ def ok(body: dict[str, Any] | None = None) -> JsonResponse:
     return JsonResponse({"statusCode": 0, **body})
 
 
-REFUSALS: tuple[type[Exception], ...] = (GwsError, DomainError, SignInThrottled, RateLimited, StorageConflict)
+REFUSALS: tuple[type[Exception], ...] = (
+    GwsError,
+    DomainError,
+    SignInThrottled,
+    RateLimited,
+    StorageConflict,
+    StorageUnavailable,
+)
 """Failures that are answers rather than faults. A GWS route answers these itself, so that the
 answer still carries the caller's session cookie and counts as the operation's statusCode; any
 other failure goes up to the guard (``http/guard.py``), which answers it through the same
@@ -78,6 +94,22 @@ def error_for(exc: BaseException, path: str = "") -> GwsError | None:
             "Busy with concurrent changes: try again",
             http_status=503,
             headers={"Retry-After": "1"},
+        )
+    if isinstance(exc, StorageInDoubt):
+        # The commit's outcome is unknown: the client must find out before it repeats the request.
+        return GwsError(
+            StatusCode.INTERNAL_ERROR,
+            f"Outcome unknown: {exc}",
+            http_status=503,
+            headers={"Retry-After": str(exc.retry_after_s), UNKNOWN_OUTCOME_HEADER: "unknown"},
+        )
+    if isinstance(exc, StorageUnavailable):
+        # Nothing was done: the database is away (failing over, restarting); repeating it is safe.
+        return GwsError(
+            StatusCode.INTERNAL_ERROR,
+            "The database is unavailable (failing over or restarting); nothing was done: try again",
+            http_status=503,
+            headers={"Retry-After": str(exc.retry_after_s)},
         )
     if isinstance(exc, ClientDisconnect):
         return None

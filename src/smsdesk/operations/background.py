@@ -1,7 +1,10 @@
 """A background loop: runs a step when woken, or at the latest every ``interval_s``, or sooner
 when the step says when it is next due (it returns the seconds until then).
 
-A failing step is logged and retried on the next wake, so one bad row never stops the loop.
+A failing step is logged and retried on the next wake, so one bad row never stops the loop. A step
+that failed because the database is unavailable (``StorageUnavailable``: the database state has said
+so once, for the whole process) is retried every ``UNAVAILABLE_RETRY_S`` without a traceback, so the
+work resumes within that once the database is back.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from smsdesk.operations.ports import StorageUnavailable
 from smsdesk.tasks import stop_task
+
+UNAVAILABLE_RETRY_S = 1.0
 
 
 class BackgroundLoop:
@@ -56,6 +62,9 @@ class BackgroundLoop:
             due_s = self.interval_s
             try:
                 next_s = await self.step()
+            except StorageUnavailable as error:
+                self.log.debug("%s: %s; retrying in %.1f s", self.name, error, UNAVAILABLE_RETRY_S)
+                due_s = UNAVAILABLE_RETRY_S if due_s is None else min(due_s, UNAVAILABLE_RETRY_S)
             except Exception:
                 self.log.exception("%s failed; retrying on the next wake", self.name)
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -22,7 +23,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from smsdesk.operations.ports import Store, StoredHttpSession, User
+from smsdesk.operations.ports import StorageUnavailable, Store, StoredHttpSession, User
 
 _hasher = PasswordHasher()
 
@@ -71,8 +72,13 @@ class Authenticator:
         now = time.monotonic()
         if entry is not None and now - entry.checked_at < self.trust_s:
             return entry.user
-        async with self.store.transaction() as tx:
-            user = await tx.users.by_name(user_name)
+        try:
+            async with self.store.transaction() as tx:
+                user = await tx.users.by_name(user_name)
+        except StorageUnavailable:
+            if entry is None:
+                raise
+            return entry.user  # the database is away: what was verified stays trusted until it is back
         if user is None or not user.enabled:
             self._verified.pop(key, None)
             return None
@@ -93,8 +99,13 @@ class Authenticator:
         now = time.monotonic()
         if entry is not None and now - entry.checked_at < self.trust_s and entry.user.tenant_id == tenant_id:
             return entry.user
-        async with self.store.transaction() as tx:
-            user = await tx.users.by_id(tenant_id, user_id)
+        try:
+            async with self.store.transaction() as tx:
+                user = await tx.users.by_id(tenant_id, user_id)
+        except StorageUnavailable:
+            if entry is None or entry.user.tenant_id != tenant_id:
+                raise
+            return entry.user  # the database is away: what was read stays trusted until it is back
         if user is None or not user.enabled:
             self._by_id.pop(user_id, None)
             return None
@@ -288,7 +299,12 @@ class HttpSessions:
                 return None
         now = int(time.time() * 1000)
         if known is None or time.monotonic() - known.checked_at >= self.limits.check_s:
-            known = await self._read(claim, now)
+            try:
+                known = await self._read(claim, now)
+            except StorageUnavailable:
+                if known is None:
+                    raise
+                # The database is away: the session is as last read until it is back.
         known.genuine = genuine
         if known.ended:
             return None
@@ -298,8 +314,9 @@ class HttpSessions:
         known.last_seen_ms = now
         if now - known.stored_last_seen_ms >= self._touch_ms:
             known.stored_last_seen_ms = now
-            async with self.store.transaction() as tx:
-                await tx.http_sessions.touch(claim.key, now)
+            with contextlib.suppress(StorageUnavailable):  # written again by a later request
+                async with self.store.transaction() as tx:
+                    await tx.http_sessions.touch(claim.key, now)
         return HttpSession(claim.token, claim.key, user.id, user.tenant_id, claim.created_ms, self)
 
     async def _read(self, claim: SessionClaim, now: int) -> _Known:

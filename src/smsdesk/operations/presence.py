@@ -74,8 +74,14 @@ class PresenceRecorder:
         due = {u: t for u, t in seen.items() if now - self._written.get(u, 0) >= self.rewrite_ms}
         if not due:
             return
-        async with self.store.transaction() as tx:
-            await tx.agents.note_presence([(tenant_id, user_id) for user_id, tenant_id in due.items()], now)
+        try:
+            async with self.store.transaction() as tx:
+                await tx.agents.note_presence(
+                    [(tenant_id, user_id) for user_id, tenant_id in due.items()], now
+                )
+        except BaseException:
+            self._seen = {**seen, **self._seen}  # written on the next flush (the database may be away)
+            raise
         back = {t for u, t in due.items() if now - self._written.get(u, 0) >= self.offer_ms}
         for user_id in due:
             self._written[user_id] = now

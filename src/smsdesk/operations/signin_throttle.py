@@ -21,6 +21,7 @@ On a cluster the failures are counted in the database, so they add up over every
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from smsdesk.operations.identity import Authenticator
-from smsdesk.operations.ports import Store, User
+from smsdesk.operations.ports import StorageUnavailable, Store, User
 
 log = logging.getLogger("smsdesk.auth")
 
@@ -222,10 +223,13 @@ async def verify_throttled(
     throttle.check(user_name, source)
     user = authenticator.trusted(user_name, password)
     if user is None:
-        await throttle.check_shared(user_name, source)
+        # The cluster's count is out of reach while the database is away; this node's still stands.
+        with contextlib.suppress(StorageUnavailable):
+            await throttle.check_shared(user_name, source)
         user = await authenticator.verify(user_name, password)
     if user is None:
         await throttle.failed(user_name, source, address)
     elif device is not None:
-        await throttle.succeeded(user_name, source)
+        with contextlib.suppress(StorageUnavailable):  # forgetting failures can wait for the database
+            await throttle.succeeded(user_name, source)
     return user

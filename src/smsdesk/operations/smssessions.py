@@ -15,7 +15,7 @@ from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state, invalid
 from smsdesk.domain.model import DomainContext, MessageType, OfferKind, SupervisionMode
 from smsdesk.domain.session import SmsSession
 from smsdesk.gws import requests as rq
-from smsdesk.operations import access, standard_responses
+from smsdesk.operations import access, idempotency, standard_responses
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.ports import User
 from smsdesk.operations.services import Services, Work
@@ -45,11 +45,24 @@ def handles(*operation_types: type[_Op]) -> Callable[[Callable[[Call, _Op], Awai
     return register
 
 
-async def perform(services: Services, user: User, session_id: str, operation: rq.Operation) -> int:
-    """Run one operation on one session; returns the request's referenceId."""
+async def perform(
+    services: Services,
+    user: User,
+    session_id: str,
+    operation: rq.Operation,
+    idempotency_key: str | None = None,
+    request: str = "",
+) -> int:
+    """Run one operation on one session; returns the request's referenceId. With an
+    ``idempotency_key`` (and the ``request`` digest it came with), a request already done under that
+    key is answered with its first referenceId and not done again (``operations/idempotency.py``)."""
     access.require_agent(user)
     handler = HANDLERS[type(operation)]
     async with services.work() as work:
+        if idempotency_key is not None:
+            earlier = await idempotency.earlier_outcome(work.tx, user, idempotency_key, request)
+            if earlier is not None:
+                return int(earlier)
         record = await access.session_for_agent(work.tx, user, session_id)
         session = SmsSession(record)
         session.require(user.id, operation.operationName)
@@ -57,6 +70,8 @@ async def perform(services: Services, user: User, session_id: str, operation: rq
         await handler(call, operation)
         reference_id = await work.tx.reference_ids.next()
         await publish_session_change(services, work, session, requester=user.id, reference_id=reference_id)
+        if idempotency_key is not None:
+            await work.tx.idempotency_keys.remember(user.id, idempotency_key, str(reference_id))
     return reference_id
 
 

@@ -14,6 +14,15 @@ fan-out delivers a row only to sessions that are ``live`` and below it; a replay
 out of live delivery (``live`` false), catches up from the table and only switches back once the
 live cursor is not ahead of it. Nothing awaits between that check and the switch, so no row can be
 both replayed and fanned out, nor fall between the two.
+
+While the database is away (``StorageUnavailable``) the fan-out keeps its cursor and every session
+its watermark; reads are retried until the database is back, and the fan-out then carries on from
+where it was, so nothing committed before or after a failover is skipped or sent twice. When its
+LISTEN connection comes back (a failover moves it to the new primary), the fan-out first checks that
+the database's outbox head is not *behind* what it already delivered: a primary promoted without the
+commits it had acknowledged (an asynchronous standby) would hand those positions out again. Then it
+drops every Bayeux client it serves (``402::session_unknown``), so that desktops re-handshake with
+their resume token and are told to re-read (``NotificationGap``), rather than skip or duplicate.
 """
 
 from __future__ import annotations
@@ -21,15 +30,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from smsdesk.bayeux import BayeuxServer, ServerSession, channels
-from smsdesk.operations.background import BackgroundLoop
-from smsdesk.operations.ports import Store, StoredNotification, User
+from smsdesk.operations.background import UNAVAILABLE_RETRY_S, BackgroundLoop
+from smsdesk.operations.ports import StorageUnavailable, Store, StoredNotification, User
 from smsdesk.realtime.recent_rows import RecentRows
 
 log = logging.getLogger("smsdesk.fanout")
@@ -115,6 +124,11 @@ class Fanout:
         self.cursor = 0
         # Told the position up to which rows were handed to their Bayeux sessions (metrics).
         self.on_delivered: Callable[[int], None] | None = None
+        # Told when the database's outbox head went back below the cursor (shared_clients.py).
+        self.on_positions_reset: Callable[[], Awaitable[None]] | None = None
+        self._verify_head = False
+        """Whether the next drain first compares the database's head with the cursor (reconnected)."""
+        self.positions_resets = 0
         self._sessions_by_user: dict[str, set[_Delivery]] = {}
         self.recent = RecentRows()
         # catch_up_s: in a cluster, pokes come over the network and one may be lost; reading the
@@ -193,7 +207,7 @@ class Fanout:
         state.started, state.checked = True, False
         state.backfills.clear()
         server.reset_output(session, start)
-        await self._replay(state)
+        await self._replay(state, retry=False)
 
     def on_subscribe(self, session: ServerSession, channel: str) -> None:
         state: _Delivery | None = session.attributes.get(_STATE)
@@ -248,6 +262,12 @@ class Fanout:
     def catch_up(self) -> None:
         self._loop.wake()
 
+    def reconnected(self) -> None:
+        """The LISTEN connection came back, maybe on another server (a failover): read what was
+        missed, after checking that the database still has everything this node delivered."""
+        self._verify_head = True
+        self._loop.wake()
+
     async def start(self, server: BayeuxServer) -> None:
         self.server = server
         self.cursor = await self.store.outbox.last_position()
@@ -270,6 +290,11 @@ class Fanout:
                     state.task = None
 
     async def drain(self) -> None:
+        if self._verify_head:
+            head = await self.store.outbox.last_position()
+            self._verify_head = False
+            if head < self.cursor:
+                await self._positions_went_back(head)
         while True:
             rows = await self.store.outbox.after(self.cursor, self.batch_size)
             self._deliver(rows)
@@ -302,14 +327,53 @@ class Fanout:
             if self.on_delivered is not None:
                 self.on_delivered(cursor)
 
+    async def _positions_went_back(self, head: int) -> None:
+        """The database's outbox ends before what this node delivered: commits it acknowledged are
+        gone, and their positions will be handed out again. Every client starts over."""
+        log.warning(
+            "the database's outbox ends at position %d, but this node already delivered up to %d: the "
+            "primary lost commits it had acknowledged (a standby promoted without them; see "
+            "docs/scaling.md, 'Failover'). Dropping this node's Bayeux clients so that desktops "
+            "re-handshake and re-read their state",
+            head,
+            self.cursor,
+        )
+        self.positions_resets += 1
+        self.recent.clear()  # its rows' positions are about to be handed out again
+        if self.on_positions_reset is not None:
+            # First in the database, so that no node rebuilds a client from a position now reused.
+            await self.on_positions_reset()
+        self.cursor = head
+        server = self.server
+        if server is not None:
+            for states in list(self._sessions_by_user.values()):
+                for state in list(states):
+                    server.remove(state.session, "positions_reset")
+
     # ----- replay -----
 
-    async def _replay(self, state: _Delivery) -> None:
+    async def _replay(self, state: _Delivery, retry: bool = True) -> None:
+        """Replay, retrying while the database is away (``retry``) or letting its absence be
+        raised (a rebuild inside a request: the request is answered "try again")."""
+        while True:
+            try:
+                await self._replay_once(state)
+                return
+            except StorageUnavailable:
+                if not retry:
+                    raise
+                log.debug("replay for Bayeux session %s waits for the database", state.session.id)
+                await asyncio.sleep(UNAVAILABLE_RETRY_S)
+                if state.session.removed is not None:
+                    state.task = None
+                    return
+
+    async def _replay_once(self, state: _Delivery) -> None:
         try:
             if not state.checked:
-                state.checked = True
                 if state.resume is None or not self.recent.covers(state.resume):
                     await self._check_gap(state)
+                state.checked = True
             while True:
                 while state.backfills:
                     await self._backfill(state)
@@ -331,7 +395,7 @@ class Fanout:
                     state.live = True  # no await since the check: live fan-out takes over exactly here
                     state.task = None
                     return
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, StorageUnavailable):
             raise
         except Exception:
             # The client must not believe it is caught up: drop its session, so it re-handshakes

@@ -30,6 +30,15 @@ from the latest state:
 
 A node trusts its copies only while its LISTEN connection has stayed up since it claimed them
 (releases are asked for there); after a reconnect it claims them again, from itself.
+
+While the database is away (a failover), nobody can claim a client, so a node keeps serving the
+clients it owns from memory: their connects are held and answered as usual, and a desktop sees
+nothing but a pause in its notifications. A message that needs the database (a client this node
+does not own, a handshake, a subscription) is held until the database is back, at most
+``hold_s``; then it is answered ``503::unavailable`` with the connect advice (the client keeps its
+clientId and retries with its backoff), or, for a handshake or a subscription whose record could
+not be written, the client is dropped (``402::session_unknown``) and handshakes again. Expiry waits
+``expire_after_s`` after the database is back before it drops clients nobody served meanwhile.
 """
 
 from __future__ import annotations
@@ -43,10 +52,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from smsdesk.bayeux import BayeuxServer, ServerSession
+from smsdesk.bayeux import BayeuxServer, ServerSession, Unavailable
 from smsdesk.bayeux.session import Connect
+from smsdesk.operations.availability import DatabaseState
 from smsdesk.operations.background import BackgroundLoop
-from smsdesk.operations.ports import OVER_CAP, BayeuxClientDirectory, ClientState, StoredBayeuxClient, User
+from smsdesk.operations.ports import (
+    OVER_CAP,
+    BayeuxClientDirectory,
+    ClientState,
+    StorageUnavailable,
+    StoredBayeuxClient,
+    User,
+)
 from smsdesk.realtime.fanout import Fanout
 
 log = logging.getLogger("smsdesk.cluster")
@@ -71,6 +88,8 @@ class _Owned:
     """``sent`` as last written to the row."""
     seen_ms: int
     flushed_seen_ms: int
+    intact: bool = True
+    """False once a rebuild was cut short by the database's absence: the copy is rebuilt before use."""
 
 
 def _now_ms() -> int:
@@ -93,8 +112,13 @@ class SharedBayeuxClients:
         max_subscriptions_per_user: int = 0,
         flush_s: float = 0.1,
         release_wait_s: float = RELEASE_WAIT_S,
+        availability: DatabaseState | None = None,
+        hold_s: float = 25.0,
     ) -> None:
         self.directory = directory
+        self.availability = availability or DatabaseState()
+        self.hold_s = hold_s
+        """How long a message that needs the database waits for it to come back."""
         self.fanout = fanout
         self.expire_after_s = expire_after_s
         self.max_clients_per_user = max_clients_per_user
@@ -139,9 +163,19 @@ class SharedBayeuxClients:
         await self._expiry.stop()
 
     async def expire(self) -> None:
+        availability = self.availability
+        if not availability.available or time.time() - availability.last_back_wall_s < self.expire_after_s:
+            return  # clients silent during an outage are given the time to come back
         gone = await self.directory.expire(_now_ms() - int(self.expire_after_s * 1000))
         if gone:
             log.info("dropped %d Bayeux client(s) no node has served for %.0f s", gone, self.expire_after_s)
+
+    async def forget_all(self) -> None:
+        """The database's positions went back (``Fanout.on_positions_reset``): no client of the
+        cluster may be rebuilt from a position now reused, so every one is dropped, everywhere."""
+        gone = await self.directory.expire(_now_ms() + 1)
+        self._owned.clear()
+        log.warning("dropped all %d Bayeux client(s) of the cluster: they handshake again and re-read", gone)
 
     # ----- the LISTEN connection (storage/postgres_cluster.py) -----
 
@@ -191,7 +225,29 @@ class SharedBayeuxClients:
                 continue
             seen.add(client_id)
             async with self._lock(client_id):
-                await self._make_current(server, client_id, principal, message)
+                await self._current(server, client_id, principal, message)
+
+    async def _current(
+        self, server: BayeuxServer, client_id: str, user: User, message: dict[str, Any]
+    ) -> None:
+        """:meth:`_make_current`, waiting up to ``hold_s`` for a database that is away."""
+        deadline = time.monotonic() + self.hold_s
+        while True:
+            try:
+                await self._make_current(server, client_id, user, message)
+                return
+            except StorageUnavailable:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise Unavailable() from None
+                if self.availability.available:
+                    await asyncio.sleep(min(0.5, remaining))  # said back, failing still: try again soon
+                elif not await self.availability.wait_back(remaining):
+                    # Served from memory after all if this node owns an intact copy (the next try).
+                    local = server.session(client_id)
+                    owned = local.attributes.get(_OWNED) if local is not None else None
+                    if not isinstance(owned, _Owned) or not owned.intact:
+                        raise Unavailable() from None
 
     async def _make_current(
         self, server: BayeuxServer, client_id: str, user: User, message: dict[str, Any]
@@ -203,13 +259,22 @@ class SharedBayeuxClients:
         if local is not None and owned is not None and self._trusted(owned):
             await self._serve_owned(local, owned, acked)
             return
+        if local is not None and owned is not None and owned.intact and not self.availability.available:
+            # The database is away, so nobody can have claimed the client since: serve it from memory.
+            await self._serve_owned(local, owned, acked)
+            return
         token = secrets.token_hex(6)
         claim = await self.directory.claim(client_id, _now_ms(), token)
         if claim is None or claim.stored.user_id != user.id:
             if local is not None:
                 server.remove(local, "evicted")  # gone from the cluster: 402 from here too
             return
-        if local is not None and owned is not None and claim.previous_owner == self.directory.node:
+        if (
+            local is not None
+            and owned is not None
+            and owned.intact
+            and claim.previous_owner == self.directory.node
+        ):
             # Nobody took it since this node last served it: the copy is still the truth.
             owned.generation = self.generation
             await self._serve_owned(local, owned, acked)
@@ -258,14 +323,23 @@ class SharedBayeuxClients:
             flushed_seen_ms=stored.last_seen_ms,
         )
         self._owned[client_id] = local
-        await self.fanout.resync(local, start)
+        await self._resync(local, start)
 
     async def _serve_owned(self, local: ServerSession, owned: _Owned, acked: int | None) -> None:
         owned.seen_ms = _now_ms()
         if acked is not None and (not owned.exact or acked > owned.sent):
             # The client is not where this copy thinks: start over from where it says it is.
             owned.exact, owned.sent = True, acked
-            await self.fanout.resync(local, acked)
+            await self._resync(local, acked)
+
+    async def _resync(self, local: ServerSession, start: int) -> None:
+        try:
+            await self.fanout.resync(local, start)
+        except StorageUnavailable:
+            owned: _Owned | None = local.attributes.get(_OWNED)
+            if owned is not None:
+                owned.intact, owned.generation = False, -1  # rebuilt (claimed again) before use
+            raise
 
     def _trusted(self, owned: _Owned) -> bool:
         return self.listening and owned.generation == self.generation
@@ -344,21 +418,68 @@ class SharedBayeuxClients:
             channel = message["channel"]
             client_id = reply.get("clientId")
             session = server.session(client_id) if isinstance(client_id, str) else None
-            if channel == "/meta/handshake" and session is not None:
-                await self._created(session, principal, reply)
-            elif channel in ("/meta/subscribe", "/meta/unsubscribe") and session is not None:
-                # Written at once: a node that claims the client from a dead owner reads them here.
-                subscribe = channel == "/meta/subscribe"
-                version = await self.directory.set_subscriptions(
-                    session.id,
-                    tuple(session.subscriptions),
-                    self.max_subscriptions_per_user if subscribe else 0,
-                )
-                if version == OVER_CAP:
-                    self._refuse_subscription(session, message, reply)
-            elif channel == "/meta/disconnect" and isinstance(client_id, str):
-                self._owned.pop(client_id, None)
-                await self.directory.delete(client_id)
+            try:
+                await self._record(server, channel, message, reply, session, client_id, principal)
+            except StorageUnavailable:
+                if session is not None:
+                    self._unrecorded(server, session, reply)
+
+    async def _record(
+        self,
+        server: BayeuxServer,
+        channel: str,
+        message: dict[str, Any],
+        reply: dict[str, Any],
+        session: ServerSession | None,
+        client_id: object,
+        principal: User,
+    ) -> None:
+        """Write down what one successful reply changed, waiting up to ``hold_s`` for a database
+        that is away."""
+        deadline = time.monotonic() + self.hold_s
+        while True:
+            try:
+                if channel == "/meta/handshake" and session is not None:
+                    await self._created(session, principal, reply)
+                elif channel in ("/meta/subscribe", "/meta/unsubscribe") and session is not None:
+                    # Written at once: a node that claims the client from a dead owner reads them here.
+                    subscribe = channel == "/meta/subscribe"
+                    version = await self.directory.set_subscriptions(
+                        session.id,
+                        tuple(session.subscriptions),
+                        self.max_subscriptions_per_user if subscribe else 0,
+                    )
+                    if version == OVER_CAP:
+                        self._refuse_subscription(session, message, reply)
+                elif channel == "/meta/disconnect" and isinstance(client_id, str):
+                    self._owned.pop(client_id, None)
+                    with contextlib.suppress(StorageUnavailable):  # its row expires by itself
+                        await self.directory.delete(client_id)
+                return
+            except StorageUnavailable:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not await self.availability.wait_back(remaining):
+                    raise
+                if session is not None and session.removed is not None:
+                    raise
+
+    def _unrecorded(self, server: BayeuxServer, session: ServerSession, reply: dict[str, Any]) -> None:
+        """A handshake or a subscription the database could not record: the client is dropped and
+        told so, and handshakes again (with its resume token, a desktop loses nothing)."""
+        self._owned.pop(session.id, None)
+        server.remove(session, "unavailable")
+        reply["successful"] = False
+        reply["advice"] = {"reconnect": "handshake", "interval": 1000}
+        if reply["channel"] == "/meta/handshake":
+            reply["error"] = "503::unavailable"
+            reply.pop("clientId", None)
+        else:
+            reply["error"] = "402::session_unknown"
+        log.info(
+            "Bayeux client %s: the database could not record its %s; it handshakes again",
+            session.id,
+            reply["channel"],
+        )
 
     def _refuse_subscription(
         self, session: ServerSession, message: dict[str, Any], reply: dict[str, Any]
@@ -425,7 +546,12 @@ class SharedBayeuxClients:
             # Without the ack extension nothing tells the next owner what the client received: a
             # reply carrying messages is written down before it goes, while this node still owns
             # the client; otherwise it goes out empty and the next connect starts over.
-            if not await self.directory.record_delivery(session.id, connect.sequence, now):
+            try:
+                recorded = await self.directory.record_delivery(session.id, connect.sequence, now)
+            except StorageUnavailable:
+                owned.intact, owned.generation = False, -1  # what it took from the queue is rebuilt
+                return False
+            if not recorded:
                 log.info("Bayeux client %s moved to another node; answering its connect empty", session.id)
                 owned.generation = -1  # claim it again before serving it
                 return False

@@ -13,6 +13,14 @@ from row locks:
   number waits until this one is visible, so positions are commit order with no holes and a reader
   that sees position N has every row below N (docs/architecture.md §6). The same trigger announces
   the positions (and, when they fit, the rows) to every node: :meth:`PostgresStore.announced`.
+
+The database may be failed over (a primary with a synchronous standby, the URL naming both hosts
+with ``target_session_attrs=read-write``: deploy/postgresql-failover.md). While no writable primary answers,
+every failure to reach it becomes :class:`StorageUnavailable` (the operation was not done) and is
+reported to the process's :class:`DatabaseState`; a transaction whose connection dies during its
+COMMIT asks the database that answers next whether that commit happened (``pg_xact_status``), and
+is answered as done, as not done, or as :class:`StorageInDoubt` (docs/reliability.md, "When the
+database fails over").
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,11 +44,14 @@ from asyncpg.pool import PoolConnectionProxy
 
 from smsdesk.domain.clock import now_ms as _now_ms
 from smsdesk.domain.model import SessionRecord
+from smsdesk.operations.availability import DatabaseState
 from smsdesk.operations.ports import (
     CommitListener,
     Notification,
     OutboxReader,
     StorageConflict,
+    StorageInDoubt,
+    StorageUnavailable,
     StoredNotification,
 )
 from smsdesk.storage.connection import Row
@@ -62,6 +74,46 @@ NODE_APPLICATION = "smsdesk-node"
 counts the live nodes, and a node whose connection is gone is dead to the others."""
 DELIVERY_POOL_SIZE = 3
 _MIGRATION_LOCK = 0x5D5D_0001  # advisory lock key: nodes starting together migrate one at a time
+CONNECT_TIMEOUT_S = 10.0
+"""How long opening one connection may take, every host of a multi-host URL together: a host that
+vanished without a word (no refusal) must not hold a request for asyncpg's default of 60 s."""
+IN_DOUBT_WAIT_S = 20.0
+"""How long a transaction whose connection died during COMMIT waits for a writable database to tell
+whether the commit happened, before it is answered :class:`StorageInDoubt`."""
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or cannot write now (down, restarting,
+    being failed over, read-only), as opposed to a fault of the statement itself."""
+    if isinstance(error, StorageUnavailable):
+        return True
+    if isinstance(error, asyncpg.QueryCanceledError):
+        return False
+    if isinstance(
+        error,
+        (
+            OSError,  # refused, reset, unreachable, timed out (TimeoutError is an OSError)
+            asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError: closed mid-statement
+            asyncpg.exceptions.OperatorInterventionError,  # admin_shutdown, crash_shutdown, cannot_connect_now
+            asyncpg.ReadOnlySQLTransactionError,  # a standby, or a primary being demoted
+            asyncpg.exceptions.TargetServerAttributeNotMatched,  # no host of the URL is a writable primary
+        ),
+    ):
+        return True
+    if _protocol_broken(error):
+        return True
+    return isinstance(error, asyncpg.InterfaceError) and "closed" in str(error)
+
+
+def _protocol_broken(error: BaseException) -> bool:
+    """asyncpg's own state lost track of a connection that died mid-exchange (``cannot switch to
+    state ...; another operation is in progress``): the connection is unusable, as if closed."""
+    return isinstance(error, asyncpg.exceptions.InternalClientError) and "another operation" in str(error)
+
+
+def describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text[:200]}" if text else type(error).__name__
 
 
 @lru_cache(maxsize=1024)
@@ -170,14 +222,18 @@ class PostgresSessions(SessionsSql):
     async def load(self, tenant_id: str, session_id: str) -> SessionRecord | None:
         # FOR UPDATE: the session is read to be changed; a concurrent operation on it waits here.
         # The operation's referenceId comes along, a round trip saved (a number never used is lost).
+        # And the transaction's id, which the lock assigns anyway: if the connection dies during
+        # COMMIT, the database that answers next is asked whether this transaction committed.
         row = await self.conn.fetchrow(
-            "SELECT body, nextval('reference_ids') FROM sms_sessions WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+            "SELECT body, nextval('reference_ids'), pg_current_xact_id()::text FROM sms_sessions "
+            "WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
             session_id,
             tenant_id,
         )
         if row is None:
             return None
         self.reference_ids.drawn = int(row[1])
+        self.reference_ids.transaction = row[2]
         return session_of(row)
 
     async def open_for(
@@ -199,11 +255,13 @@ class PostgresReferenceIds:
     """A sequence (migration 0010): every node's requests draw from it, in the order they ask. The
     transaction's session load draws one as it goes (``PostgresSessions.load``)."""
 
-    __slots__ = ("conn", "drawn")
+    __slots__ = ("conn", "drawn", "transaction")
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
         self.drawn: int | None = None
+        self.transaction: str | None = None
+        """The transaction's id, when the session load drew it (``pg_current_xact_id``)."""
 
     async def next(self) -> int:
         if self.drawn is not None:
@@ -253,9 +311,12 @@ async def _nothing_to_reset(conn: Conn) -> None:
 
 
 class PostgresStore:
-    def __init__(self, dsn: str, pool_size: int = 10) -> None:
+    def __init__(self, dsn: str, pool_size: int = 10, in_doubt_wait_s: float = IN_DOUBT_WAIT_S) -> None:
         self.dsn = dsn
         self.pool_size = pool_size
+        self.in_doubt_wait_s = in_doubt_wait_s
+        self.availability = DatabaseState()
+        """Whether the database answers (logged once away, once back; ``/readyz`` reads it)."""
         self._pool: asyncpg.Pool | None = None
         self._delivery_pool: asyncpg.Pool | None = None
         self._pool_lock = threading.Lock()
@@ -269,10 +330,33 @@ class PostgresStore:
         self.appending: dict[str, list[Notification]] = {}
         """Rows this node appended, by transaction id, until their commit's announcement numbers them."""
 
+    @asynccontextmanager
+    async def reaching(self) -> AsyncIterator[None]:
+        """Around anything that talks to the database outside an operation's transaction: an outage
+        becomes :class:`StorageUnavailable` (and is reported once), a success reports the database
+        back."""
+        asked_at = time.monotonic()
+        try:
+            yield
+        except Exception as error:
+            raise self.unavailable(error) from error
+        self.availability.back(asked_at)
+
+    def unavailable(self, error: Exception, lost: bool = False) -> Exception:
+        """``error`` as raised above the storage: :class:`StorageUnavailable` for an outage (which is
+        reported) or on a connection known to be ``lost``, anything else unchanged."""
+        if isinstance(error, StorageUnavailable):
+            return error
+        if not lost and not is_outage(error):
+            return error
+        self.availability.away(describe(error))
+        return StorageUnavailable(f"the database is unavailable ({describe(error)})")
+
     async def pool(self) -> asyncpg.Pool:
         """The operations' connection pool, created on first use in the running event loop."""
         if self._pool is None:
-            pool = await self._create_pool(self.pool_size, "smsdesk")
+            async with self.reaching():
+                pool = await self._create_pool(self.pool_size, "smsdesk")
             if self._pool is None:
                 self._pool = pool
             else:
@@ -284,7 +368,8 @@ class PostgresStore:
         clients changing hands), so that a desktop's notifications never queue behind operations
         waiting for the operations' pool."""
         if self._delivery_pool is None:
-            pool = await self._create_pool(DELIVERY_POOL_SIZE, "smsdesk-delivery")
+            async with self.reaching():
+                pool = await self._create_pool(DELIVERY_POOL_SIZE, "smsdesk-delivery")
             if self._delivery_pool is None:
                 self._delivery_pool = pool
             else:
@@ -294,15 +379,20 @@ class PostgresStore:
     async def _create_pool(self, size: int, application_name: str) -> asyncpg.Pool:
         return await asyncpg.create_pool(
             self.dsn,
-            min_size=1,
+            # No floor to keep: asyncpg would reconnect it in the background while the database is
+            # away, logging a traceback each time. Connections are opened as operations need them.
+            min_size=0,
             max_size=size,
             server_settings={"application_name": application_name},
             reset=_nothing_to_reset,
+            timeout=CONNECT_TIMEOUT_S,
         )
 
     async def connect(self, application_name: str = "smsdesk") -> asyncpg.Connection:
         """A connection of its own (LISTEN, leadership): outside the pool, closed by the caller."""
-        return await asyncpg.connect(self.dsn, server_settings={"application_name": application_name})
+        return await asyncpg.connect(
+            self.dsn, server_settings={"application_name": application_name}, timeout=CONNECT_TIMEOUT_S
+        )
 
     # ----- lifecycle -----
 
@@ -352,7 +442,7 @@ class PostgresStore:
     async def pending_migrations(self) -> int:
         """How many known migrations this database lacks (readiness: 0 when serving is safe)."""
         pool = await self.pool()
-        async with pool.acquire() as conn:
+        async with self.reaching(), pool.acquire() as conn:
             exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
             done = (
                 {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")} if exists else set()
@@ -378,15 +468,35 @@ class PostgresStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        asked_at = time.monotonic()
         pool = await self.pool()
         outbox: PostgresOutboxWriter | None = None
+        reference_ids: PostgresReferenceIds | None = None
+        committing = False
+        lost = False
+        """Whether the connection was found closed (the server went), looked at before its release."""
         try:
-            async with pool.acquire() as conn, conn.transaction():
+            async with pool.acquire() as conn:
+                transaction = conn.transaction()
+                await transaction.start()
                 outbox = PostgresOutboxWriter(conn, self)
                 reference_ids = PostgresReferenceIds(conn)
-                yield SqlTransaction(
-                    PostgresConnection(conn), PostgresSessions(conn, reference_ids), outbox, reference_ids
-                )
+                try:
+                    yield SqlTransaction(
+                        PostgresConnection(conn), PostgresSessions(conn, reference_ids), outbox, reference_ids
+                    )
+                except BaseException:
+                    lost = conn.is_closed()
+                    if not lost:
+                        with contextlib.suppress(Exception):  # a dead connection has nothing to undo
+                            await transaction.rollback()
+                    raise
+                committing = True
+                try:
+                    await transaction.commit()
+                except BaseException:
+                    lost = conn.is_closed()
+                    raise
         except BaseException as error:
             if outbox is not None and outbox.transaction is not None:
                 # Rolled back, or its outcome unknown: either way no announcement will use the rows
@@ -399,10 +509,77 @@ class PostgresStore:
                 (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError),
             ):
                 raise StorageConflict(str(error)) from error
-            raise
+            if not isinstance(error, Exception) or not (is_outage(error) or lost or _protocol_broken(error)):
+                raise
+            if not committing:
+                raise self.unavailable(error, lost=True) from error  # COMMIT was never sent: nothing was done
+            xid = (outbox.transaction if outbox is not None else None) or (
+                reference_ids.transaction if reference_ids is not None else None
+            )
+            await self._settle(xid, error)  # returns only when the commit is known to have happened
+            for listener in self.commit_listeners:
+                listener.committed(None, None)  # its announcement may be lost: the fan-out reads
+            return
+        self.availability.back(asked_at)
         if outbox.transaction is not None and not outbox.announced:
             for listener in self.commit_listeners:
                 listener.committed(None, None)  # unannounced: the fan-out reads what it committed
+
+    async def _settle(self, xid: str | None, error: Exception) -> None:
+        """The connection died during COMMIT: whether the transaction committed is asked of the
+        database that answers next (the same server back, or a standby promoted in its place,
+        which shares its transaction history), within ``in_doubt_wait_s``. Returns when it did;
+        raises :class:`StorageUnavailable` when it did not (the operation was not done) and
+        :class:`StorageInDoubt` when nobody can tell."""
+        self.availability.away(describe(error))
+        if xid is None:
+            log.warning(
+                "a transaction's connection died during COMMIT (%s); its outcome is unknown", describe(error)
+            )
+            raise StorageInDoubt(
+                "the database failed while this request was being committed, and whether it was done is "
+                "unknown: read the resource before repeating the request"
+            ) from error
+        deadline = asyncio.get_running_loop().time() + self.in_doubt_wait_s
+        status: str | None = "in progress"
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                status = await asyncio.wait_for(self._xact_status(xid), remaining)
+            except (TimeoutError, StorageUnavailable):
+                status = "in progress"  # nobody answered yet
+            if status != "in progress":
+                break
+            await asyncio.sleep(min(0.5, max(0.0, deadline - asyncio.get_running_loop().time())))
+        log.info("transaction %s, whose connection died during COMMIT: %s", xid, status or "unknown")
+        if status == "committed":
+            return
+        if status == "aborted":
+            raise StorageUnavailable(
+                f"the database failed before this request was committed ({describe(error)}): it was not done"
+            ) from error
+        raise StorageInDoubt(
+            "the database failed while this request was being committed, and whether it was done is "
+            "unknown: read the resource (or repeat the request with the same Idempotency-Key) before "
+            "repeating it"
+        ) from error
+
+    async def _xact_status(self, xid: str) -> str | None:
+        """``committed``, ``aborted``, ``in progress``, or None (too old to tell), as the database
+        that answers now has it; a transaction id beyond what it ever assigned did not commit there."""
+        asked_at = time.monotonic()
+        pool = await self.pool()
+        try:
+            async with pool.acquire() as conn:
+                status: str | None = await conn.fetchval("SELECT pg_xact_status($1::text::xid8)", xid)
+        except asyncpg.InvalidParameterValueError:  # "transaction ID ... is in the future"
+            return "aborted"
+        except Exception as error:
+            raise self.unavailable(error) from error
+        self.availability.back(asked_at)
+        return status
 
     def announced(self, payload: str) -> None:
         """A commit's announcement reached this node (``postgres_cluster.PostgresListener``): tell
@@ -438,43 +615,47 @@ class PostgresOutboxReader:
 
     async def after(self, position: int, limit: int) -> list[StoredNotification]:
         pool = await self.store.delivery_pool()
-        rows = await pool.fetch(
-            "SELECT position, user_id, channel, payload FROM outbox WHERE position > $1 "
-            "ORDER BY position LIMIT $2",
-            position,
-            limit,
-        )
+        async with self.store.reaching():
+            rows = await pool.fetch(
+                "SELECT position, user_id, channel, payload FROM outbox WHERE position > $1 "
+                "ORDER BY position LIMIT $2",
+                position,
+                limit,
+            )
         return stored_notifications(rows)
 
     async def last_position(self) -> int:
         pool = await self.store.delivery_pool()
-        return int(await pool.fetchval("SELECT position FROM outbox_head WHERE id = 1"))
+        async with self.store.reaching():
+            return int(await pool.fetchval("SELECT position FROM outbox_head WHERE id = 1"))
 
     async def of_user_after(
         self, user_id: str, position: int, upto: int | None, limit: int
     ) -> list[StoredNotification]:
         pool = await self.store.delivery_pool()
-        rows = await pool.fetch(
-            "SELECT position, user_id, channel, payload FROM outbox "
-            "WHERE user_id = $1 AND position > $2 AND ($3::bigint IS NULL OR position <= $3) "
-            "ORDER BY position LIMIT $4",
-            user_id,
-            position,
-            upto,
-            limit,
-        )
+        async with self.store.reaching():
+            rows = await pool.fetch(
+                "SELECT position, user_id, channel, payload FROM outbox "
+                "WHERE user_id = $1 AND position > $2 AND ($3::bigint IS NULL OR position <= $3) "
+                "ORDER BY position LIMIT $4",
+                user_id,
+                position,
+                upto,
+                limit,
+            )
         return stored_notifications(rows)
 
     async def oldest_position(self) -> int:
         pool = await self.store.delivery_pool()
         # Positions start at 1; below 0 lie the temporary positions of rows numbered since, whose
         # dead index entries an unbounded MIN would walk one by one until vacuum clears them.
-        value = await pool.fetchval("SELECT MIN(position) FROM outbox WHERE position > 0")
+        async with self.store.reaching():
+            value = await pool.fetchval("SELECT MIN(position) FROM outbox WHERE position > 0")
         return int(value) if value is not None else 1
 
     async def prune(self, created_before_ms: int, upto: int, limit: int) -> int:
         pool = await self.store.delivery_pool()
-        async with pool.acquire() as conn, conn.transaction():
+        async with self.store.reaching(), pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_numbered(PRUNE_CANDIDATES), upto, limit)
             boundary = prune_boundary(rows, created_before_ms)
             if boundary is None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from smsdesk.operations.ports import OVER_CAP, Claim, Inserted, StoredBayeuxClient
 from smsdesk.storage.connection import Row
@@ -48,6 +49,22 @@ def _stored(row: Row) -> StoredBayeuxClient:
     )
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _reaching(
+    method: Callable[Concatenate[PostgresBayeuxClients, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[PostgresBayeuxClients, _P], Coroutine[Any, Any, _T]]:
+    """The database's absence raised as ``StorageUnavailable`` (and reported once)."""
+
+    async def reaching(self: PostgresBayeuxClients, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        async with self.store.reaching():
+            return await method(self, *args, **kwargs)
+
+    return reaching
+
+
 class PostgresBayeuxClients:
     """The ``BayeuxClientDirectory``: single statements on pooled connections, each committed alone."""
 
@@ -57,11 +74,13 @@ class PostgresBayeuxClients:
         self.store = store
         self.node = store.node
 
+    @_reaching
     async def get(self, client_id: str) -> StoredBayeuxClient | None:
         pool = await self.store.delivery_pool()
         row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM bayeux_clients WHERE id = $1", client_id)
         return _stored(row) if row is not None else None
 
+    @_reaching
     async def insert(
         self, client: StoredBayeuxClient, now_ms: int, max_per_user: int, catch_up: bool = True
     ) -> Inserted:
@@ -99,6 +118,7 @@ class PostgresBayeuxClients:
             )
             return Inserted(start, [(str(r[0]), None if r[1] is None else str(r[1])) for r in rows])
 
+    @_reaching
     async def claim(self, client_id: str, now_ms: int, token: str) -> Claim | None:
         pool = await self.store.delivery_pool()
         row = await pool.fetchrow(_CLAIM, client_id, self.node, now_ms, token)
@@ -106,6 +126,7 @@ class PostgresBayeuxClients:
             return None
         return Claim(_stored(row), None if row[9] is None else str(row[9]), bool(row[10]))
 
+    @_reaching
     async def set_subscriptions(
         self, client_id: str, subscriptions: Sequence[str], user_cap: int = 0
     ) -> int | None:
@@ -127,6 +148,7 @@ class PostgresBayeuxClients:
             return int(version)
         return OVER_CAP if exists else None
 
+    @_reaching
     async def record_delivery(self, client_id: str, delivered: int, now_ms: int) -> bool:
         pool = await self.store.delivery_pool()
         status = await pool.execute(
@@ -139,6 +161,7 @@ class PostgresBayeuxClients:
         )
         return bool(status.endswith(" 1"))
 
+    @_reaching
     async def record(self, changes: Sequence[tuple[str, int, int]]) -> list[str]:
         pool = await self.store.delivery_pool()
         # Rows are locked in id order: two nodes flushing overlapping sets (a client changing hands
@@ -158,10 +181,12 @@ class PostgresBayeuxClients:
         )
         return [str(r[0]) for r in rows]
 
+    @_reaching
     async def delete(self, client_id: str) -> None:
         pool = await self.store.delivery_pool()
         await pool.execute("DELETE FROM bayeux_clients WHERE id = $1", client_id)
 
+    @_reaching
     async def expire(self, seen_before_ms: int) -> int:
         pool = await self.store.delivery_pool()
         status = await pool.execute("DELETE FROM bayeux_clients WHERE last_seen_ms < $1", seen_before_ms)

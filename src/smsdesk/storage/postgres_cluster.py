@@ -10,19 +10,35 @@
   connection of its own, and only that node routes sessions, expires offers, sends outbound SMS
   and prunes. The others wait for the lock without polling it: when the leader dies its connection
   closes, PostgreSQL releases the lock, and a waiting node gets it at once; a node that loses its
-  connection stops the work once it notices (``WATCH_S``).
+  connection stops the work once it notices (at once when the connection closes, within
+  ``WATCH_S`` when it goes silent).
+
+Both reconnect by themselves, through the URL's hosts, to whichever is the writable primary: after a
+failover every node's LISTEN connection comes back on the new primary (the fan-out then reads what
+it missed, and checks the outbox head did not go back: ``realtime/fanout.py``), and one node takes
+the leadership there (advisory locks are not replicated: the lock is free on the new primary). An
+unreachable database is reported to the store's ``DatabaseState`` (logged once), not once per retry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import asyncpg
 
-from smsdesk.storage.postgres import CLIENTS_CHANNEL, NODE_APPLICATION, OUTBOX_CHANNEL, PostgresStore
+from smsdesk.storage.postgres import (
+    CLIENTS_CHANNEL,
+    NODE_APPLICATION,
+    OUTBOX_CHANNEL,
+    PostgresStore,
+    describe,
+    is_outage,
+)
 from smsdesk.tasks import stop_task
 
 log = logging.getLogger("smsdesk.cluster")
@@ -33,6 +49,10 @@ WATCH_S = 5.0
 """How often a node's own connections are checked (a dead peer is only noticed by talking to it): a
 node that lost its LISTEN connection or its leadership knows it within this, plus ``_ANSWER_S``."""
 _ANSWER_S = 2.0
+_RETRY_MAX_S = 5.0
+_RETRY_AWAY_S = 0.5
+"""While the database is away, how often the LISTEN connection tries again: it is what notices a new
+primary first, and the held Bayeux connects resume when it does."""
 _LIVE_NODES = f"SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '{NODE_APPLICATION} %'"
 
 
@@ -45,8 +65,33 @@ async def _watch(
     """Return once the connection stops answering ``check`` (asked every ``WATCH_S``; ``lock``: the
     connection is shared, one query at a time)."""
     lock = lock or asyncio.Lock()
+    closed = asyncio.get_running_loop().create_future()
+
+    def terminated(_: object) -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    conn.add_termination_listener(terminated)
+    try:
+        await _check(conn, check, on_answer, lock, closed)
+    finally:
+        conn.remove_termination_listener(terminated)
+        closed.cancel()
+
+
+async def _check(
+    conn: asyncpg.Connection[Any],
+    check: str,
+    on_answer: Callable[[Any], None] | None,
+    lock: asyncio.Lock,
+    closed: asyncio.Future[None],
+) -> None:
     while True:
-        await asyncio.sleep(WATCH_S)
+        # A connection the server closed (its server died, or was shut down) is noticed at once.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(closed), WATCH_S)
+        if closed.done() or conn.is_closed():
+            return
         try:
             async with lock:
                 answer = await asyncio.wait_for(conn.fetchval(check), _ANSWER_S)
@@ -110,7 +155,8 @@ class PostgresListener(_OwnTask):
                 await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
             return
         pool = await self.store.pool()
-        await pool.execute("SELECT pg_notify($1, $2)", channel, payload)
+        async with self.store.reaching():
+            await pool.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     def _outbox(self, conn: object, pid: int, channel: str, payload: object) -> None:
         self.store.announced(str(payload))
@@ -138,7 +184,9 @@ class PostgresListener(_OwnTask):
         while True:
             conn: asyncpg.Connection[Any] | None = None
             try:
+                asked_at = time.monotonic()
                 conn = await self.store.connect(f"{NODE_APPLICATION} {self.store.node}")
+                self.store.availability.back(asked_at)
                 await conn.add_listener(OUTBOX_CHANNEL, self._outbox)
                 await conn.add_listener(WORK_CHANNEL, self._work)
                 await conn.add_listener(CLIENTS_CHANNEL, self._clients)
@@ -155,19 +203,25 @@ class PostgresListener(_OwnTask):
                 self._conn = conn
                 await _watch(conn, _LIVE_NODES, lambda count: self._nodes(count), self._conn_lock)
                 self._conn = None
-                log.warning("lost the LISTEN connection to PostgreSQL; reconnecting")
+                log.info("lost the LISTEN connection to PostgreSQL; reconnecting")
+                backoff = 0.0  # at once: most likely the server went, and its successor may answer
             except asyncio.CancelledError:
                 self._conn = None
                 self._listening(False)
                 _drop(conn)
                 raise
             except Exception as exc:
-                log.warning("cannot LISTEN on PostgreSQL (%s); retrying in %.1f s", exc, backoff)
+                if is_outage(exc):
+                    self.store.availability.away(describe(exc))  # logged once for the whole outage
+                    backoff = min(backoff, _RETRY_AWAY_S)
+                    log.debug("cannot LISTEN on PostgreSQL (%s); retrying in %.1f s", exc, backoff)
+                else:
+                    log.warning("cannot LISTEN on PostgreSQL (%s); retrying in %.1f s", exc, backoff)
             self._conn = None
             self._listening(False)
             _drop(conn)
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+            backoff = min(max(backoff * 2, 0.2), _RETRY_MAX_S)
 
 
 class PostgresLeadership(_OwnTask):
@@ -214,7 +268,11 @@ class PostgresLeadership(_OwnTask):
                 _drop(conn)
                 raise
             except Exception as exc:
-                log.warning("leadership: %s; retrying in %.1f s", exc, self.retry_s)
+                if is_outage(exc):
+                    self.store.availability.away(describe(exc))  # logged once for the whole outage
+                    log.debug("leadership: %s; retrying in %.1f s", exc, self.retry_s)
+                else:
+                    log.warning("leadership: %s; retrying in %.1f s", exc, self.retry_s)
             if self.leader:
                 await self._depose()
             _drop(conn)

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from smsdesk.domain.clock import now_ms as _now_ms
+from smsdesk.operations.availability import DatabaseState
 from smsdesk.operations.ports import CommitListener, Notification, OutboxReader, StoredNotification
 from smsdesk.storage.connection import Row
 from smsdesk.storage.migrations import apply_sqlite, available
@@ -54,6 +55,7 @@ class SqliteStore:
         # committing operations resume in, not a turn later (docs/architecture.md §3, step 4).
         self.commit_listeners: list[CommitListener] = []
         self.outbox: OutboxReader = SqliteOutboxReader(self)
+        self.availability = DatabaseState()  # a file of this process: never away
         # One connection and one transaction at a time: the repositories are made once, not per operation.
         connection = SqliteConnection(self.db)
         self.reference_ids = SqliteReferenceIds(connection)

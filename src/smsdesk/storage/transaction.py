@@ -11,6 +11,7 @@ from smsdesk.operations.ports import (
     ClusterSecrets,
     Consent,
     Facts,
+    IdempotencyKeys,
     InboundSeen,
     Messages,
     OutboundQueue,
@@ -31,6 +32,7 @@ from smsdesk.operations.ports import (
 from smsdesk.storage.agents import AgentsSql
 from smsdesk.storage.connection import SqlConnection
 from smsdesk.storage.facts import FactsSql
+from smsdesk.storage.idempotency import IdempotencyKeysSql
 from smsdesk.storage.identity import ClusterSecretsSql, HttpSessionsSql, SignInThrottlesSql
 from smsdesk.storage.queue_hours import QueueHoursSql
 from smsdesk.storage.queues import QueuesSql, ServiceNumbersSql
@@ -52,6 +54,7 @@ class SqlTransaction:
         "db",
         "facts",
         "http_sessions",
+        "idempotency_keys",
         "inbound_seen",
         "messages",
         "outbound",
@@ -93,3 +96,4 @@ class SqlTransaction:
         self.signin_throttles: SignInThrottles = SignInThrottlesSql(db)
         self.standard_responses: StandardResponses = StandardResponsesSql(db)
         self.queue_hours: QueueHoursRepository = QueueHoursSql(db)
+        self.idempotency_keys: IdempotencyKeys = IdempotencyKeysSql(db)

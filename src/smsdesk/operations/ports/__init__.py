@@ -18,6 +18,7 @@ from smsdesk.operations.ports.bayeux_clients import (
     StoredBayeuxClient,
 )
 from smsdesk.operations.ports.facts import Fact, Facts
+from smsdesk.operations.ports.idempotency import IdempotencyKeys, RememberedRequest
 from smsdesk.operations.ports.identity import (
     ClusterSecrets,
     SignInThrottles,
@@ -36,7 +37,13 @@ from smsdesk.operations.ports.queues import Queues, ServiceNumber, ServiceNumber
 from smsdesk.operations.ports.sessions import Messages, Sessions
 from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue, OutboundRecord
 from smsdesk.operations.ports.standard_responses import StandardResponse, StandardResponses
-from smsdesk.operations.ports.store import StorageConflict, Store, Transaction
+from smsdesk.operations.ports.store import (
+    StorageConflict,
+    StorageInDoubt,
+    StorageUnavailable,
+    Store,
+    Transaction,
+)
 from smsdesk.operations.ports.supervision import Monitoring, Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit, UserDataAuditEntry
 from smsdesk.operations.ports.users import ReferenceIds, Tenants, User, Users
@@ -53,6 +60,7 @@ __all__ = [
     "Consent",
     "Fact",
     "Facts",
+    "IdempotencyKeys",
     "InboundSeen",
     "Inserted",
     "Messages",
@@ -66,6 +74,7 @@ __all__ = [
     "QueueHoursRepository",
     "Queues",
     "ReferenceIds",
+    "RememberedRequest",
     "ServiceNumber",
     "ServiceNumbers",
     "Sessions",
@@ -73,6 +82,8 @@ __all__ = [
     "StandardResponse",
     "StandardResponses",
     "StorageConflict",
+    "StorageInDoubt",
+    "StorageUnavailable",
     "Store",
     "StoredBayeuxClient",
     "StoredHttpSession",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smsdesk.operations.ports.agents import Agents
 from smsdesk.operations.ports.facts import Facts
+from smsdesk.operations.ports.idempotency import IdempotencyKeys
 from smsdesk.operations.ports.identity import ClusterSecrets, SignInThrottles, StoredHttpSessions
 from smsdesk.operations.ports.outbox import CommitListener, OutboxReader, OutboxWriter
 from smsdesk.operations.ports.queue_hours import QueueHoursRepository
@@ -18,11 +19,31 @@ from smsdesk.operations.ports.supervision import Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit
 from smsdesk.operations.ports.users import ReferenceIds, Tenants, Users
 
+if TYPE_CHECKING:
+    from smsdesk.operations.availability import DatabaseState
+
 
 class StorageConflict(Exception):
     """The database gave up on a transaction because of a concurrent one (a deadlock, a
     serialization failure, a key a concurrent transaction committed first). Nothing was written;
     running the whole operation again is safe."""
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached, or cannot write just now (it is down, restarting, being
+    failed over, or read-only). The operation was **not done**: nothing of it was committed, and
+    repeating it once the database is back is safe. Raised by the storage adapter instead of its
+    driver's own errors, so that nothing above the storage knows the driver."""
+
+    retry_after_s = 2
+
+
+class StorageInDoubt(StorageUnavailable):
+    """The connection died while the transaction was committing, and the database that answers now
+    could not tell whether that commit happened (``pg_xact_status`` unknown, or no database answered
+    in time). The operation may or may not have been done: a client reads before repeating it, or
+    repeats it with the same ``Idempotency-Key`` (docs/gws-compatibility.md, "When the database
+    fails over")."""
 
 
 class Transaction(Protocol):
@@ -50,6 +71,7 @@ class Transaction(Protocol):
     signin_throttles: SignInThrottles
     standard_responses: StandardResponses
     queue_hours: QueueHoursRepository
+    idempotency_keys: IdempotencyKeys
 
 
 class Store(Protocol):
@@ -58,6 +80,9 @@ class Store(Protocol):
     appended: the fan-out's poke and the delivery-latency metric (docs/architecture.md §3)."""
 
     outbox: OutboxReader
+
+    availability: DatabaseState
+    """Whether the database answers: told by the store, read by readiness and what waits for it."""
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
     async def pending_migrations(self) -> int:
