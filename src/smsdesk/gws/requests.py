@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -344,3 +344,105 @@ def _validation_error(detail: str) -> GwsError:
     if where:
         return GwsError(StatusCode.VALIDATION_ERROR, f"Invalid value for parameter {where}: {reason}")
     return GwsError(StatusCode.VALIDATION_ERROR, f"Invalid request body: {reason}")
+
+
+# --- administration (resources of our own; docs/gws-compatibility.md, "Administration") --------
+
+
+class NewUser(msgspec.Struct, frozen=True):
+    """``POST /api/v2/users``: GWS's fields, plus the additive ``passwordSignIn``, ``queues`` and
+    ``supervisedQueues``."""
+
+    userName: str
+    password: str
+    roles: list[str]
+    firstName: str | None = None
+    lastName: str | None = None
+    enabled: bool = True
+    passwordSignIn: bool = True
+    queues: list[str] = []
+    supervisedQueues: list[str] = []
+
+
+class UserChanges(msgspec.Struct, frozen=True):
+    """``PUT /api/v2/users/{id}``: what is given changes; ``password`` resets the password."""
+
+    firstName: str | None = None
+    lastName: str | None = None
+    roles: list[str] | None = None
+    enabled: bool | None = None
+    password: str | None = None
+    passwordSignIn: bool | None = None
+    queues: list[str] | None = None
+    supervisedQueues: list[str] | None = None
+
+
+class NewQueue(msgspec.Struct, frozen=True):
+    """``POST /api/v2/queues``: members and supervisors by user id (or user name)."""
+
+    name: str
+    members: list[str] | None = None
+    supervisors: list[str] | None = None
+
+
+class QueueChanges(msgspec.Struct, frozen=True):
+    """``PUT /api/v2/queues/{name}``: the given lists replace the queue's."""
+
+    members: list[str] | None = None
+    supervisors: list[str] | None = None
+
+
+class NewServiceNumber(msgspec.Struct, frozen=True):
+    """``POST /api/v2/service-numbers``."""
+
+    number: str
+    queue: str
+    connector: str = "simulator"
+
+
+class ServiceNumberChanges(msgspec.Struct, frozen=True):
+    """``PUT /api/v2/service-numbers/{number}``."""
+
+    queue: str | None = None
+    connector: str | None = None
+
+
+class ContactCenterChanges(msgspec.Struct, frozen=True):
+    """``PUT /api/v2/contact-center``: ``retentionDays`` a number of days, or null to keep for ever."""
+
+    retentionDays: int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+ADMIN_BODIES: tuple[type[msgspec.Struct], ...] = (
+    NewUser,
+    UserChanges,
+    NewQueue,
+    QueueChanges,
+    NewServiceNumber,
+    ServiceNumberChanges,
+    ContactCenterChanges,
+)
+
+ResourceT = TypeVar("ResourceT", bound=msgspec.Struct)
+
+
+def resource_in(body: bytes, cls: type[ResourceT], bounds: InputBounds = DEFAULT_BOUNDS) -> ResourceT:
+    """A PUT or POST body that is a resource rather than an operation, as ``cls``, or raise a
+    :class:`GwsError` naming what is wrong (held to ``bounds`` like every other body)."""
+    if not body.strip():
+        raise GwsError(StatusCode.MISSING_PARAMETER, "Missing request body: a JSON object")
+    check_json_depth(body, bounds)
+    try:
+        fields = _decode_json(body)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(str(exc)) from None
+    except msgspec.DecodeError:
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: malformed JSON") from None
+    if not isinstance(fields, dict):
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object")
+    try:
+        resource = msgspec.convert(fields, cls)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(str(exc)) from None
+    check_fields(resource, bounds)
+    return resource

@@ -7,9 +7,11 @@ where it differs (PostgreSQL's locking sessions, each backend's outbox append).
 from __future__ import annotations
 
 from smsdesk.operations.ports import (
+    AdminAudit,
     Agents,
     ClusterSecrets,
     Consent,
+    CustomerData,
     Facts,
     InboundSeen,
     Messages,
@@ -26,6 +28,7 @@ from smsdesk.operations.ports import (
     UserDataAudit,
     Users,
 )
+from smsdesk.storage.administration import AdminAuditSql, CustomerDataSql
 from smsdesk.storage.agents import AgentsSql
 from smsdesk.storage.connection import SqlConnection
 from smsdesk.storage.facts import FactsSql
@@ -42,9 +45,11 @@ class SqlTransaction:
     """The ``Transaction`` Protocol over one :class:`SqlConnection`."""
 
     __slots__ = (
+        "admin_audit",
         "agents",
         "cluster_secrets",
         "consent",
+        "customer_data",
         "db",
         "facts",
         "http_sessions",
@@ -85,3 +90,5 @@ class SqlTransaction:
         self.http_sessions: StoredHttpSessions = HttpSessionsSql(db)
         self.cluster_secrets: ClusterSecrets = ClusterSecretsSql(db)
         self.signin_throttles: SignInThrottles = SignInThrottlesSql(db)
+        self.admin_audit: AdminAudit = AdminAuditSql(db)
+        self.customer_data: CustomerData = CustomerDataSql(db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from smsdesk.operations.ports.administration import AdminAudit, CustomerData
 from smsdesk.operations.ports.agents import Agents
 from smsdesk.operations.ports.facts import Facts
 from smsdesk.operations.ports.identity import ClusterSecrets, SignInThrottles, StoredHttpSessions
@@ -45,6 +46,8 @@ class Transaction(Protocol):
     http_sessions: StoredHttpSessions
     cluster_secrets: ClusterSecrets
     signin_throttles: SignInThrottles
+    admin_audit: AdminAudit
+    customer_data: CustomerData
 
 
 class Store(Protocol):
