@@ -4,6 +4,8 @@ login form, and back to smsdesk's callback."""
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -92,12 +94,19 @@ class Browser:
                 return url
             response = self.http.get(url)
             if response.status_code == 200 and "/interaction/" in url:
-                response = self.http.post(
-                    url.rstrip("/") + "/login", data={"login": user_name, "password": "any"}
-                )
+                response = self._submit(url, response.text, user_name)
             assert response.status_code in (302, 303), f"{url}: {response.status_code} {response.text[:500]}"
             url = urljoin(url, response.headers["location"])
         raise AssertionError(f"never came back to the callback: {url}")
+
+    def _submit(self, url: str, page: str, user_name: str) -> httpx.Response:
+        """The provider's interaction form (sign-in, or consent), submitted as a person would."""
+        action = re.search(r'<form[^>]*action="([^"]+)"', page)
+        assert action is not None, page[:500]
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+        if 'name="login"' in page:
+            fields.update(login=user_name, password="any")
+        return self.http.post(urljoin(url, html.unescape(action.group(1))), data=fields)
 
     def finish(self, callback: str) -> str:
         """Request the callback; returns where smsdesk sends the browser (a page, or a page with

@@ -244,6 +244,10 @@ class Administration:
             )
         if disabled or password_hash is not None:
             await self._sign_out(updated, "disabled" if disabled else "password changed")
+        elif user.password_signin and not updated.password_signin and self.authenticator is not None:
+            # Passwords this node verified lately are not trusted for this user any more (other
+            # nodes re-read the user within credential_trust_s).
+            self.authenticator.forget(user.id)
         if disabled:
             await release_sessions(self.services, updated)
         return updated
