@@ -80,7 +80,7 @@ export function forgetCredentials(): void {
     csrfToken = null;
 }
 
-export async function request(method: "GET" | "POST", path: string, body?: unknown): Promise<Envelope> {
+export async function request(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<Envelope> {
     let response = await send(method, path, body, null);
     if (response.status === 401 && (await renewSession())) {
         response = await send(method, path, body, null);
@@ -98,3 +98,5 @@ export async function request(method: "GET" | "POST", path: string, body?: unkno
 
 export const get = (path: string): Promise<Envelope> => request("GET", path);
 export const post = (path: string, body: unknown): Promise<Envelope> => request("POST", path, body);
+export const put = (path: string, body: unknown): Promise<Envelope> => request("PUT", path, body);
+export const del = (path: string): Promise<Envelope> => request("DELETE", path);
