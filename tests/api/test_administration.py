@@ -298,3 +298,16 @@ def test_the_contact_centers_retention_period(cc: ContactCenter) -> None:
     assert admin.put("/api/v2/contact-center", retentionDays=None)["contactCenter"]["retentionDays"] is None
     entry = admin.audit()[0]
     assert entry["action"] == "contactCenter.update" and entry["before"] == {"retentionDays": 30}
+
+
+def test_two_administrators_adding_one_name_at_once_get_one_user_and_a_409(cc: ContactCenter) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    admins = [create_admin(cc) for _ in range(2)]
+    name = f"{cc.tenant}-raced"
+    body = {"userName": name, "password": PASSWORD, "roles": ["ROLE_AGENT"]}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda i: admins[i % 2].http.post("/api/v2/users", json=body), range(6)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409, 409, 409, 409, 409], [a.text for a in answers]
+    assert all(a.json()["statusCode"] == 18 for a in answers if a.status_code == 409)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,7 +29,14 @@ from smsdesk.operations.audit import record_change
 from smsdesk.operations.customers import ErasureReport, Scrub, erase_customer
 from smsdesk.operations.identity import Authenticator, HttpSessions, hash_password
 from smsdesk.operations.notify import publish_session_change
-from smsdesk.operations.ports import AuditEntry, ContactCenter, ServiceNumber, Transaction, User
+from smsdesk.operations.ports import (
+    AuditEntry,
+    ContactCenter,
+    ServiceNumber,
+    StorageConflict,
+    Transaction,
+    User,
+)
 from smsdesk.operations.services import Services, Work, new_user_id
 from smsdesk.operations.statistics import record_agent_state
 
@@ -166,7 +174,10 @@ class Administration:
         check_password(self.services, new.password)
         # The hash takes tens of milliseconds by design: off the event loop, like a sign-in's check.
         password_hash = await asyncio.to_thread(hash_password, new.password)
-        async with self.services.work() as work:
+        async with (
+            self._unless_taken(lambda tx: _user_taken(tx, name), f"User already exists: {name}"),
+            self.services.work() as work,
+        ):
             tx = work.tx
             if await tx.users.by_name(name) is not None:
                 raise DomainError(ErrorKind.ALREADY_EXISTS, f"User already exists: {name}")
@@ -273,6 +284,22 @@ class Administration:
             )
         log.info("%s deleted user %s", actor.user_name, user.user_name)
 
+    @asynccontextmanager
+    async def _unless_taken(
+        self, taken: Callable[[Transaction], Awaitable[bool]], message: str
+    ) -> AsyncIterator[None]:
+        """A creation that lost a race to a concurrent one (two administrators, two nodes: the
+        database's unique key refused the second) is answered 409 like any duplicate, not 500."""
+        try:
+            yield
+        except (DomainError, StorageConflict):
+            raise
+        except Exception:
+            async with self.services.store.transaction() as tx:
+                if await taken(tx):
+                    raise DomainError(ErrorKind.ALREADY_EXISTS, message) from None
+            raise
+
     async def _sign_out(self, user: User, why: str) -> None:
         """The user's HTTP sessions end on every node, and their Bayeux clients are dropped."""
         if self.http_sessions is not None:
@@ -310,7 +337,12 @@ class Administration:
             raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: name")
         if len(name) > 128 or "/" in name:
             raise invalid_value("Invalid queue name: no slashes, at most 128 characters")
-        async with self.services.work() as work:
+        async with (
+            self._unless_taken(
+                lambda tx: tx.queues.exists(actor.tenant_id, name), f"Queue already exists: {name}"
+            ),
+            self.services.work() as work,
+        ):
             tx = work.tx
             if await tx.queues.exists(actor.tenant_id, name):
                 raise DomainError(ErrorKind.ALREADY_EXISTS, f"Queue already exists: {name}")
@@ -318,7 +350,14 @@ class Administration:
             view = await self._apply_queue(tx, actor, name, changes)
             names = await _names(tx, actor.tenant_id)
             await record_change(
-                tx, actor.tenant_id, actor, "queue.create", "queue", name, None, _queue_snapshot(view, names)
+                tx,
+                actor.tenant_id,
+                actor,
+                "queue.create",
+                "queue",
+                name,
+                None,
+                _queue_snapshot(view, names),
             )
         return view
 
@@ -404,7 +443,12 @@ class Administration:
         if not number.strip():
             raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: number")
         normalised = self._normalised(number)
-        async with self.services.work() as work:
+        async with (
+            self._unless_taken(
+                lambda tx: _number_taken(tx, normalised), f"Service number already exists: {normalised}"
+            ),
+            self.services.work() as work,
+        ):
             tx = work.tx
             if await tx.service_numbers.get(normalised) is not None:
                 raise DomainError(ErrorKind.ALREADY_EXISTS, f"Service number already exists: {normalised}")
@@ -525,6 +569,14 @@ class Administration:
     async def authors(self, actor: User) -> dict[str, User]:
         async with self.services.store.transaction() as tx:
             return {u.id: u for u in await tx.users.all(actor.tenant_id)}
+
+
+async def _user_taken(tx: Transaction, name: str) -> bool:
+    return await tx.users.by_name(name) is not None
+
+
+async def _number_taken(tx: Transaction, number: str) -> bool:
+    return await tx.service_numbers.get(number) is not None
 
 
 async def _user_of(tx: Transaction, actor: User, user_id: str) -> User:
