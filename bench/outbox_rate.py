@@ -93,6 +93,49 @@ async def append_rate(
     }
 
 
+async def store_append_rate(
+    database_url: str, connections: int, duration: float, synchronous_commit: bool
+) -> dict[str, float]:
+    """smsdesk's own append (``PostgresStore``: temporary positions, numbered inside COMMIT by the
+    trigger of migration 0011), each transaction one 1 KB row, announced with its rows as on a
+    cluster: the figure to compare with the lines above, which hold the head row across a round trip."""
+    from smsdesk.operations.ports import Notification
+    from smsdesk.storage.postgres import PostgresStore
+
+    store = PostgresStore(database_url, pool_size=connections)
+    await asyncio.to_thread(store.migrate)
+    pool = await store.pool()
+    await pool.execute(
+        f"ALTER DATABASE {database_url.rsplit('/', 1)[1]} SET synchronous_commit = {'on' if synchronous_commit else 'off'}"
+    )
+    await store.aclose()
+    store = PostgresStore(database_url, pool_size=connections)
+    note = Notification("bench", "user", "/v2/me/smssessions", b'"' + b"x" * 998 + b'"')
+    latencies: list[float] = []
+
+    async def writer(deadline: float) -> None:
+        while (started := time.perf_counter()) < deadline:
+            async with store.transaction() as tx:
+                await tx.outbox.append([note])
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    deadline = started + duration
+    await asyncio.gather(*(writer(deadline) for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    await store.aclose()
+    return {
+        "connections": connections,
+        "heads": 1,
+        "synchronous_commit": synchronous_commit,
+        "notify": True,
+        "at_commit": True,
+        "commits_per_s": len(latencies) / elapsed,
+        "latency_p50_ms": statistics.median(latencies) * 1000,
+        "latency_p99_ms": operations.percentile(latencies, 99) * 1000,
+    }
+
+
 async def write_rate_scenario(
     args: argparse.Namespace, postgres: ThrowawayPostgres
 ) -> list[dict[str, float]]:
@@ -113,6 +156,19 @@ async def write_rate_scenario(
                 f"outbox append, synchronous_commit {'on' if synchronous_commit else 'off'}, "
                 f"{connections} connection(s) on {heads} head row(s), {'with' if notify else 'without'} NOTIFY: "
                 f"{result['commits_per_s']:,.0f} commits/s, latency p50/p99 "
+                f"{result['latency_p50_ms']:.2f}/{result['latency_p99_ms']:.2f} ms"
+            )
+            figures.append(result)
+        for connections in (1, 16):
+            result = await store_append_rate(
+                postgres.database_for(f"write-rate-store-{synchronous_commit}"),
+                connections,
+                args.write_duration,
+                synchronous_commit,
+            )
+            progress(
+                f"smsdesk's append (numbered at commit), synchronous_commit {'on' if synchronous_commit else 'off'}, "
+                f"{connections} connection(s): {result['commits_per_s']:,.0f} commits/s, latency p50/p99 "
                 f"{result['latency_p50_ms']:.2f}/{result['latency_p99_ms']:.2f} ms"
             )
             figures.append(result)

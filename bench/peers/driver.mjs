@@ -261,7 +261,9 @@ function sendOp(seq, agent) {
         ? JSON.stringify({operationName: "UpdateUserData", userData: {seq}})
         : JSON.stringify({seq, pad: PAD});
     const op = {agent: agent.index, sentAt: performance.now(), got: 0, lastAt: 0, ok: false, done: false};
-    round.ops.set(seq, op);
+    // A reply may come after its round is over (it missed the drain): it counts for that round.
+    const sentIn = round;
+    sentIn.ops.set(seq, op);
     const headers = {"Content-Type": "application/json", "Content-Length": Buffer.byteLength(body)};
     if (agent.auth) headers.Authorization = agent.auth;
     // The operation comes from the agent's first desktop: its cookies go with it, and come back.
@@ -275,7 +277,7 @@ function sendOp(seq, agent) {
             response.on("data", (chunk) => chunks.push(chunk));
             response.on("end", () => {
                 op.done = true;
-                round.replies.push(performance.now() - op.sentAt);
+                sentIn.replies.push(performance.now() - op.sentAt);
                 const text = Buffer.concat(chunks).toString("utf8");
                 let reply = null;
                 try {
@@ -284,20 +286,20 @@ function sendOp(seq, agent) {
                     reply = null;
                 }
                 op.ok = response.statusCode === 200 && reply !== null && reply.statusCode === 0;
-                if (!op.ok) fail(`op ${seq}: HTTP ${response.statusCode} ${text.slice(0, 200)}`);
+                if (!op.ok) fail(sentIn, `op ${seq}: HTTP ${response.statusCode} ${text.slice(0, 200)}`);
             });
         },
     );
     request.on("error", (error) => {
         op.done = true;
-        fail(`op ${seq}: ${error.code || error.message}`);
+        fail(sentIn, `op ${seq}: ${error.code || error.message}`);
     });
     request.end(body);
 }
 
-function fail(text) {
-    round.errors += 1;
-    if (round.errorSamples.length < 5) round.errorSamples.push(text);
+function fail(inRound, text) {
+    inRound.errors += 1;
+    if (inRound.errorSamples.length < 5) inRound.errorSamples.push(text);
 }
 
 let nextSeq = 1;

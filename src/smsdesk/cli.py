@@ -35,6 +35,12 @@ queues_app = typer.Typer(help="Manage queues and who supervises them.", no_args_
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(queues_app, name="queues")
 app.add_typer(sms_app, name="sms")
+responses_app = typer.Typer(
+    help="Manage standard responses: prepared texts agents find and send, with placeholders such as "
+    "{{agent.firstName}} filled from the conversation.",
+    no_args_is_help=True,
+)
+app.add_typer(responses_app, name="responses")
 customers_app = typer.Typer(help="A customer's data: erase it on request.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 retention_app = typer.Typer(
@@ -546,6 +552,193 @@ def export(
         if output:
             target.close()
     err.print(f"exported {written} conversation(s)" + (f" to {output}" if output else ""))
+
+
+TenantOption = Annotated[str, typer.Option(help="Contact center (default: default).")]
+
+
+def _print_queue_setup(stored: Any) -> None:
+    """A queue's hours and replies as the CLI set them (``QueueHours``)."""
+    if stored.timezone is None:
+        console.print(f"queue {stored.queue}: no opening hours (always open)", markup=False)
+    else:
+        dates = f"; closed on {', '.join(stored.closed_dates)}" if stored.closed_dates else ""
+        ends = (
+            "; a session that starts while closed ends after the closed reply"
+            if stored.when_closed == "complete"
+            else ""
+        )
+        console.print(
+            f"queue {stored.queue}: open {stored.weekly} ({stored.timezone}){dates}{ends}", markup=False
+        )
+    console.print(f"  closed reply: {stored.closed_reply or '(none)'}", markup=False)
+    if stored.waiting_reply:
+        console.print(
+            f"  waiting reply after {stored.waiting_after_s} s: {stored.waiting_reply}", markup=False
+        )
+    else:
+        console.print("  waiting reply: (none)", markup=False)
+
+
+@queues_app.command("hours")
+def queues_hours(
+    queue: Annotated[str, typer.Argument(help="The queue.")],
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="IANA time zone the hours are in, e.g. Europe/Paris or America/New_York."),
+    ] = None,
+    weekly: Annotated[
+        str | None,
+        typer.Option(
+            help='When it is open each week, e.g. "mon-fri 09:00-17:00; sat 10:00-14:00" (days: mon..sun, '
+            "ranges like mon-fri, lists like mon,wed, or daily; several times with commas; 22:00-02:00 runs past midnight)."
+        ),
+    ] = None,
+    closed_date: Annotated[
+        list[str] | None, typer.Option(help="A date it is closed all day, YYYY-MM-DD (repeatable).")
+    ] = None,
+    when_closed: Annotated[
+        str,
+        typer.Option(
+            help="What happens to a session that starts while closed: queue (default: it waits and is offered "
+            "at the opening) or complete (it ends after the closed reply)."
+        ),
+    ] = "queue",
+    always_open: Annotated[bool, typer.Option("--always-open", help="Remove the opening hours.")] = False,
+    tenant: TenantOption = "default",
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set (or, with no option, show) QUEUE's opening hours. While closed, routing offers none of its
+    sessions. Running servers on the same database follow within seconds."""
+    from smsdesk.operations import opening_hours
+
+    services = _services(_settings(config, database))
+
+    async def act() -> Any:
+        tenant_id = await opening_hours.tenant_named(services, tenant)
+        if always_open:
+            return await opening_hours.clear_hours(services, tenant_id, queue)
+        if timezone is None and weekly is None and not closed_date:
+            return await opening_hours.read(services, tenant_id, queue)
+        if timezone is None or weekly is None:
+            _fail("give both --timezone and --weekly (or --always-open)", code=2)
+        return await opening_hours.set_hours(
+            services, tenant_id, queue, timezone, weekly, tuple(closed_date or ()), when_closed
+        )
+
+    _print_queue_setup(_run(act()))
+
+
+@queues_app.command("replies")
+def queues_replies(
+    queue: Annotated[str, typer.Argument(help="The queue.")],
+    closed: Annotated[
+        str | None,
+        typer.Option(
+            help="Sent once per conversation to a customer who texts while the queue is closed. "
+            "Placeholders: {{queue.opensAt}}, {{queue.position}}, {{queue.name}}, {{customer.phoneNumber}}."
+        ),
+    ] = None,
+    waiting: Annotated[
+        str | None,
+        typer.Option(
+            help="Sent once to a customer still waiting for an agent after --waiting-after-s. "
+            "Placeholders: {{queue.position}}, {{queue.name}}, {{customer.phoneNumber}}."
+        ),
+    ] = None,
+    waiting_after_s: Annotated[
+        int | None,
+        typer.Option(help="Seconds a customer waits (while the queue is open) before the waiting reply."),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove both replies.")] = False,
+    tenant: TenantOption = "default",
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set (or, with no option, show) QUEUE's automatic replies; the options given replace theirs
+    (an empty text removes that reply). Replies travel like an agent's message (receipts, retries;
+    never to a customer who texted STOP). Running servers on the same database follow within seconds."""
+    from smsdesk.operations import opening_hours
+
+    services = _services(_settings(config, database))
+
+    async def act() -> Any:
+        tenant_id = await opening_hours.tenant_named(services, tenant)
+        current = await opening_hours.read(services, tenant_id, queue)
+        if clear:
+            return await opening_hours.set_replies(services, tenant_id, queue, None, None, None)
+        if closed is None and waiting is None and waiting_after_s is None:
+            return current
+        # An option given replaces its part ("" removes it); the others stay as they are.
+        new_closed = (closed or None) if closed is not None else current.closed_reply
+        new_waiting = (waiting or None) if waiting is not None else current.waiting_reply
+        after = waiting_after_s if waiting_after_s is not None else current.waiting_after_s
+        return await opening_hours.set_replies(
+            services,
+            tenant_id,
+            queue,
+            new_closed,
+            new_waiting,
+            after if new_waiting is not None else waiting_after_s,
+        )
+
+    _print_queue_setup(_run(act()))
+
+
+@responses_app.command("add")
+def responses_add(
+    name: Annotated[str, typer.Argument(help="Its name, unique in the contact center (agents search it).")],
+    text: Annotated[
+        str,
+        typer.Option(
+            help="The text. Placeholders filled when sent: {{customer.phoneNumber}}, {{agent.firstName}}, "
+            "{{agent.lastName}}, {{agent.nickname}}, {{agent.userName}}, {{userData.KEY}}."
+        ),
+    ],
+    category: Annotated[str, typer.Option(help="A category to group it under.")] = "",
+    tenant: TenantOption = "default",
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add a standard response."""
+    from smsdesk.operations import standard_responses
+
+    added = _run(
+        standard_responses.add_in(_services(_settings(config, database)), tenant, name, text, category)
+    )
+    console.print(f"added standard response {added.name} ({added.id}) to {tenant}", markup=False)
+
+
+@responses_app.command("list")
+def responses_list(
+    tenant: TenantOption = "default", database: DatabaseOption = None, config: ConfigOption = None
+) -> None:
+    """List the standard responses."""
+    from smsdesk.operations import standard_responses
+
+    responses = _run(standard_responses.list_in(_services(_settings(config, database)), tenant))
+    if not responses:
+        console.print(f"no standard responses in {tenant}", markup=False)
+        return
+    table = Table("name", "category", "text", "id")
+    for response in responses:
+        table.add_row(escape(response.name), escape(response.category), escape(response.text), response.id)
+    console.print(table)
+
+
+@responses_app.command("remove")
+def responses_remove(
+    name: Annotated[str, typer.Argument(help="The standard response's name.")],
+    tenant: TenantOption = "default",
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Remove a standard response."""
+    from smsdesk.operations import standard_responses
+
+    removed = _run(standard_responses.remove_named(_services(_settings(config, database)), tenant, name))
+    console.print(f"removed standard response {removed.name} from {tenant}", markup=False)
 
 
 ServerOption = Annotated[

@@ -77,11 +77,16 @@ class PostgresCluster:
             await self.listener.stop()
 
     def _share(self, nodes: int) -> None:
-        """The live nodes, counted by the listener's every check: each enforces its share."""
+        """The live nodes, counted by the listener's every check: each enforces its share, and
+        commits announce their rows only when another node would read them."""
         for buckets in self.node.rate_limits:
             buckets.share(max(1, nodes))
+        self.store.other_nodes = nodes > 1
 
     def _work_requested(self, kind: str) -> None:
+        if kind.startswith("hello ") and kind != f"hello {self.store.node}":
+            self.store.other_nodes = True  # another node joined: it must hear of this node's commits
+            return
         if self.leadership is None or not self.leadership.leader:
             return
         if kind == "sms":

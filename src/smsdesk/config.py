@@ -9,6 +9,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from smsdesk.domain import placeholders
+from smsdesk.domain.errors import DomainError
+from smsdesk.domain.opening_hours import HoursError, OpeningHours
+
 CsrfMode = Literal["off", "cookie", "always"]
 
 
@@ -21,6 +25,22 @@ class ServiceNumberSetting:
     queue: str
     connector: str
     tenant: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSetting:
+    """One ``[queues.<name>]`` table: the queue's opening hours and automatic replies, applied at
+    every start (docs/settings.md)."""
+
+    queue: str
+    tenant: str = "default"
+    timezone: str | None = None
+    weekly: str | None = None
+    closed_dates: tuple[str, ...] = ()
+    when_closed: str = "queue"
+    closed_reply: str | None = None
+    waiting_reply: str | None = None
+    waiting_after_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,9 @@ class Settings:
     notification_prune_interval_s: float = 30.0
     # The slow sweep that routes any session left waiting; offers expire at their own deadline.
     routing_sweep_ms: int = 30_000
+    # How often the background work re-reads queues' opening hours and automatic replies: a change
+    # (CLI, API) or an opening acts within this, and waiting replies go out this punctually.
+    opening_hours_check_ms: int = 2_000
     sms_retry_initial_ms: int = 1_000  # first retry of a transient send failure; doubles each time
     sms_retry_max_ms: int = 60_000
     sms_max_attempts: int = 8  # then the message is marked failed with the last reason
@@ -154,6 +177,8 @@ class Settings:
     # Applied idempotently at every start (docs/connectors.md); numbers added with `smsdesk numbers
     # add` keep working alongside.
     service_numbers: tuple[ServiceNumberSetting, ...] = ()
+    # [queues.<name>] tables: opening hours and automatic replies, applied at every start.
+    queues: tuple[QueueSetting, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -197,10 +222,12 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
             raise ValueError(f"{path}: connectors must be [connectors.<name>] tables")
         if "service_numbers" in values:
             values["service_numbers"] = _service_numbers(values["service_numbers"], path)
+        if "queues" in values:
+            values["queues"] = _queues(values["queues"], path)
     for f in fields(Settings):
         env = os.environ.get(f"SMSDESK_{f.name.upper()}")
         # Tables (connectors, service numbers) only come from the file; secrets via *_env there.
-        if env is not None and f.name not in ("connectors", "service_numbers"):
+        if env is not None and f.name not in ("connectors", "service_numbers", "queues"):
             values[f.name] = _coerce(f.name, env, getattr(settings, f.name))
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values.get("csrf", settings.csrf) not in ("off", "cookie", "always"):
@@ -253,3 +280,76 @@ def _service_numbers(raw: object, path: str) -> tuple[ServiceNumberSetting, ...]
     if problems:
         raise ValueError(f"{path}: invalid service_numbers:\n  " + "\n  ".join(problems))
     return tuple(entries)
+
+
+_QUEUE_KEYS = {f.name for f in fields(QueueSetting)} - {"queue"}
+
+
+def _queues(raw: object, path: str) -> tuple[QueueSetting, ...]:
+    """The ``[queues.<name>]`` tables, checked as the CLI checks them: every problem named."""
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ValueError(f"{path}: queues must be [queues.<name>] tables")
+    problems: list[str] = []
+    entries: list[QueueSetting] = []
+    for name, table in raw.items():
+        where = f"[queues.{name}]"
+        unknown = sorted(set(table) - _QUEUE_KEYS)
+        if unknown:
+            problems.append(f"{where}: unknown setting(s) {', '.join(unknown)}")
+            continue
+        try:
+            entries.append(_queue_setting(name, table))
+        except (ValueError, TypeError, DomainError) as error:
+            problems.append(f"{where}: {error.message if isinstance(error, DomainError) else error}")
+    if problems:
+        raise ValueError(f"{path}: invalid queues:\n  " + "\n  ".join(problems))
+    return tuple(entries)
+
+
+def _queue_setting(name: str, table: dict[str, Any]) -> QueueSetting:
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(f"{key} must be a non-empty string")
+        return value
+
+    timezone, weekly = text("timezone"), text("weekly")
+    dates = table.get("closed_dates", [])
+    if not isinstance(dates, list) or not all(isinstance(d, str) for d in dates):
+        raise ValueError('closed_dates must be a list of dates, e.g. ["2026-12-25"]')
+    when_closed = table.get("when_closed", "queue")
+    if when_closed not in ("queue", "complete"):
+        raise ValueError(f"when_closed must be queue or complete, not {when_closed!r}")
+    if (timezone is None) != (weekly is None):
+        raise ValueError("timezone and weekly go together (both, or neither for a queue that is always open)")
+    if timezone is not None and weekly is not None:
+        try:
+            OpeningHours.parse(timezone, weekly, tuple(dates))
+        except HoursError as error:
+            raise ValueError(str(error)) from None
+    closed, waiting = text("closed_reply"), text("waiting_reply")
+    after = table.get("waiting_after_s")
+    if after is not None and (
+        not isinstance(after, int) or isinstance(after, bool) or not 1 <= after <= 604_800
+    ):
+        raise ValueError("waiting_after_s must be a whole number of seconds from 1 to 604800")
+    if (waiting is None) != (after is None):
+        raise ValueError("waiting_reply and waiting_after_s go together")
+    if closed is not None:
+        placeholders.check(closed, placeholders.CLOSED_REPLY_NAMES, user_data=False, what="closed_reply")
+    if waiting is not None:
+        placeholders.check(waiting, placeholders.WAITING_REPLY_NAMES, user_data=False, what="waiting_reply")
+    tenant = table.get("tenant", "default")
+    if not isinstance(tenant, str) or not tenant:
+        raise ValueError("tenant must be a non-empty string")
+    return QueueSetting(
+        queue=name,
+        tenant=tenant,
+        timezone=timezone,
+        weekly=weekly,
+        closed_dates=tuple(dates),
+        when_closed=when_closed,
+        closed_reply=closed,
+        waiting_reply=waiting,
+        waiting_after_s=after,
+    )

@@ -29,6 +29,7 @@ from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.customers import RetentionSweep, Scrub
 from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSessions
 from smsdesk.operations.intake import SmsIntake
+from smsdesk.operations.opening_hours import IDLE_CHECK_S, QueueHoursWatch, apply_settings
 from smsdesk.operations.outbound import SmsDispatcher
 from smsdesk.operations.presence import PresenceRecorder, PresenceSweep
 from smsdesk.operations.provisioning import (
@@ -194,6 +195,7 @@ class Node:
                 )
             # After the demo seed, which may create the tenant the numbers belong to.
             await ensure_service_numbers(self.services, settings.service_numbers, apply=True)
+            await apply_settings(self.services, settings.queues)  # [queues.<name>]: hours and replies
             for connector in self.connectors.values():
                 await connector.start(self.intake)
                 stack.push_async_callback(connector.stop)
@@ -316,6 +318,14 @@ def build_node(settings: Settings) -> Node:
     # Every node records whom it saw; the leader acts on who is gone (operations/presence.py).
     presence_interval_s = min(10.0, settings.presence_offer_s / 4)
     live_s = (settings.bayeux_timeout_ms + settings.bayeux_max_interval_ms) / 1000
+    queue_hours_watch = BackgroundLoop(
+        "smsdesk-queue-hours",
+        QueueHoursWatch(services, settings.opening_hours_check_ms / 1000).step,
+        IDLE_CHECK_S,
+        log,
+    )
+    services.on_queue_hours_changed.append(queue_hours_watch.wake)
+    queue_hours_watch.wake()  # its first look as soon as it starts: it learns when it is next due
     return Node(
         settings=settings,
         store=store,
@@ -349,6 +359,7 @@ def build_node(settings: Settings) -> Node:
         background_loops=[
             BackgroundLoop("smsdesk-http-session-prune", http_sessions.prune, 300.0, log),
             BackgroundLoop("smsdesk-signin-throttle-prune", throttle.prune, 300.0, log),
+            queue_hours_watch,
             RetentionSweep(services, settings.retention_interval_s, scrub_of(store)).loop,
         ],
     )

@@ -71,8 +71,11 @@ def test_agents_and_supervisors_read_users_as_before_but_change_nothing(cc: Cont
         ):
             message = refused(caller.http.request(method, path, json=body), 403, 5)
             assert "administrator" in message
-        for path in ("/api/v2/audit", "/api/v2/queues", "/api/v2/service-numbers", "/api/v2/contact-center"):
+        for path in ("/api/v2/audit", "/api/v2/service-numbers", "/api/v2/contact-center"):
             refused(caller.http.get(path), 403, 5)
+    # Queues: a supervisor reads theirs (opening hours), without who serves them; an agent nothing.
+    refused(agent.http.get("/api/v2/queues"), 403, 5)
+    assert "members" not in supervisor.get("/api/v2/queues")["queues"][0]
     assert _users(admin) == before
 
 

@@ -23,6 +23,7 @@ from api.test_multi_agent import (  # noqa: F401
 )
 from reliability.listener import Listener, assert_exactly_once_in_order, chatting
 from support.agents import PASSWORD, ContactCenter, create_contact_center
+from support.bayeux_client import BayeuxClient
 from support.cluster import Cluster, outbox_positions
 from support.server import RunningServer
 
@@ -317,3 +318,35 @@ def test_the_official_client_over_websocket_carries_on_when_its_node_is_killed(
             assert list(dict.fromkeys(got)) == acknowledged
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("ack", [True, False], ids=["ack", "no-ack"])
+def test_an_idle_client_hopping_between_nodes_is_held_not_answered_at_once(
+    cluster: Cluster, ack: bool
+) -> None:
+    """Round-robin sends each connect of an idle desktop to another node, which takes the client
+    over: a client that has connected stays connected through the hand-over, so each connect is held
+    for the long-poll timeout (1 s here) instead of answered at once, again and again."""
+    cc = create_contact_center(cluster, agents=1)
+    client = BayeuxClient(cluster.base_url, (cc.agent_names[0], PASSWORD))
+    client.handshake({"ack": True} if ack else None)
+    client.subscribe("/v2/me/**")
+    acked = -1
+    connects = 0
+    started = time.monotonic()
+    while time.monotonic() - started < 4.0:
+        message: dict[str, Any] = {
+            "channel": "/meta/connect",
+            "clientId": client.client_id,
+            "connectionType": "long-polling",
+        }
+        if ack:
+            message["ext"] = {"ack": acked}
+        replies = client.send(message)
+        reply = next(r for r in replies if r["channel"] == "/meta/connect")
+        assert reply["successful"], reply
+        acked = (reply.get("ext") or {}).get("ack", acked)
+        connects += 1
+    client.disconnect()
+    # Held ~1 s each; a hand-over that forgot the client had connected answers in milliseconds.
+    assert connects <= 8, f"{connects} connects in 4 s"

@@ -35,6 +35,7 @@ import support.server
 from smsdesk.http.server_protocol import LINGER_S
 from support.agents import PASSWORD, create_contact_center
 from support.metrics import TOKEN, sample
+from support.raw_http import ask
 from support.server import QUICK_TIMEOUTS, RunningServer
 from support.slow_websocket import SlowWebSocket
 
@@ -44,7 +45,6 @@ SUBSCRIPTIONS = int(os.environ.get("FLOOD_SUBSCRIPTIONS", "200000"))
 NOTIFICATIONS = int(os.environ.get("FLOOD_NOTIFICATIONS", "1000"))
 REPORT = os.environ.get("FUZZ_FLOODS_REPORT")
 MB = 1_000_000
-REQUEST = b"GET /api/v2/diagnostics/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
 
 def record(name: str, **figures: Any) -> None:
@@ -195,22 +195,6 @@ def open_idle(port: int, count: int, source: str = "127.0.5.1") -> list[socket.s
         sock.connect(("127.0.0.1", port))
         held.append(sock)
     return held
-
-
-def ask(port: int) -> bytes | None:
-    sock = socket.socket()
-    sock.settimeout(5)
-    try:
-        sock.connect(("127.0.0.1", port))
-        sock.sendall(REQUEST)
-        chunks = []
-        while chunk := sock.recv(4096):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except ConnectionResetError:
-        return None
-    finally:
-        sock.close()
 
 
 def low_open_file_limit() -> None:

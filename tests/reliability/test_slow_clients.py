@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.raw_http import ask
 from support.server import QUICK_TIMEOUTS, RunningServer
 
 pytestmark = pytest.mark.slow
@@ -143,29 +144,11 @@ def test_one_address_cannot_hold_more_than_its_share(server: RunningServer) -> N
             sock.close()
 
 
-def ask_from(source: str, port: int) -> bytes | None:
-    """A whole request sent at once from ``source``, and the whole answer (None: reset instead)."""
-    sock = socket.socket()
-    sock.bind((source, 0))
-    sock.settimeout(5)
-    try:
-        sock.connect(("127.0.0.1", port))
-        sock.sendall(REQUEST)
-        chunks = []
-        while chunk := sock.recv(4096):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except ConnectionResetError:
-        return None
-    finally:
-        sock.close()
-
-
 def test_over_the_cap_every_client_reads_its_429_never_a_reset(server: RunningServer) -> None:
     greedy = [open_from("127.0.3.1", server.port) for _ in range(250)]
     try:
         time.sleep(0.5)
-        answers = [ask_from("127.0.3.1", server.port) for _ in range(300)]
+        answers = [ask(server.port, source="127.0.3.1") for _ in range(300)]
     finally:
         for sock in greedy:
             sock.close()

@@ -226,3 +226,25 @@ def create_supervisor(cc: ContactCenter, queue: str | None = None, tenant: str |
     supervisor = Agent(server, name)
     cc.supervisors.append(supervisor)  # closed with the contact center
     return supervisor
+
+
+_admins = itertools.count(1)
+
+
+def create_admin(cc: ContactCenter) -> Agent:
+    """An administrator (``users add --role admin``) of the contact center: not an agent."""
+    from smsdesk.config import Settings
+    from smsdesk.gws.representation import Urls
+    from smsdesk.node import open_store, operation_settings
+    from smsdesk.operations import admin
+    from smsdesk.operations.services import Services
+
+    settings = Settings(database_url=cc.server.database_url)
+    store = open_store(settings)
+    services = Services(store, Urls(cc.server.base_url), operation_settings(settings))
+    name = f"{cc.tenant}-admin{next(_admins)}"
+    asyncio.run(admin.add_user(services, name, PASSWORD, role="admin", tenant=cc.tenant))
+    store.close()
+    administrator = Agent(cc.server, name)
+    cc.supervisors.append(administrator)  # closed with the contact center
+    return administrator

@@ -120,11 +120,13 @@ class RunningServer:
 
 
 # Short timeouts keep end-to-end tests quick: offers time out after 2 s, long-polls are held 1 s,
-# failed SMS sends are retried after 100 ms and given up after 4 attempts.
+# failed SMS sends are retried after 100 ms and given up after 4 attempts; queues' opening hours and
+# waiting replies are looked at every 200 ms.
 QUICK_TIMEOUTS = {
     "SMSDESK_OFFER_TIMEOUT_MS": "2000",
     "SMSDESK_BAYEUX_TIMEOUT_MS": "1000",
     "SMSDESK_ROUTING_SWEEP_MS": "200",
     "SMSDESK_SMS_RETRY_INITIAL_MS": "100",
     "SMSDESK_SMS_MAX_ATTEMPTS": "4",
+    "SMSDESK_OPENING_HOURS_CHECK_MS": "200",
 }

@@ -10,12 +10,15 @@ import {
     type Colleague,
     type Conversation,
     customerOf,
+    type EarlierSession,
     type Entry,
+    type FoundResponse,
     initialState,
     isMine,
     LIVE,
     orderedEntries,
     type Session,
+    SERVER_KEYS,
     sendingBlockedReason,
     sessionIdOfPath,
     supervisionOf,
@@ -52,9 +55,15 @@ function refresh(): void {
     queueMicrotask(() => {
         renderQueued = false;
         render(<Desktop />, document.getElementById("desktop")!);
-        // The tab's title tells an agent working in another window that something waits.
-        const waiting = offers().length + [...state.conversations.values()].reduce((n, c) => n + c.unread, 0);
-        document.title = `${waiting > 0 ? `(${waiting}) ` : ""}smsdesk · agent desktop`;
+        // The tab's title tells an agent working in another window that something waits: the offers
+        // waiting for an answer first, then the unread messages.
+        const waiting = offers().length;
+        const unread = [...state.conversations.values()].reduce((n, c) => n + c.unread, 0);
+        const counts = [
+            waiting > 0 ? `${waiting} ${waiting === 1 ? "offer" : "offers"}` : "",
+            unread > 0 ? `${unread} unread` : "",
+        ].filter(Boolean);
+        document.title = `${counts.length > 0 ? `(${counts.join(", ")}) ` : ""}smsdesk · agent desktop`;
     });
 }
 
@@ -176,7 +185,14 @@ function applySessionChange(data: Record<string, unknown>): void {
         return;
     }
     const conversation = upsertSession(state, session);
-    if (!known) void loadMessages(conversation).catch(failure);
+    if (!known) {
+        // A new offer on a hidden tab: a system notification, with the customer's first words.
+        void loadMessages(conversation)
+            .then(() => {
+                if (session.state === "Invited") notifySystem(conversation);
+            })
+            .catch(failure);
+    }
     // Joining as a supervisor ends a NextChat monitoring: the board re-reads what is left.
     if (!known && supervisor && supervisionOf(session) !== null) void refreshBoard();
     if (!known && session.state === "Invited" && !state.muted) ring(); // at once; then every 3 s
@@ -296,6 +312,42 @@ function ring(): void {
         oscillator.stop(audio.currentTime + 0.6);
     } catch {
         // No audio device (or not allowed yet): the banner still shows the offer.
+    }
+}
+
+// ---------------------------------------------------------------- system notifications
+
+/** Whether the browser can show system notifications, and what the agent allowed. */
+function notificationPermission(): NotificationPermission | "unsupported" {
+    return "Notification" in window ? Notification.permission : "unsupported";
+}
+
+/** Asked from the agent's click only (browsers refuse, or nag, when a page asks on its own). */
+async function askNotificationPermission(): Promise<void> {
+    try {
+        await Notification.requestPermission();
+    } catch (error) {
+        failure(error);
+    }
+    refresh();
+}
+
+/** An offer that arrives while the tab is hidden raises a system notification; clicking it brings
+ * the desktop back. The banner, the ring and the tab's title say it too. */
+function notifySystem(conversation: Conversation): void {
+    if (!document.hidden || notificationPermission() !== "granted") return;
+    if (state.conversations.get(conversation.session.id)?.session.state !== "Invited") return; // answered meanwhile
+    try {
+        const shown = new Notification(offerTitle(conversation.session, customerOf(conversation.session)), {
+            body: firstCustomerText(conversation) || "Open the desktop to answer.",
+            tag: `offer-${conversation.session.id}`,
+        });
+        shown.onclick = () => {
+            window.focus();
+            shown.close();
+        };
+    } catch {
+        // Some browsers allow notifications only from a service worker: the banner and ring remain.
     }
 }
 
@@ -469,6 +521,12 @@ function Header() {
             >
                 Mute ringing
             </button>
+            {notificationPermission() === "default" && (
+                // Asked only when the agent clicks: an offer on a hidden tab then shows a system notification.
+                <button type="button" title="Show a system notification when an offer arrives while this tab is hidden" onClick={() => void askNotificationPermission()}>
+                    Enable notifications
+                </button>
+            )}
             <button type="button" onClick={() => void signOut()}>
                 Sign out
             </button>
@@ -549,11 +607,99 @@ function Offers() {
     );
 }
 
+/** Starts a conversation (the Create extension) and opens it. */
+async function startConversation(phoneNumber: string, text: string): Promise<void> {
+    const answer = await post("/api/v2/me/smssessions", {operationName: "Create", phoneNumber, text});
+    const id = String(answer["id"]);
+    // The StatusChange may arrive before or after this answer: read the session, so it opens now.
+    const read = await get(sessionPath(id));
+    const conversation = upsertSession(state, read["smssession"] as Session);
+    state.selected = id;
+    state.view = "conversations";
+    focusComposerOf = id;
+    refresh();
+    await loadMessages(conversation);
+}
+
+function NewConversation({onClose}: {onClose: () => void}) {
+    const [number, setNumber] = useState("");
+    const [text, setText] = useState("");
+    const [error, setError] = useState<string | null>(null);
+    const [busy, setBusy] = useState(false);
+    const first = useRef<HTMLInputElement>(null);
+    useEffect(() => first.current?.focus(), []);
+    async function submit(event: Event): Promise<void> {
+        event.preventDefault();
+        // People paste numbers with spaces, dashes and brackets; the API takes E.164.
+        const phoneNumber = number.replace(/[\s().-]/g, "");
+        if (!phoneNumber || !text.trim()) {
+            setError("A phone number and a first message are both needed.");
+            return;
+        }
+        setBusy(true);
+        try {
+            await startConversation(phoneNumber, text.trim());
+            onClose();
+        } catch (e) {
+            setError(e instanceof Error ? e.message : String(e));
+        } finally {
+            setBusy(false);
+        }
+    }
+    return (
+        <form class="new-conversation" aria-label="New conversation" onSubmit={(e) => void submit(e)} onKeyDown={(e) => e.key === "Escape" && onClose()}>
+            <label>
+                Phone number
+                <input
+                    ref={first}
+                    type="tel"
+                    autocomplete="off"
+                    placeholder="+15551230000"
+                    value={number}
+                    onInput={(e) => {
+                        setNumber((e.currentTarget as HTMLInputElement).value);
+                        setError(null);
+                    }}
+                />
+            </label>
+            <label>
+                First message
+                <textarea
+                    rows={3}
+                    value={text}
+                    onInput={(e) => {
+                        setText((e.currentTarget as HTMLTextAreaElement).value);
+                        setError(null);
+                    }}
+                />
+            </label>
+            {error && (
+                <p class="error" role="alert">
+                    {error}
+                </p>
+            )}
+            <div class="buttons">
+                <button type="submit" class="primary" disabled={busy}>
+                    Start conversation
+                </button>
+                <button type="button" onClick={onClose}>
+                    Cancel
+                </button>
+            </div>
+        </form>
+    );
+}
+
 function ConversationList() {
     const list = [...state.conversations.values()].filter((c) => c.session.state !== "Invited");
+    const [starting, setStarting] = useState(false);
     return (
         <nav class="conversations" aria-label="Conversation list">
             <h2 id="conversations-title">Conversations</h2>
+            <button type="button" class="new" aria-expanded={starting} onClick={() => setStarting(!starting)}>
+                New conversation
+            </button>
+            {starting && <NewConversation onClose={() => setStarting(false)} />}
             <ul aria-label="Conversations">
                 {list.map((c) => {
                     const selected = state.selected === c.session.id;
@@ -603,7 +749,10 @@ function EntryItem({entry, myId}: {entry: Entry; myId: string}) {
     const agentsOnly = entry.visibility === "Agents";
     let kind: string;
     let who: string;
-    if (entry.type === "Text" || entry.type === "PushUrl" || entry.type === "CustomNotice") {
+    if (entry.autoReply !== undefined) {
+        kind = "auto";
+        who = entry.autoReply === "closed" ? "Automatic reply (closed)" : "Automatic reply (waiting)";
+    } else if (entry.type === "Text" || entry.type === "PushUrl" || entry.type === "CustomNotice") {
         kind = entry.from.type === "Customer" ? "customer" : mine ? "mine" : "agent";
         who = entry.from.type === "Customer" ? `Customer ${entry.from.nickname}` : mine ? "You" : entry.from.nickname;
     } else {
@@ -620,7 +769,7 @@ function EntryItem({entry, myId}: {entry: Entry; myId: string}) {
                 : entry.type === "PushUrl"
                   ? entry.url ?? entry.text ?? ""
                   : entry.text ?? entry.noticeText ?? "";
-    const status = mine ? deliveryText(entry) : null;
+    const status = mine || entry.autoReply !== undefined ? deliveryText(entry) : null;
     return (
         <li class={`entry ${kind}${agentsOnly && kind !== "system" ? " note" : ""}`}>
             <div class="meta">
@@ -668,6 +817,7 @@ function ConversationView({conversation}: {conversation: Conversation}) {
             </div>
             <aside class="side">
                 <SupervisionPanel session={session} switchTo={(mode) => void operate(session.id, `SwitchTo${mode}`)} />
+                <CustomerHistory conversation={conversation} />
                 <UserDataPanel conversation={conversation} />
                 <HandOver conversation={conversation} />
             </aside>
@@ -717,7 +867,12 @@ function Composer({conversation}: {conversation: Conversation}) {
     const canSend = agentsOnly ? canAgents || (consulting && caps.includes("SendMessage")) : canCustomer;
     const shape = analyse(conversation.draft);
     const [url, setUrl] = useState("");
+    const [picking, setPicking] = useState(false);
     const box = useRef<HTMLTextAreaElement>(null);
+    const closePicker = (): void => {
+        setPicking(false);
+        box.current?.focus();
+    };
     useEffect(() => {
         if (focusComposerOf === conversation.session.id && canSend && box.current) {
             focusComposerOf = null;
@@ -737,6 +892,17 @@ function Composer({conversation}: {conversation: Conversation}) {
     if (!caps.includes("SendMessage") && !canAgents && conversation.session.state !== "Chatting") return null;
     return (
         <div class="composer">
+            {picking && (
+                <ResponsePicker
+                    conversation={conversation}
+                    onClose={closePicker}
+                    onPick={(text) => {
+                        conversation.draft = text;
+                        closePicker();
+                        refresh();
+                    }}
+                />
+            )}
             {blocked && (
                 <p class="blocked" role="status">
                     {blocked}
@@ -758,6 +924,10 @@ function Composer({conversation}: {conversation: Conversation}) {
                     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
                         e.preventDefault();
                         void send();
+                    } else if (e.key === "/" && conversation.draft === "" && canSend) {
+                        // "/" at the start of an empty box searches the standard responses.
+                        e.preventDefault();
+                        setPicking(true);
                     }
                 }}
             />
@@ -777,6 +947,9 @@ function Composer({conversation}: {conversation: Conversation}) {
                 {!agentsOnly && shape.encoding === "UCS-2" && (
                     <span class="unicode-hint">Sent as Unicode (fewer characters per SMS) because of: {unicodeCulprits(conversation.draft)}</span>
                 )}
+                <button type="button" aria-expanded={picking} aria-keyshortcuts="/" disabled={!canSend} title="Or type / in an empty Message box" onClick={() => (picking ? closePicker() : setPicking(true))}>
+                    Standard responses
+                </button>
                 <span class="counter" aria-live="off">
                     {coaching ? "You are coaching: agents only" : consulting ? "You are consulting: agents only" : agentsOnly ? "Note: not sent as SMS" : `${shape.encoding} · ${shape.segments} SMS · ${shape.units} ${shape.encoding === "GSM-7" ? "characters" : "units"}`}
                 </span>
@@ -796,6 +969,168 @@ function Composer({conversation}: {conversation: Conversation}) {
                     <button type="submit">Send link</button>
                 </form>
             )}
+        </div>
+    );
+}
+
+// ---------------------------------------------------------------- customer history
+
+interface HistoryRead {
+    items: EarlierSession[];
+    total: number;
+}
+
+/** What was read per session, so that switching conversations does not re-read each time. */
+const histories = new Map<string, HistoryRead>();
+
+function when(iso: string): string {
+    return new Date(iso).toLocaleString([], {day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit"});
+}
+
+function CustomerHistory({conversation}: {conversation: Conversation}) {
+    const id = conversation.session.id;
+    const [read, setRead] = useState<HistoryRead | null>(histories.get(id) ?? null);
+    const [error, setError] = useState<string | null>(null);
+    const [open, setOpen] = useState<string | null>(null);
+    useEffect(() => {
+        let stale = false;
+        get(`${sessionPath(id)}/history?count=20`)
+            .then((answer) => {
+                const fresh = {items: answer["history"] as EarlierSession[], total: Number(answer["total"] ?? 0)};
+                histories.set(id, fresh);
+                if (!stale) setRead(fresh);
+            })
+            .catch((e: unknown) => {
+                if (!stale) setError(e instanceof Error ? e.message : String(e));
+            });
+        return () => {
+            stale = true;
+        };
+    }, [id]);
+    const customer = customerOf(conversation.session);
+    return (
+        <section class="panel history" aria-labelledby="history-title">
+            <h2 id="history-title">Customer history</h2>
+            {error ? (
+                <p class="error" role="alert">
+                    {error}
+                </p>
+            ) : read === null ? (
+                <p class="hint">Reading earlier conversations…</p>
+            ) : read.items.length === 0 ? (
+                <p class="hint">No earlier conversations with {customer}.</p>
+            ) : (
+                <ul aria-label="Earlier contacts">
+                    {read.items.map((item) => {
+                        const expanded = open === item.id;
+                        const label = `${when(item.receivedAt)} · ${item.disposition ?? "no disposition"} · ${item.agents.join(", ") || "no agent"}`;
+                        return (
+                            <li key={item.id}>
+                                <button type="button" class="earlier" aria-expanded={expanded} aria-controls={expanded ? `earlier-${item.id}` : undefined} onClick={() => setOpen(expanded ? null : item.id)}>
+                                    <span class="when">{when(item.receivedAt)}</span>
+                                    <span class="outcome">{item.disposition ?? (item.state === "Completed" ? "no disposition" : item.state === "Waiting" ? "waiting" : "in progress")}</span>
+                                    <span class="agents">{item.agents.join(", ") || "no agent"}</span>
+                                </button>
+                                {expanded && (
+                                    <ol id={`earlier-${item.id}`} class="earlier-transcript" aria-label={`Transcript of ${label}`}>
+                                        {item.messages
+                                            .filter((e) => e.type !== "TypingStarted" && e.type !== "TypingStopped")
+                                            .map((entry) => (
+                                                <EntryItem key={entry.index} entry={entry} myId={state.me!.id} />
+                                            ))}
+                                    </ol>
+                                )}
+                            </li>
+                        );
+                    })}
+                </ul>
+            )}
+            {read !== null && read.total > read.items.length && <p class="hint">The {read.items.length} most recent of {read.total}.</p>}
+        </section>
+    );
+}
+
+// ---------------------------------------------------------------- standard responses
+
+/** The searchable list of standard responses: each filled for this conversation by the server;
+ * choosing one puts its text in the Message box to edit and send. */
+function ResponsePicker({conversation, onClose, onPick}: {conversation: Conversation; onClose: () => void; onPick: (text: string) => void}) {
+    const [query, setQuery] = useState("");
+    const [found, setFound] = useState<FoundResponse[] | null>(null);
+    const [error, setError] = useState<string | null>(null);
+    const search = useRef<HTMLInputElement>(null);
+    const id = conversation.session.id;
+    useEffect(() => search.current?.focus(), []);
+    useEffect(() => {
+        let stale = false;
+        const timer = setTimeout(() => {
+            get(`/api/v2/me/standard-responses?query=${encodeURIComponent(query)}&smssessionId=${encodeURIComponent(id)}`)
+                .then((answer) => {
+                    if (!stale) setFound(answer["standardResponses"] as FoundResponse[]);
+                })
+                .catch((e: unknown) => {
+                    if (!stale) setError(e instanceof Error ? e.message : String(e));
+                });
+        }, 120);
+        return () => {
+            stale = true;
+            clearTimeout(timer);
+        };
+    }, [query, id]);
+    function pick(response: FoundResponse): void {
+        if (response.missing && response.missing.length > 0) {
+            setError(`"${response.name}" needs ${response.missing.join(", ")}, which this conversation has no value for. Add it in User data, or choose another.`);
+            return;
+        }
+        onPick(response.filledText ?? response.text);
+    }
+    return (
+        <div
+            class="responses"
+            role="dialog"
+            aria-label="Standard responses"
+            onKeyDown={(e) => {
+                if (e.key === "Escape") {
+                    e.preventDefault();
+                    onClose();
+                }
+            }}
+        >
+            <input
+                ref={search}
+                type="search"
+                aria-label="Search standard responses"
+                placeholder="Search by name, category or text (Enter takes the first)"
+                value={query}
+                onInput={(e) => {
+                    setQuery((e.currentTarget as HTMLInputElement).value);
+                    setError(null);
+                }}
+                onKeyDown={(e) => {
+                    if (e.key === "Enter") {
+                        e.preventDefault();
+                        const first = found?.[0];
+                        if (first) pick(first);
+                    }
+                }}
+            />
+            {error && (
+                <p class="error" role="alert">
+                    {error}
+                </p>
+            )}
+            {found !== null && found.length === 0 && <p class="hint">No standard response matches.</p>}
+            <ul aria-label="Matching standard responses">
+                {(found ?? []).map((response) => (
+                    <li key={response.id}>
+                        <button type="button" onClick={() => pick(response)}>
+                            <span class="name">{response.name}</span>
+                            {response.category && <span class="category">{response.category}</span>}
+                            <span class="preview">{response.filledText ?? response.text}</span>
+                        </button>
+                    </li>
+                ))}
+            </ul>
         </div>
     );
 }
@@ -827,9 +1162,14 @@ function UserDataPanel({conversation}: {conversation: Conversation}) {
     const session = conversation.session;
     const caps = session.capabilities;
     const [editing, setEditing] = useState<string | null>(null);
+    const [editServerKeys, setEditServerKeys] = useState(false);
     const [draft, setDraft] = useState({key: "", value: "", type: "string" as ValueType});
     const [error, setError] = useState<string | null>(null);
     const keys = Object.keys(session.userData).sort();
+    // The server's own keys (the customer's number, the service number, the routing target...) are
+    // shown apart and read-only, so that nobody deletes the customer's number by a stray click.
+    const ownKeys = keys.filter((key) => !SERVER_KEYS.has(key));
+    const serverKeys = keys.filter((key) => SERVER_KEYS.has(key));
     async function save(key: string, raw: string, type: ValueType): Promise<void> {
         let value: UserDataValue;
         try {
@@ -846,47 +1186,66 @@ function UserDataPanel({conversation}: {conversation: Conversation}) {
         }
     }
     const editable = caps.includes("UpdateUserData");
+    const rows = (list: string[], changeable: boolean) =>
+        list.map((key) => {
+            const value = session.userData[key]!;
+            return editing === key ? (
+                <EditRow key={key} name={key} value={value} onSave={save} onCancel={() => setEditing(null)} />
+            ) : (
+                <tr key={key}>
+                    <th scope="row">
+                        {/* Truncated when long (never broken mid-word); the whole key on hover and focus. */}
+                        <span class="key" tabIndex={0} title={key}>
+                            {key}
+                        </span>
+                    </th>
+                    <td class="value">
+                        {display(value)} <span class="type">{typeOf(value)}</span>
+                    </td>
+                    {changeable && (
+                        <td>
+                            <div class="row-actions">
+                                {editable && (
+                                    <button type="button" aria-label={`Edit ${key}`} onClick={() => setEditing(key)}>
+                                        Edit
+                                    </button>
+                                )}
+                                {caps.includes("DeleteUserData") && (
+                                    <button type="button" aria-label={`Delete ${key}`} onClick={() => void operate(session.id, "DeleteUserData", {keys: [key]})}>
+                                        Delete
+                                    </button>
+                                )}
+                            </div>
+                        </td>
+                    )}
+                </tr>
+            );
+        });
+    // The actions column only where there are actions (the server's keys have none until asked).
+    const head = (actions: boolean) => (
+        <thead>
+            <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Value</th>
+                {actions && (
+                    <th scope="col" class="actions-column">
+                        <span class="visually-hidden">Actions</span>
+                    </th>
+                )}
+            </tr>
+        </thead>
+    );
     return (
         <section class="panel userdata" aria-labelledby="userdata-title">
             <h2 id="userdata-title">User data</h2>
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">Key</th>
-                        <th scope="col">Value</th>
-                        <th scope="col">Type</th>
-                        <th scope="col">
-                            <span class="visually-hidden">Actions</span>
-                        </th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {keys.map((key) => {
-                        const value = session.userData[key]!;
-                        return editing === key ? (
-                            <EditRow key={key} name={key} value={value} onSave={save} onCancel={() => setEditing(null)} />
-                        ) : (
-                            <tr key={key}>
-                                <th scope="row">{key}</th>
-                                <td class="value">{display(value)}</td>
-                                <td>{typeOf(value)}</td>
-                                <td class="actions">
-                                    {editable && (
-                                        <button type="button" aria-label={`Edit ${key}`} onClick={() => setEditing(key)}>
-                                            Edit
-                                        </button>
-                                    )}
-                                    {caps.includes("DeleteUserData") && (
-                                        <button type="button" aria-label={`Delete ${key}`} onClick={() => void operate(session.id, "DeleteUserData", {keys: [key]})}>
-                                            Delete
-                                        </button>
-                                    )}
-                                </td>
-                            </tr>
-                        );
-                    })}
-                </tbody>
-            </table>
+            {ownKeys.length > 0 ? (
+                <table aria-label="Keys of this conversation">
+                    {head(true)}
+                    <tbody>{rows(ownKeys, true)}</tbody>
+                </table>
+            ) : (
+                <p class="hint">No keys added yet.</p>
+            )}
             {editable && (
                 <form
                     class="add-key"
@@ -910,6 +1269,20 @@ function UserDataPanel({conversation}: {conversation: Conversation}) {
                     {error}
                 </p>
             )}
+            {serverKeys.length > 0 && (
+                <div class="server-keys">
+                    <h3 id="server-keys-title">Set by the server</h3>
+                    <table aria-labelledby="server-keys-title">
+                        {head(editServerKeys)}
+                        <tbody>{rows(serverKeys, editServerKeys)}</tbody>
+                    </table>
+                    {editable && (
+                        <button type="button" class="quiet" aria-pressed={editServerKeys} onClick={() => setEditServerKeys(!editServerKeys)}>
+                            Edit server-set keys
+                        </button>
+                    )}
+                </div>
+            )}
         </section>
     );
 }
@@ -919,8 +1292,12 @@ function EditRow({name, value, onSave, onCancel}: {name: string; value: UserData
     const [type, setType] = useState<ValueType>(typeOf(value));
     return (
         <tr>
-            <th scope="row">{name}</th>
-            <td>
+            <th scope="row">
+                <span class="key" title={name}>
+                    {name}
+                </span>
+            </th>
+            <td class="edit-value">
                 <input
                     aria-label={`Value of ${name}`}
                     value={raw}
@@ -931,21 +1308,21 @@ function EditRow({name, value, onSave, onCancel}: {name: string; value: UserData
                         if (e.key === "Escape") onCancel();
                     }}
                 />
-            </td>
-            <td>
                 <select aria-label={`Type of ${name}`} value={type} onChange={(e) => setType((e.currentTarget as HTMLSelectElement).value as ValueType)}>
                     <option value="string">string</option>
                     <option value="number">number</option>
                     <option value="object">object</option>
                 </select>
             </td>
-            <td class="actions">
-                <button type="button" onClick={() => void onSave(name, raw, type)}>
-                    Save
-                </button>
-                <button type="button" onClick={onCancel}>
-                    Cancel
-                </button>
+            <td>
+                <div class="row-actions">
+                    <button type="button" onClick={() => void onSave(name, raw, type)}>
+                        Save
+                    </button>
+                    <button type="button" onClick={onCancel}>
+                        Cancel
+                    </button>
+                </div>
             </td>
         </tr>
     );

@@ -76,6 +76,8 @@ function Handset() {
     async function send(): Promise<void> {
         const text = draft.trim();
         if (!text) return;
+        // When it left the phone: an automatic reply can reach the phone before this request returns.
+        const at = Date.now();
         const response = await fetch("/simulator/sms", {
             method: "POST",
             headers: {"Content-Type": "application/json"},
@@ -87,7 +89,7 @@ function Handset() {
             return;
         }
         setError(null);
-        const next = [...sent, {id: `sent-${Date.now()}`, text, at: Date.now(), direction: "out" as const}];
+        const next = [...sent, {id: `sent-${at}`, text, at, direction: "out" as const}];
         sessionStorage.setItem(sentKey(number), JSON.stringify(next));
         setSent(next);
         setDraft("");

@@ -47,7 +47,36 @@ export interface Entry {
     url?: string;
     noticeText?: string;
     delivery?: Delivery;
+    /** Extension: an automatic reply of the queue ("closed" or "waiting"), sent by the system. */
+    autoReply?: string;
 }
+
+/** One earlier conversation of the customer (the customer history extension). */
+export interface EarlierSession {
+    id: string;
+    state: string;
+    receivedAt: string;
+    completedAt: string | null;
+    disposition: string | null;
+    agents: string[];
+    queue: string;
+    chatType: string;
+    userData: UserData;
+    messages: Entry[];
+}
+
+/** A standard response found for a conversation, filled from it (or naming what it lacks). */
+export interface FoundResponse {
+    id: string;
+    name: string;
+    category: string;
+    text: string;
+    filledText?: string | null;
+    missing?: string[];
+}
+
+/** The keys the server sets on every session: shown apart, read-only unless the agent asks. */
+export const SERVER_KEYS = new Set(["CustomerNumber", "MediaType", "Origination", "RTenant", "RTargetRequested", "ServiceNumber"]);
 
 export interface Conversation {
     session: Session;
@@ -184,8 +213,11 @@ export function addEntries(state: State, conversation: Conversation, entries: En
     for (const entry of entries) {
         const known = conversation.entries.has(entry.index);
         const previous = conversation.entries.get(entry.index);
-        // A re-read log entry has no newer delivery than a pushed update: keep the later status.
+        // A re-read log entry has no newer delivery than a pushed update: keep the later status. The
+        // history pushed on Accept carries no delivery at all: keep what the log's read said.
         if (previous?.delivery && entry.delivery && !live && rank(previous.delivery) > rank(entry.delivery)) {
+            entry.delivery = previous.delivery;
+        } else if (previous?.delivery && !entry.delivery) {
             entry.delivery = previous.delivery;
         }
         conversation.entries.set(entry.index, entry);

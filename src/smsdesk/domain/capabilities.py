@@ -49,6 +49,11 @@ OPERATION_ALIASES: dict[str, str] = {
     "SwitchBargeIn": "SwitchToBargeIn",  # spelled so once in the GWS samples
 }
 
+# Operations of ours that are allowed exactly when a GWS capability is listed, and are not listed
+# themselves (GWS clients compare the list with the operations they know): SendStandardResponse
+# sends a prepared text as SendMessage sends a typed one.
+REQUIRED_CAPABILITY: dict[str, str] = {"SendStandardResponse": "SendMessage"}
+
 USER_DATA_OPERATIONS = ("AttachUserData", "UpdateUserData", "DeleteUserData")
 CUSTOMER_SENDS = (
     "SendMessage",
@@ -72,7 +77,8 @@ SWITCH_TO = {
 
 
 def capability_for_operation(operation_name: str) -> str:
-    return OPERATION_ALIASES.get(operation_name, operation_name)
+    canonical = OPERATION_ALIASES.get(operation_name, operation_name)
+    return REQUIRED_CAPABILITY.get(canonical, canonical)
 
 
 def capabilities_for(session: SessionRecord, user_id: str) -> list[str]:

@@ -126,6 +126,8 @@ class Message:
     text: str | None = None
     url: str | None = None
     notice_text: str | None = None
+    # Extension: an automatic reply's kind ("closed", "waiting"), sent by the system, not an agent.
+    auto_reply: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,3 +249,6 @@ class SessionRecord:
     answered_ms: int | None = None  # when an agent last took it on (routing accept or Create): handle time
     # The agents' note about the interaction (AddComment); the latest one wins, each is also logged.
     comment: str | None = None
+    completed_ms: int | None = None  # when the interaction ended (phase done): customer history
+    # The automatic replies this conversation got ("closed", "waiting"): each is sent once at most.
+    auto_replies: list[str] = field(default_factory=list)

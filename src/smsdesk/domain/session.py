@@ -49,6 +49,8 @@ from smsdesk.domain.statistics import SessionSnapshot
 
 DEFAULT_DISPOSITION_KEY = "DispositionCode"
 SYSTEM_PARTICIPANT = Participant("0000000000000000", "External", "smsdesk", visibility=Visibility.AGENTS)
+# The sender of automatic replies: the system, speaking to the customer (visible to all).
+AUTO_REPLY_SENDER = Participant("0000000000000000", "External", "smsdesk", visibility=Visibility.ALL)
 
 # Message types that reach the customer's handset when visible to all.
 _CUSTOMER_VISIBLE_TYPES = frozenset({MessageType.TEXT, MessageType.PUSH_URL, MessageType.CUSTOM_NOTICE})
@@ -177,7 +179,7 @@ class SmsSession:
         entry = self._log(ctx, MessageType.TEXT, self.record.customer, Visibility.ALL, text=text)
         self.effects.append(MessagesAdded((entry,)))
 
-    def abandon(self) -> bool:
+    def abandon(self, ctx: DomainContext | None = None) -> bool:
         """The customer gave up (opted out) while the session waited, unanswered: it ends, and a
         pending offer is withdrawn. Returns whether it did."""
         if self.record.phase is not Phase.WAITING:
@@ -185,9 +187,41 @@ class SmsSession:
         for party in self.live_parties():
             self._end(party, PartyState.REVOKED)
             self.effects.append(StatusChanged(party.user_id))
+        self._close(ctx.now_ms if ctx is not None else None)
+        return True
+
+    def auto_reply(self, ctx: DomainContext, kind: str, text: str) -> Message | None:
+        """**Extension**: an automatic reply to the customer (the queue is closed, or the wait is
+        long), logged as a message from the system and sent as SMS like an agent's. Each kind goes
+        out once per conversation, and never to a customer who cannot be texted (opted out)."""
+        record = self.record
+        if kind in record.auto_replies or not record.customer_reachable or not record.customer_present:
+            return None
+        record.auto_replies.append(kind)
+        entry = self._log(
+            ctx, MessageType.TEXT, AUTO_REPLY_SENDER, Visibility.ALL, text=text, auto_reply=kind
+        )
+        self.effects.append(MessagesAdded((entry,)))
+        self.effects.append(CustomerSmsRequested(entry.index, text))
+        return entry
+
+    def close_unanswered(self, ctx: DomainContext) -> None:
+        """The queue is closed and set to end what arrives meanwhile: the session ends unanswered (the
+        customer's next text opens a new one)."""
+        if self.record.phase is not Phase.WAITING:
+            return
+        for party in self.live_parties():
+            self._end(party, PartyState.REVOKED)
+            self.effects.append(StatusChanged(party.user_id))
+        self._close(ctx.now_ms)
+
+    def _close(self, now_ms: int | None) -> None:
+        """The interaction is over: nobody works on it, the customer's next text opens a new one."""
         self.record.phase = Phase.DONE
         self.record.customer_present = False
-        return True
+        self.record.owner = None
+        if now_ms is not None:
+            self.record.completed_ms = now_ms
 
     def set_customer_reachable(self, reachable: bool) -> None:
         """Opt-out (or back in): the customer-facing sends leave (or rejoin) every agent's capabilities."""
@@ -419,8 +453,7 @@ class SmsSession:
         self._release_everyone_else(ctx, user_id)
         self.record.owner = None
         if queue is None:
-            self.record.phase = Phase.DONE
-            self.record.customer_present = False
+            self._close(ctx.now_ms)
         else:
             self._requeue(ctx, queue)
 
@@ -446,8 +479,7 @@ class SmsSession:
         self._revoke_supervisors(ctx)
         self.record.customer_present = False
         if and_complete:
-            self.record.owner = None
-            self.record.phase = Phase.DONE
+            self._close(ctx.now_ms)
         self.effects.insert(0, StatusChanged(user_id))
 
     def transfer_to_queue(self, ctx: DomainContext, user_id: str, queue: str) -> None:
@@ -688,6 +720,7 @@ class SmsSession:
         text: str | None = None,
         url: str | None = None,
         notice_text: str | None = None,
+        auto_reply: str | None = None,
     ) -> Message:
         self.record.last_index += 1
         entry = Message(
@@ -701,6 +734,7 @@ class SmsSession:
             text=text,
             url=url,
             notice_text=notice_text,
+            auto_reply=auto_reply,
         )
         self.new_messages.append(entry)
         return entry

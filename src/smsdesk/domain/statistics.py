@@ -23,6 +23,11 @@ class FactKind(StrEnum):
     ABANDONED = "abandoned"  # the session ended while waiting, never accepted (customer opted out)
     COMPLETED = "completed"  # the interaction ended; duration = handle time since it was answered
     AGENT_STATE = "agent_state"  # an agent's state on the SMS channel changed (detail = the state)
+    CLOSED_REPLY = "closed_reply"  # the customer got the queue's automatic reply for closed hours
+    WAITING_REPLY = "waiting_reply"  # the customer got the queue's automatic reply for a long wait
+
+
+AUTO_REPLY_FACTS = {"closed": FactKind.CLOSED_REPLY, "waiting": FactKind.WAITING_REPLY}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,7 @@ class SessionSnapshot:
     owner: str | None
     answered_ms: int | None
     offers: dict[str, tuple[PartyState, OfferKind | None]]
+    auto_replies: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, record: SessionRecord) -> SessionSnapshot:
@@ -51,6 +57,7 @@ class SessionSnapshot:
             record.owner,
             record.answered_ms,
             {uid: (party.state, party.offer) for uid, party in record.parties.items()},
+            tuple(record.auto_replies),
         )
 
 
@@ -78,6 +85,10 @@ def session_facts(before: SessionSnapshot | None, after: SessionRecord, now_ms: 
     if after.phase is Phase.DONE and before is not None and was is Phase.ACTIVE:
         handled = now_ms - before.answered_ms if before.answered_ms is not None else None
         facts.append(SessionFact(FactKind.COMPLETED, before.queue, before.owner, handled))
+    replied_before = before.auto_replies if before is not None else ()
+    for kind in after.auto_replies:
+        if kind not in replied_before and kind in AUTO_REPLY_FACTS:
+            facts.append(SessionFact(AUTO_REPLY_FACTS[kind], after.queue))
     return facts
 
 
@@ -108,6 +119,8 @@ class QueueStatistics:
     average_handle_time_ms: int | None
     service_level: float | None  # accepted within the threshold / (accepted + abandoned)
     service_level_threshold_ms: int
+    closed_replies: int = 0  # automatic replies sent because the queue was closed
+    waiting_replies: int = 0  # automatic replies sent because a customer waited long
 
 
 def queue_statistics(
@@ -142,6 +155,8 @@ def queue_statistics(
         average_handle_time_ms=average(FactKind.COMPLETED),
         service_level=within / (accepted + abandoned) if accepted + abandoned else None,
         service_level_threshold_ms=threshold_ms,
+        closed_replies=count(FactKind.CLOSED_REPLY),
+        waiting_replies=count(FactKind.WAITING_REPLY),
     )
 
 

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from smsdesk.domain.capabilities import capabilities_for
 from smsdesk.domain.model import (
@@ -13,10 +14,12 @@ from smsdesk.domain.model import (
     Message,
     Participant,
     PartyState,
+    Phase,
     SessionRecord,
     SupervisionMode,
     visible_to,
 )
+from smsdesk.domain.opening_hours import OpeningHours
 from smsdesk.domain.statistics import AgentStatistics, QueueStatistics
 
 SYSTEM_READY_ID = "9430250E-0A1B-421F-B372-F29E69366DED"
@@ -41,6 +44,18 @@ class Urls:
 
     def user(self, user_id: str) -> str:
         return f"{self.api}/users/{user_id}"
+
+    def standard_response(self, response_id: str) -> str:
+        return f"{self.api}/standard-responses/{response_id}"
+
+    def queue(self, name: str) -> str:
+        return f"{self.api}/queues/{quote(name, safe='')}"
+
+
+def iso_utc(epoch_ms: int) -> str:
+    """ISO 8601 in UTC with milliseconds, ``2026-12-07T09:30:00.000Z`` (the extensions' dates)."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
 def participant_json(participant: Participant, urls: Urls) -> dict[str, Any]:
@@ -105,6 +120,8 @@ def message_json(message: Message, urls: Urls) -> dict[str, Any]:
         body["url"] = message.url
     if message.notice_text is not None:
         body["noticeText"] = message.notice_text
+    if message.auto_reply is not None:
+        body["autoReply"] = message.auto_reply  # extension: "closed" or "waiting"
     return body
 
 
@@ -206,6 +223,8 @@ def statistics_json(
         "averageHandleTimeMs": queue.average_handle_time_ms,
         "serviceLevel": queue.service_level,
         "serviceLevelThresholdMs": queue.service_level_threshold_ms,
+        "closedReplies": queue.closed_replies,
+        "waitingReplies": queue.waiting_replies,
         "agents": [
             {
                 "id": agent.user_id,
@@ -218,4 +237,82 @@ def statistics_json(
             }
             for agent in agents
         ],
+    }
+
+
+_HISTORY_STATE = {Phase.WAITING: "Waiting", Phase.ACTIVE: "Chatting", Phase.DONE: "Completed"}
+
+
+def history_entry_json(
+    record: SessionRecord, messages: list[Message], agents: list[str], urls: Urls
+) -> dict[str, Any]:
+    """**Extension**: one earlier session of a customer, with the transcript the reader may see."""
+    completed = record.completed_ms
+    if completed is None and record.phase is Phase.DONE and messages:
+        completed = messages[-1].timestamp_ms  # ended before the end was recorded: its last entry
+    disposition = record.user_data.get("DispositionCode")
+    return {
+        "id": record.id,
+        "uri": urls.session(record.id),
+        "path": f"/smssessions/{record.id}",
+        "state": _HISTORY_STATE[record.phase],
+        "receivedAt": iso_utc(record.received_ms),
+        "completedAt": None if completed is None else iso_utc(completed),
+        "disposition": disposition if isinstance(disposition, str) else None,
+        "agents": agents,
+        "queue": record.queue,
+        "serviceNumber": record.service_number,
+        "chatType": record.chat_type,
+        "userData": record.user_data,
+        "messages": [message_json(m, urls) for m in messages],
+    }
+
+
+def standard_response_json(
+    response_id: str, name: str, category: str, text: str, updated_ms: int, urls: Urls
+) -> dict[str, Any]:
+    """**Extension**: a standard response (its text with the placeholders unfilled)."""
+    return {
+        "id": response_id,
+        "name": name,
+        "category": category,
+        "text": text,
+        "updatedAt": iso_utc(updated_ms),
+        "uri": urls.standard_response(response_id),
+        "path": f"/standard-responses/{response_id}",
+    }
+
+
+def queue_json(
+    name: str,
+    hours: OpeningHours | None,
+    when_closed: str,
+    closed_reply: str | None,
+    waiting_reply: str | None,
+    waiting_after_s: int | None,
+    now_ms: int,
+    urls: Urls,
+) -> dict[str, Any]:
+    """**Extension**: a queue's opening hours and automatic replies, and whether it is open now."""
+    is_open = hours is None or hours.is_open(now_ms)
+    opens = None if is_open or hours is None else hours.next_opening_ms(now_ms)
+    return {
+        "name": name,
+        "uri": urls.queue(name),
+        "path": f"/queues/{quote(name, safe='')}",
+        "openingHours": None
+        if hours is None
+        else {
+            "timezone": hours.timezone,
+            "weekly": hours.weekly,
+            "closedDates": sorted(d.isoformat() for d in hours.closed_dates),
+            "whenClosed": when_closed,
+        },
+        "automaticReplies": {
+            "closed": closed_reply,
+            "waiting": waiting_reply,
+            "waitingAfterSeconds": waiting_after_s,
+        },
+        "open": is_open,
+        "opensAt": None if opens is None else iso_utc(opens),
     }

@@ -131,6 +131,12 @@ class SendUrl(Operation, frozen=True):
     url: str
 
 
+class SendStandardResponse(Operation, frozen=True):
+    """Extension: send a standard response, its placeholders filled from the session."""
+
+    standardResponseId: str
+
+
 class SendCustomNotice(Operation, frozen=True):
     noticeText: str
 
@@ -171,6 +177,46 @@ class Create(Operation, frozen=True):
 
 
 SESSION_COLLECTION_OPERATIONS: dict[str, type[Operation]] = {"Create": Create}
+
+
+# --- resources written whole (extensions): POST creates, PUT replaces; no operationName -----------
+
+
+class Resource(msgspec.Struct, frozen=True):
+    """A request body that is a resource's fields rather than an operation."""
+
+
+class StandardResponseFields(Resource, frozen=True):
+    """``POST /api/v2/standard-responses`` (name and text required) and ``PUT …/{id}`` (the fields
+    given replace theirs)."""
+
+    name: str | None = None
+    category: str | None = None
+    text: str | None = None
+
+
+class OpeningHoursFields(Resource, frozen=True):
+    """``PUT /api/v2/queues/{queue}/opening-hours``."""
+
+    timezone: str
+    weekly: str
+    closedDates: list[str] = []
+    whenClosed: str = "queue"
+
+
+class AutomaticRepliesFields(Resource, frozen=True):
+    """``PUT /api/v2/queues/{queue}/automatic-replies``: what is left out is none."""
+
+    closed: str | None = None
+    waiting: str | None = None
+    waitingAfterSeconds: int | None = None
+
+
+RESOURCE_BODIES: tuple[type[Resource], ...] = (
+    StandardResponseFields,
+    OpeningHoursFields,
+    AutomaticRepliesFields,
+)
 
 
 # --- supervisors: /api/v2/users/{agentUserId}/channels/smssession and .../smssessions/{id} --------
@@ -246,6 +292,7 @@ SMS_SESSION_OPERATIONS: dict[str, type[Operation]] = {
         UpdateUserData,
         DeleteUserData,
         SendMessage,
+        SendStandardResponse,
         SendUrl,
         SendCustomNotice,
         SendCustomNoticeToAgents,
@@ -312,6 +359,30 @@ def read_body(body: bytes, bounds: InputBounds = DEFAULT_BOUNDS) -> RequestBody:
     return RequestBody(name, fields)
 
 
+_R = TypeVar("_R", bound=Resource)
+
+
+def read_resource(body: bytes, cls: type[_R], bounds: InputBounds = DEFAULT_BOUNDS) -> _R:
+    """A resource's fields (``cls``) from a POST or PUT body, held to the same bounds as operations."""
+    if not body.strip():
+        raise GwsError(StatusCode.MISSING_PARAMETER, "Missing request body (a JSON object)")
+    check_json_depth(body, bounds)
+    try:
+        fields = _decode_json(body)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(str(exc)) from None
+    except msgspec.DecodeError:
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: malformed JSON") from None
+    if not isinstance(fields, dict):
+        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object")
+    try:
+        resource = msgspec.convert(fields, cls)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(str(exc)) from None
+    check_fields(resource, bounds)
+    return resource
+
+
 def operation_in(
     table: dict[str, type[Operation]], body: RequestBody, bounds: InputBounds = DEFAULT_BOUNDS
 ) -> Operation:
@@ -349,7 +420,7 @@ def _validation_error(detail: str) -> GwsError:
 # --- administration (resources of our own; docs/gws-compatibility.md, "Administration") --------
 
 
-class NewUser(msgspec.Struct, frozen=True):
+class NewUser(Resource, frozen=True):
     """``POST /api/v2/users``: GWS's fields, plus the additive ``passwordSignIn``, ``queues`` and
     ``supervisedQueues``."""
 
@@ -364,7 +435,7 @@ class NewUser(msgspec.Struct, frozen=True):
     supervisedQueues: list[str] = []
 
 
-class UserChanges(msgspec.Struct, frozen=True):
+class UserChanges(Resource, frozen=True):
     """``PUT /api/v2/users/{id}``: what is given changes; ``password`` resets the password."""
 
     firstName: str | None = None
@@ -377,7 +448,7 @@ class UserChanges(msgspec.Struct, frozen=True):
     supervisedQueues: list[str] | None = None
 
 
-class NewQueue(msgspec.Struct, frozen=True):
+class NewQueue(Resource, frozen=True):
     """``POST /api/v2/queues``: members and supervisors by user id (or user name)."""
 
     name: str
@@ -385,14 +456,14 @@ class NewQueue(msgspec.Struct, frozen=True):
     supervisors: list[str] | None = None
 
 
-class QueueChanges(msgspec.Struct, frozen=True):
+class QueueChanges(Resource, frozen=True):
     """``PUT /api/v2/queues/{name}``: the given lists replace the queue's."""
 
     members: list[str] | None = None
     supervisors: list[str] | None = None
 
 
-class NewServiceNumber(msgspec.Struct, frozen=True):
+class NewServiceNumber(Resource, frozen=True):
     """``POST /api/v2/service-numbers``."""
 
     number: str
@@ -400,20 +471,20 @@ class NewServiceNumber(msgspec.Struct, frozen=True):
     connector: str = "simulator"
 
 
-class ServiceNumberChanges(msgspec.Struct, frozen=True):
+class ServiceNumberChanges(Resource, frozen=True):
     """``PUT /api/v2/service-numbers/{number}``."""
 
     queue: str | None = None
     connector: str | None = None
 
 
-class ContactCenterChanges(msgspec.Struct, frozen=True):
+class ContactCenterChanges(Resource, frozen=True):
     """``PUT /api/v2/contact-center``: ``retentionDays`` a number of days, or null to keep for ever."""
 
     retentionDays: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
-ADMIN_BODIES: tuple[type[msgspec.Struct], ...] = (
+ADMIN_BODIES: tuple[type[Resource], ...] = (
     NewUser,
     UserChanges,
     NewQueue,
@@ -422,27 +493,3 @@ ADMIN_BODIES: tuple[type[msgspec.Struct], ...] = (
     ServiceNumberChanges,
     ContactCenterChanges,
 )
-
-ResourceT = TypeVar("ResourceT", bound=msgspec.Struct)
-
-
-def resource_in(body: bytes, cls: type[ResourceT], bounds: InputBounds = DEFAULT_BOUNDS) -> ResourceT:
-    """A PUT or POST body that is a resource rather than an operation, as ``cls``, or raise a
-    :class:`GwsError` naming what is wrong (held to ``bounds`` like every other body)."""
-    if not body.strip():
-        raise GwsError(StatusCode.MISSING_PARAMETER, "Missing request body: a JSON object")
-    check_json_depth(body, bounds)
-    try:
-        fields = _decode_json(body)
-    except msgspec.ValidationError as exc:
-        raise _validation_error(str(exc)) from None
-    except msgspec.DecodeError:
-        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: malformed JSON") from None
-    if not isinstance(fields, dict):
-        raise GwsError(StatusCode.VALIDATION_ERROR, "Invalid request body: expected a JSON object")
-    try:
-        resource = msgspec.convert(fields, cls)
-    except msgspec.ValidationError as exc:
-        raise _validation_error(str(exc)) from None
-    check_fields(resource, bounds)
-    return resource

@@ -9,7 +9,7 @@ are resources of our own under the same conventions (extensions, docs/gws-compat
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -33,6 +33,7 @@ from smsdesk.operations.administration import (
 from smsdesk.operations.ports import AuditEntry, ServiceNumber, User
 
 DEFAULT_AUDIT_COUNT = 50
+_Body = TypeVar("_Body", bound=rq.Resource)
 
 
 def is_admin(user: User) -> bool:
@@ -60,8 +61,8 @@ class AdminRoutes:
         self.urls = urls
         self.bounds = bounds
 
-    async def _body(self, request: Request, cls: type[rq.ResourceT]) -> rq.ResourceT:
-        return rq.resource_in(await request.body(), cls, self.bounds)
+    async def _body(self, request: Request, cls: type[_Body]) -> _Body:
+        return rq.read_resource(await request.body(), cls, self.bounds)
 
     def _user_ref(self, user_id: str, user_name: str) -> dict[str, Any]:
         return {
@@ -127,19 +128,17 @@ class AdminRoutes:
             "members": refs(view.members),
             "supervisors": refs(view.supervisors),
             "serviceNumbers": list(view.numbers),
-            "path": f"/queues/{view.name}",
         }
 
-    async def list_queues(self, request: Request, caller: Caller) -> Response:
-        require_admin(caller.user)  # before the body is read: a refusal says why, whatever was sent
-        views = await self.admin.queues(caller.user)
+    async def add_membership(self, caller: Caller, queues: list[dict[str, Any]]) -> None:
+        """An administrator's queues also say who serves and supervises each, and which numbers
+        route to it (additive fields)."""
+        views = {v.name: v for v in await self.admin.queues(caller.user)}
         names = await self.admin.authors(caller.user)
-        return ok({"queues": [self._queue_json(v, names) for v in views]})
-
-    async def get_queue(self, request: Request, caller: Caller) -> Response:
-        require_admin(caller.user)  # before the body is read: a refusal says why, whatever was sent
-        view = await self.admin.queue(caller.user, request.path_params["name"])
-        return ok({"queue": self._queue_json(view, await self.admin.authors(caller.user))})
+        for queue in queues:
+            view = views.get(str(queue["name"]))
+            if view is not None:
+                queue.update(self._queue_json(view, names))
 
     async def create_queue(self, request: Request, caller: Caller) -> Response:
         require_admin(caller.user)  # before the body is read: a refusal says why, whatever was sent
@@ -154,14 +153,14 @@ class AdminRoutes:
         body = await self._body(request, rq.QueueChanges)
         view = await self.admin.update_queue(
             caller.user,
-            request.path_params["name"],
+            request.path_params["queue"],
             QueueChanges(_tuple(body.members), _tuple(body.supervisors)),
         )
         return ok({"queue": self._queue_json(view, await self.admin.authors(caller.user))})
 
     async def delete_queue(self, request: Request, caller: Caller) -> Response:
         require_admin(caller.user)  # before the body is read: a refusal says why, whatever was sent
-        await self.admin.delete_queue(caller.user, request.path_params["name"])
+        await self.admin.delete_queue(caller.user, request.path_params["queue"])
         return ok()
 
     # ----- service numbers -----

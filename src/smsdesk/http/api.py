@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 import smsdesk
 from smsdesk.domain.agents import ChannelState
+from smsdesk.domain.clock import now_ms
 from smsdesk.domain.sms_encoding import analyse
 from smsdesk.gws import requests as rq
 from smsdesk.gws.bounds import InputBounds, query_integer, query_string
@@ -25,9 +26,12 @@ from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.gws.representation import (
     Urls,
     channel_json,
+    history_entry_json,
     message_json,
     monitoring_json,
+    queue_json,
     session_json,
+    standard_response_json,
     statistics_json,
     supervised_session_json,
     user_data_audit_entry_json,
@@ -36,10 +40,20 @@ from smsdesk.http.admin_api import AdminRoutes, admin_user_json, is_admin
 from smsdesk.http.openapi import OPENAPI_PATH, Limits, openapi_document
 from smsdesk.http.responses import REFUSALS, JsonResponse, error_for, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
-from smsdesk.operations import agent, conversations, queries, smssessions, statistics, supervision
+from smsdesk.operations import (
+    agent,
+    conversations,
+    customer_history,
+    opening_hours,
+    queries,
+    smssessions,
+    standard_responses,
+    statistics,
+    supervision,
+)
 from smsdesk.operations.administration import Administration
 from smsdesk.operations.delivery import delivery_of
-from smsdesk.operations.ports import StorageConflict, User
+from smsdesk.operations.ports import QueueHours, StandardResponse, StorageConflict, User
 from smsdesk.operations.services import Services
 
 GWS_VERSION = "8.5.200.00"
@@ -179,6 +193,7 @@ class GwsApi:
                 Route(prefix + "/{session_id}", e(self.get_session), methods=["GET"]),
                 Route(prefix + "/{session_id}/messages", e(self.get_messages), methods=["GET"]),
                 Route(prefix + "/{session_id}/userDataAudit", e(self.get_user_data_audit), methods=["GET"]),
+                Route(prefix + "/{session_id}/history", e(self.get_history), methods=["GET"]),
             ]
         return [
             *session_routes,
@@ -198,11 +213,9 @@ class GwsApi:
             Route("/api/v2/users/{user_id}", e(self.get_user), methods=["GET"]),
             Route("/api/v2/users/{user_id}", e(self.admin_routes.update_user), methods=["PUT"]),
             Route("/api/v2/users/{user_id}", e(self.admin_routes.delete_user), methods=["DELETE"]),
-            Route("/api/v2/queues", e(self.admin_routes.list_queues), methods=["GET"]),
             Route("/api/v2/queues", e(self.admin_routes.create_queue), methods=["POST"]),
-            Route("/api/v2/queues/{name}", e(self.admin_routes.get_queue), methods=["GET"]),
-            Route("/api/v2/queues/{name}", e(self.admin_routes.update_queue), methods=["PUT"]),
-            Route("/api/v2/queues/{name}", e(self.admin_routes.delete_queue), methods=["DELETE"]),
+            Route("/api/v2/queues/{queue}", e(self.admin_routes.update_queue), methods=["PUT"]),
+            Route("/api/v2/queues/{queue}", e(self.admin_routes.delete_queue), methods=["DELETE"]),
             Route("/api/v2/service-numbers", e(self.admin_routes.list_numbers), methods=["GET"]),
             Route("/api/v2/service-numbers", e(self.admin_routes.create_number), methods=["POST"]),
             Route("/api/v2/service-numbers/{number}", e(self.admin_routes.update_number), methods=["PUT"]),
@@ -224,6 +237,21 @@ class GwsApi:
                 methods=["POST"],
             ),
             Route("/api/v2/users/{user_id}/smssessions", e(self.get_supervised_sessions), methods=["GET"]),
+            Route("/api/v2/me/standard-responses", e(self.search_standard_responses), methods=["GET"]),
+            Route("/api/v2/standard-responses", e(self.list_standard_responses), methods=["GET"]),
+            Route("/api/v2/standard-responses", e(self.create_standard_response), methods=["POST"]),
+            Route("/api/v2/standard-responses/{response_id}", e(self.get_standard_response), methods=["GET"]),
+            Route("/api/v2/standard-responses/{response_id}", e(self.put_standard_response), methods=["PUT"]),
+            Route(
+                "/api/v2/standard-responses/{response_id}",
+                e(self.delete_standard_response),
+                methods=["DELETE"],
+            ),
+            Route("/api/v2/queues", e(self.get_queues), methods=["GET"]),
+            Route("/api/v2/queues/{queue}", e(self.get_queue), methods=["GET"]),
+            Route("/api/v2/queues/{queue}/opening-hours", e(self.put_opening_hours), methods=["PUT"]),
+            Route("/api/v2/queues/{queue}/opening-hours", e(self.delete_opening_hours), methods=["DELETE"]),
+            Route("/api/v2/queues/{queue}/automatic-replies", e(self.put_automatic_replies), methods=["PUT"]),
             Route(
                 "/api/v2/users/{user_id}/smssessions/{session_id}",
                 o(rq.SUPERVISOR_SESSION_OPERATIONS, self.post_supervisor_session),
@@ -431,6 +459,134 @@ class GwsApi:
                 )
             )
         return ok({"userDataVersion": record.user_data_version, "entries": rendered})
+
+    async def get_history(self, request: Request, caller: Caller) -> Response:
+        """**Extension**: the customer's earlier sessions, newest first, with their transcripts."""
+        start = self._query_integer(request, "startIndex", 1)
+        count = self._query_integer(request, "count", customer_history.HISTORY_DEFAULT_COUNT)
+        earlier, total = await customer_history.customer_history(
+            self.services, caller.user, request.path_params["session_id"], start, count
+        )
+        return ok(
+            {
+                "history": [history_entry_json(e.record, e.messages, e.agents, self.urls) for e in earlier],
+                "total": total,
+            }
+        )
+
+    # ----- standard responses (extension) -----
+
+    def _response_json(self, response: StandardResponse) -> dict[str, Any]:
+        return standard_response_json(
+            response.id, response.name, response.category, response.text, response.updated_ms, self.urls
+        )
+
+    async def search_standard_responses(self, request: Request, caller: Caller) -> Response:
+        query = query_string(request.query_params.get("query"), "query", self.bounds)
+        session_id = query_string(request.query_params.get("smssessionId"), "smssessionId", self.bounds)
+        found = await standard_responses.search(self.services, caller.user, query, session_id or None)
+        rendered = []
+        for item in found:
+            body = {
+                k: v
+                for k, v in self._response_json(item.response).items()
+                if k in ("id", "name", "category", "text")
+            }
+            if session_id:
+                body["filledText"] = item.filled
+                body["missing"] = [f"{{{{{name}}}}}" for name in item.missing]
+            rendered.append(body)
+        return ok({"standardResponses": rendered})
+
+    async def list_standard_responses(self, request: Request, caller: Caller) -> Response:
+        responses = await standard_responses.all_of(self.services, caller.user)
+        return ok({"standardResponses": [self._response_json(r) for r in responses]})
+
+    async def create_standard_response(self, request: Request, caller: Caller) -> Response:
+        fields = rq.read_resource(await request.body(), rq.StandardResponseFields, self.bounds)
+        response = await standard_responses.create(
+            self.services, caller.user, fields.name, fields.category, fields.text
+        )
+        body = self._response_json(response)
+        return ok({"id": response.id, "uri": body["uri"], "path": body["path"], "standardResponse": body})
+
+    async def get_standard_response(self, request: Request, caller: Caller) -> Response:
+        response = await standard_responses.one(
+            self.services, caller.user, request.path_params["response_id"]
+        )
+        return ok({"standardResponse": self._response_json(response)})
+
+    async def put_standard_response(self, request: Request, caller: Caller) -> Response:
+        fields = rq.read_resource(await request.body(), rq.StandardResponseFields, self.bounds)
+        response = await standard_responses.change(
+            self.services,
+            caller.user,
+            request.path_params["response_id"],
+            fields.name,
+            fields.category,
+            fields.text,
+        )
+        return ok({"standardResponse": self._response_json(response)})
+
+    async def delete_standard_response(self, request: Request, caller: Caller) -> Response:
+        await standard_responses.delete(self.services, caller.user, request.path_params["response_id"])
+        return ok()
+
+    # ----- queues' opening hours and automatic replies (extension) -----
+
+    def _queue_json(self, stored: QueueHours) -> dict[str, Any]:
+        return queue_json(
+            stored.queue,
+            opening_hours.parsed(stored),
+            stored.when_closed,
+            stored.closed_reply,
+            stored.waiting_reply,
+            stored.waiting_after_s,
+            now_ms(),
+            self.urls,
+        )
+
+    async def get_queues(self, request: Request, caller: Caller) -> Response:
+        queues = [self._queue_json(q) for q in await opening_hours.managed(self.services, caller.user)]
+        if is_admin(caller.user):  # **extension**: an administrator also reads who serves each
+            await self.admin_routes.add_membership(caller, queues)
+        return ok({"queues": queues})
+
+    async def get_queue(self, request: Request, caller: Caller) -> Response:
+        stored = await opening_hours.managed_one(self.services, caller.user, request.path_params["queue"])
+        queue = self._queue_json(stored)
+        if is_admin(caller.user):
+            await self.admin_routes.add_membership(caller, [queue])
+        return ok({"queue": queue})
+
+    async def put_opening_hours(self, request: Request, caller: Caller) -> Response:
+        fields = rq.read_resource(await request.body(), rq.OpeningHoursFields, self.bounds)
+        stored = await opening_hours.put_hours(
+            self.services,
+            caller.user,
+            request.path_params["queue"],
+            fields.timezone,
+            fields.weekly,
+            fields.closedDates,
+            fields.whenClosed,
+        )
+        return ok({"queue": self._queue_json(stored)})
+
+    async def delete_opening_hours(self, request: Request, caller: Caller) -> Response:
+        stored = await opening_hours.delete_hours(self.services, caller.user, request.path_params["queue"])
+        return ok({"queue": self._queue_json(stored)})
+
+    async def put_automatic_replies(self, request: Request, caller: Caller) -> Response:
+        fields = rq.read_resource(await request.body(), rq.AutomaticRepliesFields, self.bounds)
+        stored = await opening_hours.put_replies(
+            self.services,
+            caller.user,
+            request.path_params["queue"],
+            fields.closed,
+            fields.waiting,
+            fields.waitingAfterSeconds,
+        )
+        return ok({"queue": self._queue_json(stored)})
 
     async def preview_sms(self, request: Request, caller: Caller) -> Response:
         """**Extension**: how a text would travel as SMS (encoding and segments) before it is sent."""

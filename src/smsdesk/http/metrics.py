@@ -100,9 +100,10 @@ class Metrics:
             child = self._children[key] = counter.labels(*labels)
         child.inc()
 
-    def committed(self, position: int, rows: Sequence[StoredNotification] | None = None) -> None:
-        """A CommitListener: notifications up to ``position`` were committed now."""
-        self._committed.append((position, time.monotonic()))
+    def committed(self, position: int | None, rows: Sequence[StoredNotification] | None = None) -> None:
+        """A CommitListener: notifications up to ``position`` were committed now (None: positions
+        unknown, so the next hand-over counts as theirs)."""
+        self._committed.append((position if position is not None else 0, time.monotonic()))
         if len(self._committed) > 10_000:  # nobody is delivering (no fan-out): keep memory bounded
             del self._committed[:5_000]
 
@@ -203,6 +204,11 @@ class _QueueCollector(Collector):
         ("average_time_to_accept_ms", "Average time in the queue until accepted today, in milliseconds."),
         ("average_handle_time_ms", "Average handle time of the sessions completed today, in milliseconds."),
         ("service_level", "Share accepted within the service-level threshold today."),
+        (
+            "closed_replies",
+            "Automatic replies sent today to customers who texted while the queue was closed.",
+        ),
+        ("waiting_replies", "Automatic replies sent today to customers who waited long for an agent."),
     )
 
     def __init__(self, views: list[tuple[str, QueueView]]) -> None:

@@ -19,7 +19,7 @@ from smsdesk.gws.bounds import InputBounds
 
 OPENAPI_PATH = "/api/v2/openapi.json"
 _REF = "#/components/schemas/{name}"
-TEXT_FIELDS = frozenset({"text", "noticeText"})
+TEXT_FIELDS = frozenset({"text", "noticeText", "closed", "waiting"})
 
 
 class ErrorEnvelope(msgspec.Struct):
@@ -86,17 +86,10 @@ def _ok(schema_name: str, description: str) -> dict[str, Any]:
     }
 
 
-def _resource_body(cls: type[msgspec.Struct]) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(name=cls.__name__)}}},
-    }
-
-
 def _admin(
     method: str,
     summary: str,
-    body: type[msgspec.Struct] | None = None,
+    body: type[rq.Resource] | None = None,
     parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """An administration request (ROLE_ADMIN; an agent or supervisor gets 403 statusCode 5)."""
@@ -167,6 +160,31 @@ def _post(
     return operation
 
 
+def _resource_body(cls: type[rq.Resource]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(name=cls.__name__)}}},
+    }
+
+
+def _write(
+    summary: str,
+    ok: dict[str, Any],
+    body: type[rq.Resource] | None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A PUT, POST or DELETE of a resource (extensions): its fields in the body, no operationName."""
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {**ok, **_error_responses("400", "401", "403", "404", "405", "409", "413")},
+    }
+    if body is not None:
+        operation["requestBody"] = _resource_body(body)
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
 def _paths(limits: Limits) -> dict[str, Any]:
     bounds = limits.bounds
     session_id = _path_param("session_id", limits)
@@ -174,7 +192,115 @@ def _paths(limits: Limits) -> dict[str, Any]:
     fields = _query(
         "fields", {"type": "string", "maxLength": bounds.max_string_length}, "`*` for whole resources"
     )
+    text = {"type": "string", "maxLength": bounds.max_string_length}
+    response_id = _path_param("response_id", limits)
+    queue = _path_param("queue", limits)
     return {
+        "/api/v2/me/smssessions/{session_id}/history": {
+            "get": _get(
+                "The customer's earlier sessions, newest first, with their transcripts (extension)",
+                _ok("Success", "history, total"),
+                [
+                    session_id,
+                    _query("startIndex", integer, "first session, 1-based, newest first (0 behaves like 1)"),
+                    _query(
+                        "count",
+                        {**integer, "minimum": 1, "maximum": 100},
+                        "how many (default 20, at most 100)",
+                    ),
+                ],
+            )
+        },
+        "/api/v2/me/standard-responses": {
+            "get": _get(
+                "Standard responses matching a search, optionally filled for a session (agents; extension)",
+                _ok("Success", "standardResponses"),
+                [
+                    _query(
+                        "query", text, "words that must all appear in the name, category or text (any case)"
+                    ),
+                    _query(
+                        "smssessionId",
+                        text,
+                        "a session of the caller's: each response gets filledText (or missing placeholders)",
+                    ),
+                ],
+            )
+        },
+        "/api/v2/standard-responses": {
+            "get": _get(
+                "The contact center's standard responses (supervisors, administrators; extension)",
+                _ok("Success", "standardResponses"),
+            ),
+            "post": _write(
+                "Add a standard response: name, text, optional category (extension)",
+                _ok("Success", "id, uri, path, standardResponse"),
+                rq.StandardResponseFields,
+            ),
+        },
+        "/api/v2/standard-responses/{response_id}": {
+            "get": _get(
+                "One standard response (extension)", _ok("Success", "standardResponse"), [response_id]
+            ),
+            "put": _write(
+                "Change a standard response: the fields given replace theirs (extension)",
+                _ok("Success", "standardResponse"),
+                rq.StandardResponseFields,
+                [response_id],
+            ),
+            "delete": _write(
+                "Delete a standard response (extension)", _ok("Success", "deleted"), None, [response_id]
+            ),
+        },
+        "/api/v2/queues": {
+            "get": _get(
+                "Queues with their opening hours and automatic replies (administrators: all, with members, "
+                "supervisors and service numbers; supervisors: theirs; extension)",
+                _ok("Success", "queues"),
+            ),
+            "post": _admin("post", "Add a queue (administrators; extension)", rq.NewQueue),
+        },
+        "/api/v2/queues/{queue}": {
+            "get": _get(
+                "One queue's opening hours and automatic replies (extension)",
+                _ok("Success", "queue"),
+                [queue],
+            ),
+            "put": _admin(
+                "put",
+                "Set a queue's members and supervisors (administrators; extension)",
+                rq.QueueChanges,
+                [queue],
+            ),
+            "delete": _admin(
+                "delete",
+                "Delete a queue no number routes to (administrators; extension)",
+                None,
+                [queue],
+            ),
+        },
+        "/api/v2/queues/{queue}/opening-hours": {
+            "put": _write(
+                "Set a queue's opening hours (extension)",
+                _ok("Success", "queue"),
+                rq.OpeningHoursFields,
+                [queue],
+            ),
+            "delete": _write(
+                "Remove a queue's opening hours: always open (extension)",
+                _ok("Success", "queue"),
+                None,
+                [queue],
+            ),
+        },
+        "/api/v2/queues/{queue}/automatic-replies": {
+            "put": _write(
+                "Set a queue's automatic replies; what is left out is none (extension)",
+                _ok("Success", "queue"),
+                rq.AutomaticRepliesFields,
+                [queue],
+            )
+        },
         "/api/v2/diagnostics/version": {
             "get": {
                 "summary": "Server version (no authentication)",
@@ -256,27 +382,6 @@ def _paths(limits: Limits) -> dict[str, Any]:
             ),
             "delete": _admin(
                 "delete", "Delete a user (administrators)", None, [_path_param("user_id", limits)]
-            ),
-        },
-        "/api/v2/queues": {
-            "get": _admin("get", "The contact center's queues (administrators; extension)"),
-            "post": _admin("post", "Add a queue (administrators; extension)", rq.NewQueue),
-        },
-        "/api/v2/queues/{name}": {
-            "get": _admin(
-                "get", "One queue (administrators; extension)", None, [_path_param("name", limits)]
-            ),
-            "put": _admin(
-                "put",
-                "Set a queue's members and supervisors (administrators; extension)",
-                rq.QueueChanges,
-                [_path_param("name", limits)],
-            ),
-            "delete": _admin(
-                "delete",
-                "Delete a queue no number routes to (administrators; extension)",
-                None,
-                [_path_param("name", limits)],
             ),
         },
         "/api/v2/service-numbers": {
@@ -453,6 +558,7 @@ def _components(limits: Limits) -> dict[str, Any]:
     operation_types = sorted({cls for table in tables for cls in table.values()}, key=lambda c: c.__name__)
     types: list[Any] = [
         *operation_types,
+        *rq.RESOURCE_BODIES,
         *rq.ADMIN_BODIES,
         ErrorEnvelope,
         OperationAccepted,
@@ -467,12 +573,12 @@ def _components(limits: Limits) -> dict[str, Any]:
             aliases.setdefault(cls.__name__, [])
             if name not in aliases[cls.__name__]:
                 aliases[cls.__name__].append(name)
-    admin_bodies = {cls.__name__ for cls in rq.ADMIN_BODIES}
+    resources = {cls.__name__ for cls in (*rq.RESOURCE_BODIES, *rq.ADMIN_BODIES)}
     for name, schema in schemas.items():
         if name in aliases:
             schema["properties"]["operationName"] = {"enum": sorted(aliases[name])}
             _bound_schema(name, schema, limits)
-        elif name in admin_bodies:
+        elif name in resources:
             _bound_schema(name, schema, limits)
     return {
         "schemas": schemas,

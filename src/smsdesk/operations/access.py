@@ -19,6 +19,7 @@ from smsdesk.operations.ports import ServiceNumber, Transaction, User
 
 AGENT_ROLES = frozenset({"ROLE_AGENT", "ROLE_SUPERVISOR"})
 SUPERVISOR_ROLE = "ROLE_SUPERVISOR"
+ADMIN_ROLE = "ROLE_ADMIN"
 
 
 def require_agent(user: User) -> None:
@@ -152,3 +153,30 @@ async def session_for_audit(tx: Transaction, user: User, session_id: str) -> Ses
     if user.id in record.parties or await _supervises_queue(tx, user, record.queue):
         return record
     raise not_found("SMS session not found")
+
+
+def require_manager(user: User, what: str) -> None:
+    """Supervisors and administrators manage a contact center's shared settings (standard
+    responses, queues' hours and replies); agents only use them."""
+    if SUPERVISOR_ROLE not in user.roles and ADMIN_ROLE not in user.roles:
+        raise DomainError(ErrorKind.NO_PERMISSION, f"{what} are managed by supervisors and administrators")
+
+
+async def managed_queues(tx: Transaction, user: User) -> list[str]:
+    """The queues whose hours and replies ``user`` may read and change: every queue of their contact
+    center for an administrator, the queues they supervise for a supervisor."""
+    require_manager(user, "Queues' opening hours and automatic replies")
+    if ADMIN_ROLE in user.roles:
+        return sorted(queue for tenant_id, queue in await tx.queues.all() if tenant_id == user.tenant_id)
+    return await tx.queues.supervised_by(user.tenant_id, user.id)
+
+
+async def managed_queue(tx: Transaction, user: User, queue: str) -> str:
+    """One queue ``user`` may manage: an unknown queue (or another contact center's) is not found; a
+    supervisor's queue they do not supervise is refused."""
+    require_manager(user, "Queues' opening hours and automatic replies")
+    if not await tx.queues.exists(user.tenant_id, queue):
+        raise not_found(f"Queue not found: {queue}")
+    if ADMIN_ROLE not in user.roles and queue not in await tx.queues.supervised_by(user.tenant_id, user.id):
+        raise DomainError(ErrorKind.NO_PERMISSION, f"{user.user_name} does not supervise queue {queue}")
+    return queue

@@ -9,6 +9,7 @@ from dataclasses import replace
 from smsdesk.domain.consent import OPTED_IN_NOTICE, OPTED_OUT_NOTICE, ConsentChange
 from smsdesk.domain.model import DomainContext
 from smsdesk.domain.session import SmsSession
+from smsdesk.operations import opening_hours
 from smsdesk.operations.delivery import record_delivery
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.ports import Transaction
@@ -111,7 +112,9 @@ class SmsIntake:
                 )
             self._apply_consent(session, ctx, opted_out, change is not None, sms.text.strip())
             if record is not None and change is ConsentChange.OPT_OUT:
-                session.abandon()  # opted out while waiting: nobody will ever be able to answer
+                session.abandon(ctx)  # opted out while waiting: nobody will ever be able to answer
+            # A closed queue answers by itself (once per conversation).
+            await opening_hours.on_customer_text(work, session, ctx)
             await publish_session_change(services, work, session)
 
     @staticmethod
@@ -190,7 +193,7 @@ class SmsIntake:
                     signal.reason or "reported by the carrier",
                 )
                 if signal.opted_out:
-                    session.abandon()
+                    session.abandon(ctx)
                 await publish_session_change(self.services, work, session)
         log.info(
             "%s reports %s %s for %s",

@@ -17,6 +17,7 @@ from smsdesk.domain.clock import now_ms
 from smsdesk.domain.model import OfferKind
 from smsdesk.domain.routing import choose_agent
 from smsdesk.domain.session import SmsSession
+from smsdesk.operations import opening_hours
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.services import Services
@@ -35,7 +36,9 @@ async def route_waiting(services: Services, tenant_id: str) -> int:
     offered = 0
     async with services.store.transaction() as tx:
         waiting = await tx.sessions.unoffered(tenant_id)
-    unstaffed: set[str] = set()
+        # A closed queue's sessions wait for its opening (operations/opening_hours.py).
+        closed = await opening_hours.closed_queues(tx, tenant_id, now_ms()) if waiting else set()
+    unstaffed: set[str] = set(closed)
     for session_id, queue in waiting:
         if queue in unstaffed:
             continue

@@ -59,6 +59,7 @@ class Services:
         self.on_routing_needed: list[Callable[[str], None]] = []
         self.on_sms_enqueued: list[Callable[[], None]] = []
         self.on_sms_attempt: list[Callable[[str, str], None]] = []  # (connector, accepted|retry|failed)
+        self.on_queue_hours_changed: list[Callable[[], None]] = []  # the watch, where it runs
 
     def domain_context(self) -> DomainContext:
         return DomainContext(
@@ -66,6 +67,11 @@ class Services:
             new_participant_id=new_participant_id,
             offer_timeout_ms=self.settings.offer_timeout_ms,
         )
+
+    def queue_hours_changed(self) -> None:
+        """A queue's opening hours or automatic replies changed (through this node)."""
+        for wake_watch in self.on_queue_hours_changed:
+            wake_watch()
 
     def request_routing(self, tenant_id: str) -> None:
         """Routing has something to do in this contact center (wherever the router runs)."""

@@ -15,7 +15,7 @@ from smsdesk.domain.errors import DomainError, ErrorKind, invalid_state, invalid
 from smsdesk.domain.model import DomainContext, MessageType, OfferKind, SupervisionMode
 from smsdesk.domain.session import SmsSession
 from smsdesk.gws import requests as rq
-from smsdesk.operations import access
+from smsdesk.operations import access, standard_responses
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.ports import User
 from smsdesk.operations.services import Services, Work
@@ -220,6 +220,22 @@ async def delete_user_data(call: Call, op: rq.DeleteUserData) -> None:
 @handles(rq.SendMessage)
 async def send_message(call: Call, op: rq.SendMessage) -> None:
     text = _text(call.services, op.text, "text")
+    call.session.post(call.ctx, call.user.id, MessageType.TEXT, agents_only=False, text=text)
+
+
+@handles(rq.SendStandardResponse)
+async def send_standard_response(call: Call, op: rq.SendStandardResponse) -> None:
+    """**Extension**: a standard response, filled from the session, sent exactly as SendMessage."""
+    if not op.standardResponseId:
+        raise DomainError(ErrorKind.MISSING_PARAMETER, "Missing required parameter: standardResponseId")
+    text = await standard_responses.text_for(
+        call.work.tx, call.user, call.session.record, op.standardResponseId
+    )
+    limit = call.services.settings.max_text_length
+    if len(text) > limit:
+        raise invalid_value(
+            f"The filled standard response is longer than {limit} characters (max_text_length)"
+        )
     call.session.post(call.ctx, call.user.id, MessageType.TEXT, agents_only=False, text=text)
 
 

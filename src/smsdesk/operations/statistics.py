@@ -83,11 +83,7 @@ async def queue_view(services: Services, tx: Transaction, tenant_id: str, queue:
     since = start_of_day_ms(now)
     threshold = services.settings.service_level_threshold_ms
     totals = await tx.facts.queue_totals(tenant_id, queue, since, threshold)
-    waiting_since = []
-    for session_id in await tx.sessions.waiting(tenant_id, queue):
-        record = await tx.sessions.load(tenant_id, session_id)
-        if record is not None:
-            waiting_since.append(record.waiting_since_ms or record.received_ms)
+    waiting_since = await tx.sessions.waiting_since(tenant_id, queue)
     stats = queue_statistics(queue, totals, waiting_since, now, threshold)
     members = await tx.queues.members(tenant_id, queue)
     states = {fact.user_id: fact for fact in await tx.facts.last_agent_states(tenant_id, members)}

@@ -30,6 +30,7 @@ import msgspec
 from smsdesk.bayeux import BayeuxServer, ServerSession, channels
 from smsdesk.operations.background import BackgroundLoop
 from smsdesk.operations.ports import Store, StoredNotification, User
+from smsdesk.realtime.recent_rows import RecentRows
 
 log = logging.getLogger("smsdesk.fanout")
 
@@ -115,6 +116,7 @@ class Fanout:
         # Told the position up to which rows were handed to their Bayeux sessions (metrics).
         self.on_delivered: Callable[[int], None] | None = None
         self._sessions_by_user: dict[str, set[_Delivery]] = {}
+        self.recent = RecentRows()
         # catch_up_s: in a cluster, pokes come over the network and one may be lost; reading the
         # outbox on a timer as well bounds the delay that would cause.
         self._loop = BackgroundLoop("smsdesk-fanout", self.drain, catch_up_s, log)
@@ -226,11 +228,16 @@ class Fanout:
 
     # ----- live delivery -----
 
-    def committed(self, position: int, rows: Sequence[StoredNotification] | None) -> None:
+    def committed(self, position: int | None, rows: Sequence[StoredNotification] | None) -> None:
         """The store's commit listener: rows up to ``position`` are committed. When the store hands
         the newest of them over and nothing lies between the cursor and them, they are delivered now,
         without reading the table; otherwise the drain reads what is missing."""
-        if self.server is None or position <= self.cursor:
+        if self.server is None:
+            return
+        if position is None:
+            self._loop.wake()
+            return
+        if position <= self.cursor:
             return
         if rows and rows[0].position <= self.cursor + 1:
             self._deliver(rows)
@@ -280,6 +287,7 @@ class Fanout:
         for row in rows:
             if row.position <= cursor:
                 continue
+            self.recent.add(row)
             states = self._sessions_by_user.get(row.user_id)
             if states:
                 data = msgspec.Raw(row.payload)
@@ -300,14 +308,18 @@ class Fanout:
         try:
             if not state.checked:
                 state.checked = True
-                await self._check_gap(state)
+                if state.resume is None or not self.recent.covers(state.resume):
+                    await self._check_gap(state)
             while True:
                 while state.backfills:
                     await self._backfill(state)
                 cursor = self.cursor  # every row up to it is committed, so the read below sees it
-                rows = await self.store.outbox.of_user_after(
-                    state.user_id, state.watermark, None, self.batch_size
-                )
+                if self.recent.covers(state.watermark):
+                    rows = self.recent.of_user_after(state.user_id, state.watermark, self.batch_size)
+                else:
+                    rows = await self.store.outbox.of_user_after(
+                        state.user_id, state.watermark, None, self.batch_size
+                    )
                 if state.backfills:
                     continue  # a subscription came during the read: its older rows go first
                 if not self._send(state, rows):
@@ -337,7 +349,8 @@ class Fanout:
         assert resume is not None
         cursor = self.cursor
         oldest = await self.store.outbox.oldest_position()
-        last = await self.store.outbox.last_position()
+        # At or below this node's cursor the position exists: only a later one needs the database's.
+        last = cursor if resume <= cursor else await self.store.outbox.last_position()
         if oldest - 1 <= resume <= last:
             return
         self._gap(state, "retention" if resume < oldest - 1 else "unknown_position", oldest, cursor)
@@ -412,7 +425,12 @@ class Fanout:
         """Delete rows older than the retention window, a bounded batch per transaction so a commit
         never waits long behind it. Only rows fan-out has passed are candidates."""
         before = int((time.time() - self.retention_s) * 1000)
+        pruned = 0
         for _ in range(100):  # at most 500k rows per run; the rest waits for the next one
-            if await self.store.outbox.prune(before, self.cursor, 5_000) < 5_000:
-                return
+            batch = await self.store.outbox.prune(before, self.cursor, 5_000)
+            pruned += batch
+            if batch < 5_000:
+                break
             await asyncio.sleep(0)  # let operations commit between batches
+        if pruned:
+            self.recent.forget_below(await self.store.outbox.oldest_position())

@@ -13,9 +13,11 @@ A message for a client this node does not own (another node served it last, or t
 cannot be trusted) makes this node **claim** it: one conditional statement makes it the owner and
 asks the previous owner, over ``smsdesk_clients``, to release it. The previous owner finishes what
 it is doing with the client, answers a held connect empty, drops its copy and replies with the
-client's state (``delivered``, subscriptions); the claimer waits for that reply before it serves
-the client (or not at all when the previous owner is gone: its LISTEN connection has closed). So
-two nodes never serve one client at once, and a claim always starts from the latest state:
+client's state (``delivered``, subscriptions, whether it has connected); the claimer waits for that
+reply before it serves the client (or not at all when the previous owner is gone: its LISTEN
+connection has closed), except for an ack client's connect, which says itself where the client is
+(the release, when it comes, brings only a subscription changed meanwhile). A claim always starts
+from the latest state:
 
 - with the ack extension, from the client's acknowledgement (authoritative: the client says what it
   received), so an ack client receives every notification exactly once and in order, whatever
@@ -110,6 +112,9 @@ class SharedBayeuxClients:
         """Claims waiting for the previous owner's release, by claim token."""
         self._early: dict[str, ClientState | None] = {}
         """Releases heard before their claim started waiting (its reply and theirs raced), by token."""
+        self._unawaited_claims: dict[str, str] = {}
+        """Claims that did not wait for their release, by token: the client's id. The previous owner
+        may have changed the client's subscriptions meanwhile; its release says so (``_late``)."""
         self._owned: dict[str, ServerSession] = {}
         self._flusher = BackgroundLoop("smsdesk-bayeux-flush", self.flush, flush_s, log)
         self._expiry = BackgroundLoop("smsdesk-bayeux-expiry", self.expire, max(1.0, expire_after_s / 4), log)
@@ -161,7 +166,10 @@ class SharedBayeuxClients:
         elif verb == "released":  # data: "<token> <state>"
             token, _, state = data.partition(" ")
             waiter = self._releases.get(token)
-            if waiter is None:
+            late = self._unawaited_claims.pop(token, None)
+            if late is not None:
+                self._late(late, ClientState.parse(state))
+            elif waiter is None:
                 if len(self._early) > 1_000:
                     self._early.clear()
                 self._early[token] = ClientState.parse(state)
@@ -207,19 +215,31 @@ class SharedBayeuxClients:
             await self._serve_owned(local, owned, acked)
             return
         state: ClientState | None = None
-        if claim.previous_owner_alive:
+        stored = claim.stored
+        acked = _acknowledged(message) if is_connect and stored.ack else None
+        if claim.previous_owner_alive and acked is not None:
+            # An ack client's connect says where the client is, and its subscriptions were written
+            # when they were made: nothing the previous owner holds is needed, so this node serves
+            # it without waiting for the release (which round-robin would otherwise cost on every
+            # connect). The previous owner drops its copy when it hears the claim; a connect it
+            # still held was given up by the client, and what it answers there is never acknowledged.
+            self._unawaited(token, client_id)
+            state = ClientState(None, None, connected=True)
+        elif claim.previous_owner_alive:
             state = await self._released_by(client_id, token)
             if state is not None and state.subscriptions is None:  # too many to tell: it wrote them
                 claim_row = await self.directory.get(client_id)
-                state = ClientState(state.delivered, claim_row.subscriptions if claim_row else None)
-        stored = claim.stored
+                state = ClientState(
+                    state.delivered, claim_row.subscriptions if claim_row else None, state.connected
+                )
         subscriptions = state.subscriptions if state is not None and state.subscriptions is not None else None
         if subscriptions is None:
             subscriptions = stored.subscriptions
         delivered = state.delivered if state is not None and state.delivered is not None else stored.delivered
+        connected = state.connected if state is not None and state.connected is not None else stored.connected
         local = server.session(client_id)  # again: the copy may have gone during the waits above
         if local is None:
-            local = server.adopt(client_id, user, stored.ack, subscriptions, stored.connected)
+            local = server.adopt(client_id, user, stored.ack, subscriptions, connected)
         else:
             local.subscriptions.clear()
             local.subscriptions.update(subscriptions)
@@ -227,7 +247,6 @@ class SharedBayeuxClients:
             # now, it must not be swept while the rebuild below awaits the outbox (the client would
             # be told 402 and, without a resume token, lose what it had not received).
             local.last_active = time.monotonic()
-        acked = _acknowledged(message) if is_connect and stored.ack else None
         start = acked if acked is not None else delivered
         now = _now_ms()
         local.attributes[_OWNED] = _Owned(
@@ -250,6 +269,29 @@ class SharedBayeuxClients:
 
     def _trusted(self, owned: _Owned) -> bool:
         return self.listening and owned.generation == self.generation
+
+    def _unawaited(self, token: str, client_id: str) -> None:
+        if len(self._unawaited_claims) > 10_000:  # replies of owners that died before answering
+            self._unawaited_claims.clear()
+        self._unawaited_claims[token] = client_id
+
+    def _late(self, client_id: str, state: ClientState | None) -> None:
+        """The release of a claim that did not wait: a subscription the previous owner made or
+        dropped just before it heard the claim is applied now, with what it missed meanwhile."""
+        session = self._owned.get(client_id)
+        if session is None or state is None or state.subscriptions is None:
+            return
+        wanted = set(state.subscriptions)
+        if wanted == session.subscriptions:
+            return
+        for channel in session.subscriptions - wanted:
+            session.subscriptions.discard(channel)
+        for channel in wanted - session.subscriptions:
+            session.subscriptions.add(channel)
+            self.fanout.on_subscribe(session, channel)
+        log.info(
+            "Bayeux client %s: subscriptions changed on its previous node during the hand-over", client_id
+        )
 
     async def _released_by(self, client_id: str, token: str) -> ClientState | None:
         """The previous owner's state of the client once it has released it (None: it had none, or
@@ -277,7 +319,7 @@ class SharedBayeuxClients:
             session = self._owned.pop(client_id, None)
             owned: _Owned | None = session.attributes.get(_OWNED) if session is not None else None
             if session is not None and owned is not None and self.server is not None:
-                state = ClientState(owned.sent, tuple(sorted(session.subscriptions)))
+                state = ClientState(owned.sent, tuple(sorted(session.subscriptions)), session.connected)
                 # A held connect is answered empty (its client moved on); the copy goes.
                 self.server.remove(session, "released")
         if self.tell is not None:

@@ -12,10 +12,11 @@ from smsdesk.operations.ports import StoredNotification
 from smsdesk.storage.connection import Row
 
 PRUNE_CANDIDATES = (
-    "SELECT position, created_ms FROM outbox WHERE position <= ? "
+    "SELECT position, created_ms FROM outbox WHERE position > 0 AND position <= ? "
     "AND position < (SELECT MAX(position) FROM outbox) ORDER BY position LIMIT ?"
 )
-"""The oldest rows up to a position, never the newest row (it keeps the last position meaningful)."""
+"""The oldest rows up to a position, never the newest row (it keeps the last position meaningful).
+``position > 0`` starts PostgreSQL's index scan past the temporary positions (docs/architecture.md §6)."""
 
 
 def prune_boundary(rows: Iterable[Row], created_before_ms: int) -> int | None:

@@ -60,6 +60,7 @@ CLIENTS_CHANNEL = "smsdesk_clients"
 NODE_APPLICATION = "smsdesk-node"
 """The application_name of each node's LISTEN connection, followed by the node's id: counting them
 counts the live nodes, and a node whose connection is gone is dead to the others."""
+DELIVERY_POOL_SIZE = 3
 _MIGRATION_LOCK = 0x5D5D_0001  # advisory lock key: nodes starting together migrate one at a time
 
 
@@ -98,13 +99,27 @@ class PostgresConnection:
 
 
 _APPEND = """
-INSERT INTO outbox (position, tenant_id, user_id, channel, payload, created_ms)
-SELECT -nextval('outbox_pending'), n.tenant_id, n.user_id, n.channel, n.payload, $5
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS n(tenant_id, user_id, channel, payload)
-RETURNING pg_current_xact_id()::text
+WITH appended AS (
+    INSERT INTO outbox (position, tenant_id, user_id, channel, payload, created_ms)
+    SELECT -nextval('outbox_pending'), n.tenant_id, n.user_id, n.channel, n.payload, $5
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY
+           AS n(tenant_id, user_id, channel, payload, ordinal)
+     ORDER BY n.ordinal
+    RETURNING position
+)
+SELECT pg_current_xact_id()::text,
+       set_config('smsdesk.pending',
+                  concat_ws(',', NULLIF(current_setting('smsdesk.pending', true), ''),
+                            (SELECT string_agg(position::text, ',' ORDER BY position DESC) FROM appended)),
+                  true),
+       set_config('smsdesk.announce', $6, true)
 """
-"""Rows get a temporary (negative) position; the ``outbox_number`` trigger numbers them inside COMMIT
-(migration 0011). Returns the transaction's id, which the commit's announcement carries."""
+"""Rows get a temporary (negative) position, named in ``smsdesk.pending`` in the order they were
+appended; the ``outbox_number`` trigger numbers them inside COMMIT (migration 0011) and announces
+them, with their rows, when ``$6`` is ``rows`` (other nodes listen);
+``off`` when this node serves the database alone: it reads what it committed instead, which
+several commits share under load, where an announcement costs every commit a notification.
+Returns the transaction's id, which the announcement carries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,23 +158,27 @@ _decode_rows = msgspec.json.Decoder(list[tuple[str, str, msgspec.Raw]]).decode
 class PostgresSessions(SessionsSql):
     """Sessions with PostgreSQL's locks: many transactions run at once here, on many nodes."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "reference_ids")
 
     ARRIVAL = "id"  # the same millisecond on several nodes has no order to keep: any stable one
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, reference_ids: PostgresReferenceIds) -> None:
         super().__init__(PostgresConnection(conn))
         self.conn = conn
+        self.reference_ids = reference_ids
 
     async def load(self, tenant_id: str, session_id: str) -> SessionRecord | None:
         # FOR UPDATE: the session is read to be changed; a concurrent operation on it waits here.
-        return session_of(
-            await self.conn.fetchrow(
-                "SELECT body FROM sms_sessions WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-                session_id,
-                tenant_id,
-            )
+        # The operation's referenceId comes along, a round trip saved (a number never used is lost).
+        row = await self.conn.fetchrow(
+            "SELECT body, nextval('reference_ids') FROM sms_sessions WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+            session_id,
+            tenant_id,
         )
+        if row is None:
+            return None
+        self.reference_ids.drawn = int(row[1])
+        return session_of(row)
 
     async def open_for(
         self, tenant_id: str, service_number: str, customer_number: str
@@ -177,29 +196,36 @@ class PostgresSessions(SessionsSql):
 
 
 class PostgresReferenceIds:
-    """A sequence (migration 0010): every node's requests draw from it, in the order they ask."""
+    """A sequence (migration 0010): every node's requests draw from it, in the order they ask. The
+    transaction's session load draws one as it goes (``PostgresSessions.load``)."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "drawn")
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
+        self.drawn: int | None = None
 
     async def next(self) -> int:
-        value: int = await self.conn.fetchval("SELECT nextval('reference_ids')")
-        return value
+        if self.drawn is not None:
+            value, self.drawn = self.drawn, None
+            return value
+        drawn: int = await self.conn.fetchval("SELECT nextval('reference_ids')")
+        return drawn
 
 
 class PostgresOutboxWriter:
     """Appends with temporary positions; the rows are kept by transaction id until the commit's
     announcement gives their positions (:meth:`PostgresStore.announced`)."""
 
-    __slots__ = ("conn", "store", "transaction")
+    __slots__ = ("announced", "conn", "store", "transaction")
 
     def __init__(self, conn: Conn, store: PostgresStore) -> None:
         self.conn = conn
         self.store = store
         self.transaction: str | None = None
         """The transaction's id once it appended (None: it notifies nobody)."""
+        self.announced = False
+        """Whether its commit is announced (other nodes listen), or this node reads it."""
 
     async def append(self, notifications: Sequence[Notification]) -> None:
         transaction: str = await self.conn.fetchval(
@@ -209,10 +235,13 @@ class PostgresOutboxWriter:
             [n.channel for n in notifications],
             [n.payload for n in notifications],
             _now_ms(),
+            "rows" if self.store.other_nodes else "off",
         )
-        # Kept before COMMIT is sent: the announcement may reach this node before COMMIT's reply.
-        self.store.appending[transaction] = list(notifications)
         self.transaction = transaction
+        self.announced = self.store.other_nodes
+        if self.announced:
+            # Kept before COMMIT is sent: the announcement may reach this node before COMMIT's reply.
+            self.store.appending[transaction] = list(notifications)
 
 
 async def _nothing_to_reset(conn: Conn) -> None:
@@ -228,29 +257,48 @@ class PostgresStore:
         self.dsn = dsn
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._delivery_pool: asyncpg.Pool | None = None
         self._pool_lock = threading.Lock()
         self.commit_listeners: list[CommitListener] = []
         self.outbox: OutboxReader = PostgresOutboxReader(self)
+        self.other_nodes = True
+        """Whether other nodes serve this database (told by the cluster's count of them): only then do
+        announcements carry the rows."""
         self.node = secrets.token_hex(6)
         """This process's id in the cluster (its LISTEN connection's application_name says it)."""
         self.appending: dict[str, list[Notification]] = {}
         """Rows this node appended, by transaction id, until their commit's announcement numbers them."""
 
     async def pool(self) -> asyncpg.Pool:
-        """The connection pool, created on first use in the running event loop."""
+        """The operations' connection pool, created on first use in the running event loop."""
         if self._pool is None:
-            pool = await asyncpg.create_pool(
-                self.dsn,
-                min_size=1,
-                max_size=self.pool_size,
-                server_settings={"application_name": "smsdesk"},
-                reset=_nothing_to_reset,
-            )
+            pool = await self._create_pool(self.pool_size, "smsdesk")
             if self._pool is None:
                 self._pool = pool
             else:
                 await pool.close()
         return self._pool
+
+    async def delivery_pool(self) -> asyncpg.Pool:
+        """A few connections for delivering notifications (the fan-out's reads, replays, Bayeux
+        clients changing hands), so that a desktop's notifications never queue behind operations
+        waiting for the operations' pool."""
+        if self._delivery_pool is None:
+            pool = await self._create_pool(DELIVERY_POOL_SIZE, "smsdesk-delivery")
+            if self._delivery_pool is None:
+                self._delivery_pool = pool
+            else:
+                await pool.close()
+        return self._delivery_pool
+
+    async def _create_pool(self, size: int, application_name: str) -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            self.dsn,
+            min_size=1,
+            max_size=size,
+            server_settings={"application_name": application_name},
+            reset=_nothing_to_reset,
+        )
 
     async def connect(self, application_name: str = "smsdesk") -> asyncpg.Connection:
         """A connection of its own (LISTEN, leadership): outside the pool, closed by the caller."""
@@ -313,15 +361,17 @@ class PostgresStore:
 
     def close(self) -> None:
         """Drop every connection at once (synchronous callers: the CLI, tests)."""
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+        pools = [p for p in (self._pool, self._delivery_pool) if p is not None]
+        self._pool = self._delivery_pool = None
+        for pool in pools:
             # The pool's loop may be gone already (asyncio.run returned): its sockets close with it.
             with contextlib.suppress(RuntimeError):
                 pool.terminate()
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+        pools = [p for p in (self._pool, self._delivery_pool) if p is not None]
+        self._pool = self._delivery_pool = None
+        for pool in pools:
             await pool.close()
 
     # ----- transactions -----
@@ -333,17 +383,26 @@ class PostgresStore:
         try:
             async with pool.acquire() as conn, conn.transaction():
                 outbox = PostgresOutboxWriter(conn, self)
+                reference_ids = PostgresReferenceIds(conn)
                 yield SqlTransaction(
-                    PostgresConnection(conn), PostgresSessions(conn), outbox, PostgresReferenceIds(conn)
+                    PostgresConnection(conn), PostgresSessions(conn, reference_ids), outbox, reference_ids
                 )
         except BaseException as error:
             if outbox is not None and outbox.transaction is not None:
                 # Rolled back, or its outcome unknown: either way no announcement will use the rows
                 # (one that does arrive carries them, or the fan-out reads them).
                 self.appending.pop(outbox.transaction, None)
-            if isinstance(error, (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)):
+            # A unique violation here is a concurrent transaction that committed the same key first
+            # (each write checks for its key before it inserts): run again, the check sees it.
+            if isinstance(
+                error,
+                (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError),
+            ):
                 raise StorageConflict(str(error)) from error
             raise
+        if outbox.transaction is not None and not outbox.announced:
+            for listener in self.commit_listeners:
+                listener.committed(None, None)  # unannounced: the fan-out reads what it committed
 
     def announced(self, payload: str) -> None:
         """A commit's announcement reached this node (``postgres_cluster.PostgresListener``): tell
@@ -378,7 +437,7 @@ class PostgresOutboxReader:
         self.store = store
 
     async def after(self, position: int, limit: int) -> list[StoredNotification]:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         rows = await pool.fetch(
             "SELECT position, user_id, channel, payload FROM outbox WHERE position > $1 "
             "ORDER BY position LIMIT $2",
@@ -388,13 +447,13 @@ class PostgresOutboxReader:
         return stored_notifications(rows)
 
     async def last_position(self) -> int:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         return int(await pool.fetchval("SELECT position FROM outbox_head WHERE id = 1"))
 
     async def of_user_after(
         self, user_id: str, position: int, upto: int | None, limit: int
     ) -> list[StoredNotification]:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         rows = await pool.fetch(
             "SELECT position, user_id, channel, payload FROM outbox "
             "WHERE user_id = $1 AND position > $2 AND ($3::bigint IS NULL OR position <= $3) "
@@ -407,16 +466,18 @@ class PostgresOutboxReader:
         return stored_notifications(rows)
 
     async def oldest_position(self) -> int:
-        pool = await self.store.pool()
-        value = await pool.fetchval("SELECT MIN(position) FROM outbox")
+        pool = await self.store.delivery_pool()
+        # Positions start at 1; below 0 lie the temporary positions of rows numbered since, whose
+        # dead index entries an unbounded MIN would walk one by one until vacuum clears them.
+        value = await pool.fetchval("SELECT MIN(position) FROM outbox WHERE position > 0")
         return int(value) if value is not None else 1
 
     async def prune(self, created_before_ms: int, upto: int, limit: int) -> int:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         async with pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_numbered(PRUNE_CANDIDATES), upto, limit)
             boundary = prune_boundary(rows, created_before_ms)
             if boundary is None:
                 return 0
-            status = await conn.execute("DELETE FROM outbox WHERE position <= $1", boundary)
+            status = await conn.execute("DELETE FROM outbox WHERE position > 0 AND position <= $1", boundary)
             return int(status.split()[-1])

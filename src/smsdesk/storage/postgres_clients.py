@@ -15,7 +15,7 @@ _CLAIM = f"""
 WITH previous AS (
     SELECT id, owner FROM bayeux_clients WHERE id = $1 FOR UPDATE
 ), moved AS (
-    UPDATE bayeux_clients c SET owner = $2, last_seen_ms = GREATEST(c.last_seen_ms, $3), connected = 1
+    UPDATE bayeux_clients c SET owner = $2, last_seen_ms = GREATEST(c.last_seen_ms, $3)
       FROM previous WHERE c.id = previous.id
     RETURNING c.id, c.user_id, c.tenant_id, c.ack, c.subscriptions, c.version, c.delivered, c.connected,
               c.last_seen_ms, previous.owner
@@ -58,14 +58,14 @@ class PostgresBayeuxClients:
         self.node = store.node
 
     async def get(self, client_id: str) -> StoredBayeuxClient | None:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM bayeux_clients WHERE id = $1", client_id)
         return _stored(row) if row is not None else None
 
     async def insert(
         self, client: StoredBayeuxClient, now_ms: int, max_per_user: int, catch_up: bool = True
     ) -> Inserted:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         async with pool.acquire() as conn, conn.transaction():
             start: int = await conn.fetchval(
                 "INSERT INTO bayeux_clients (id, user_id, tenant_id, ack, subscriptions, version, delivered, "
@@ -100,7 +100,7 @@ class PostgresBayeuxClients:
             return Inserted(start, [(str(r[0]), None if r[1] is None else str(r[1])) for r in rows])
 
     async def claim(self, client_id: str, now_ms: int, token: str) -> Claim | None:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         row = await pool.fetchrow(_CLAIM, client_id, self.node, now_ms, token)
         if row is None:
             return None
@@ -109,7 +109,7 @@ class PostgresBayeuxClients:
     async def set_subscriptions(
         self, client_id: str, subscriptions: Sequence[str], user_cap: int = 0
     ) -> int | None:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         row = await pool.fetchrow(
             "WITH others AS (SELECT COALESCE(SUM(json_array_length(o.subscriptions::json)), 0) AS held "
             "FROM bayeux_clients c JOIN bayeux_clients o ON o.user_id = c.user_id AND o.id <> c.id "
@@ -128,7 +128,7 @@ class PostgresBayeuxClients:
         return OVER_CAP if exists else None
 
     async def record_delivery(self, client_id: str, delivered: int, now_ms: int) -> bool:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         status = await pool.execute(
             "UPDATE bayeux_clients SET delivered = GREATEST(delivered, $2), last_seen_ms = $3, connected = 1 "
             "WHERE id = $1 AND owner = $4",
@@ -140,22 +140,26 @@ class PostgresBayeuxClients:
         return bool(status.endswith(" 1"))
 
     async def record(self, changes: Sequence[tuple[str, int, int]]) -> list[str]:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
+        # Rows are locked in id order: two nodes flushing overlapping sets (a client changing hands
+        # between them) then wait for each other instead of deadlocking.
         rows = await pool.fetch(
-            "UPDATE bayeux_clients c SET delivered = GREATEST(c.delivered, v.delivered), "
+            "WITH v AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, delivered, seen)), "
+            "mine AS (SELECT c.id FROM bayeux_clients c JOIN v ON v.id = c.id WHERE c.owner = $4 "
+            "ORDER BY c.id FOR UPDATE OF c), "
+            "changed AS (UPDATE bayeux_clients c SET delivered = GREATEST(c.delivered, v.delivered), "
             "last_seen_ms = GREATEST(c.last_seen_ms, v.seen), connected = 1 "
-            "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, delivered, seen) "
-            "WHERE c.id = v.id AND c.owner = $4 RETURNING c.id",
+            "FROM v, mine WHERE c.id = mine.id AND v.id = mine.id RETURNING c.id) "
+            "SELECT v.id FROM v WHERE NOT EXISTS (SELECT 1 FROM bayeux_clients c WHERE c.id = v.id)",
             [c[0] for c in changes],
             [c[1] for c in changes],
             [c[2] for c in changes],
             self.node,
         )
-        kept = {str(r[0]) for r in rows}
-        return [c[0] for c in changes if c[0] not in kept]
+        return [str(r[0]) for r in rows]
 
     async def delete(self, client_id: str) -> None:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         await pool.execute("DELETE FROM bayeux_clients WHERE id = $1", client_id)
 
     async def delete_of_user(self, user_id: str) -> int:
@@ -169,6 +173,6 @@ class PostgresBayeuxClients:
         return len(rows)
 
     async def expire(self, seen_before_ms: int) -> int:
-        pool = await self.store.pool()
+        pool = await self.store.delivery_pool()
         status = await pool.execute("DELETE FROM bayeux_clients WHERE last_seen_ms < $1", seen_before_ms)
         return int(status.split()[-1])

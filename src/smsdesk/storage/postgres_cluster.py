@@ -37,13 +37,19 @@ _LIVE_NODES = f"SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_da
 
 
 async def _watch(
-    conn: asyncpg.Connection[Any], check: str, on_answer: Callable[[Any], None] | None = None
+    conn: asyncpg.Connection[Any],
+    check: str,
+    on_answer: Callable[[Any], None] | None = None,
+    lock: asyncio.Lock | None = None,
 ) -> None:
-    """Return once the connection stops answering ``check`` (asked every ``WATCH_S``)."""
+    """Return once the connection stops answering ``check`` (asked every ``WATCH_S``; ``lock``: the
+    connection is shared, one query at a time)."""
+    lock = lock or asyncio.Lock()
     while True:
         await asyncio.sleep(WATCH_S)
         try:
-            answer = await asyncio.wait_for(conn.fetchval(check), _ANSWER_S)
+            async with lock:
+                answer = await asyncio.wait_for(conn.fetchval(check), _ANSWER_S)
         except (Exception, TimeoutError):
             return
         if on_answer is not None:
@@ -87,12 +93,24 @@ class PostgresListener(_OwnTask):
         self.on_work = on_work
         self.on_clients = on_clients
         self.on_listening = on_listening
+        self._conn: asyncpg.Connection[Any] | None = None
+        self._conn_lock = asyncio.Lock()
         self.on_reconnect = on_reconnect
         super().__init__("smsdesk-pg-listen", self._run)
 
     async def notify_work(self, kind: str) -> None:
+        await self._notify(WORK_CHANNEL, kind)
+
+    async def _notify(self, channel: str, payload: str) -> None:
+        """Tell the other nodes, on this node's own connection when it is up: the pool's may all be
+        busy with operations, and a hand-over must not wait behind them."""
+        conn = self._conn
+        if conn is not None and not conn.is_closed():
+            async with self._conn_lock:
+                await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+            return
         pool = await self.store.pool()
-        await pool.execute("SELECT pg_notify($1, $2)", WORK_CHANNEL, kind)
+        await pool.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     def _outbox(self, conn: object, pid: int, channel: str, payload: object) -> None:
         self.store.announced(str(payload))
@@ -105,8 +123,7 @@ class PostgresListener(_OwnTask):
             self.on_clients(str(payload))
 
     async def notify_clients(self, text: str) -> None:
-        pool = await self.store.pool()
-        await pool.execute("SELECT pg_notify($1, $2)", CLIENTS_CHANNEL, text)
+        await self._notify(CLIENTS_CHANNEL, text)
 
     def _nodes(self, count: object) -> None:
         if self.on_nodes is not None and isinstance(count, int):
@@ -132,14 +149,21 @@ class PostgresListener(_OwnTask):
                 self.on_reconnect()
                 if self.on_nodes is not None:
                     self.on_nodes(int(await conn.fetchval(_LIVE_NODES)))
-                await _watch(conn, _LIVE_NODES, lambda count: self._nodes(count))
+                # Nodes that thought they were alone announce their commits from now on.
+                async with self._conn_lock:
+                    await conn.execute("SELECT pg_notify($1, $2)", WORK_CHANNEL, f"hello {self.store.node}")
+                self._conn = conn
+                await _watch(conn, _LIVE_NODES, lambda count: self._nodes(count), self._conn_lock)
+                self._conn = None
                 log.warning("lost the LISTEN connection to PostgreSQL; reconnecting")
             except asyncio.CancelledError:
+                self._conn = None
                 self._listening(False)
                 _drop(conn)
                 raise
             except Exception as exc:
                 log.warning("cannot LISTEN on PostgreSQL (%s); retrying in %.1f s", exc, backoff)
+            self._conn = None
             self._listening(False)
             _drop(conn)
             await asyncio.sleep(backoff)

@@ -81,7 +81,7 @@ class QueuesSql(SqlRepository):
         return [str(row[0]) for row in rows]
 
     async def delete(self, tenant_id: str, name: str) -> None:
-        for table in ("queue_members", "queue_supervisors"):
+        for table in ("queue_members", "queue_supervisors", "queue_hours"):
             await self.db.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND queue = ?", (tenant_id, name))
         await self.db.execute("DELETE FROM queues WHERE tenant_id = ? AND name = ?", (tenant_id, name))
 

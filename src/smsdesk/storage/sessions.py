@@ -60,10 +60,11 @@ class SessionsSql(SqlRepository):
         await self.db.execute(
             """
             INSERT INTO sms_sessions (id, tenant_id, service_number, customer_number, queue, phase, customer_open,
-                                      received_ms, offer_deadline, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      received_ms, offer_deadline, body, waiting_replied)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET queue = excluded.queue, phase = excluded.phase,
-                customer_open = excluded.customer_open, offer_deadline = excluded.offer_deadline, body = excluded.body
+                customer_open = excluded.customer_open, offer_deadline = excluded.offer_deadline, body = excluded.body,
+                waiting_replied = excluded.waiting_replied
             """,
             (
                 record.id,
@@ -76,6 +77,7 @@ class SessionsSql(SqlRepository):
                 record.received_ms,
                 next_deadline_ms,
                 encode(record),
+                int("waiting" in record.auto_replies or not record.customer_reachable),
             ),
         )
         if not parties_changed:
@@ -108,6 +110,14 @@ class SessionsSql(SqlRepository):
                 (tenant_id, Phase.WAITING.value, queue),
             )
         return [str(row[0]) for row in rows]
+
+    async def waiting_since(self, tenant_id: str, queue: str) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT body FROM sms_sessions WHERE tenant_id = ? AND phase = ? AND queue = ?",
+            (tenant_id, Phase.WAITING.value, queue),
+        )
+        records = [decode_session(row[0]) for row in rows]
+        return [record.waiting_since_ms or record.received_ms for record in records]
 
     async def unoffered(self, tenant_id: str) -> list[tuple[str, str]]:
         # offer_deadline is set exactly while an invitation is out (next_deadline_ms), so this
@@ -146,6 +156,28 @@ class SessionsSql(SqlRepository):
             (tenant_id,),
         )
         return {str(u): int(c) for u, c in rows}
+
+    async def of_customer(
+        self, tenant_id: str, customer_number: str, received_before_ms: int, offset: int, limit: int
+    ) -> tuple[list[SessionRecord], int]:
+        rows = await self.db.fetchall(
+            "SELECT body FROM sms_sessions WHERE tenant_id = ? AND customer_number = ? AND received_ms < ? "
+            f"ORDER BY received_ms DESC, {self.ARRIVAL} DESC LIMIT ? OFFSET ?",
+            (tenant_id, customer_number, received_before_ms, limit, offset),
+        )
+        total = await self.db.fetchone(
+            "SELECT COUNT(*) FROM sms_sessions WHERE tenant_id = ? AND customer_number = ? AND received_ms < ?",
+            (tenant_id, customer_number, received_before_ms),
+        )
+        return [decode_session(row[0]) for row in rows], int(total[0]) if total else 0
+
+    async def awaiting_waiting_reply(self, tenant_id: str, queue: str, received_before_ms: int) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT id FROM sms_sessions WHERE tenant_id = ? AND phase = ? AND queue = ? AND waiting_replied = 0 "
+            f"AND received_ms < ? ORDER BY received_ms, {self.ARRIVAL}",
+            (tenant_id, Phase.WAITING.value, queue, received_before_ms),
+        )
+        return [str(row[0]) for row in rows]
 
 
 class MessagesSql(SqlRepository):

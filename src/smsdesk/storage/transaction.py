@@ -17,11 +17,13 @@ from smsdesk.operations.ports import (
     Messages,
     OutboundQueue,
     OutboxWriter,
+    QueueHoursRepository,
     Queues,
     ReferenceIds,
     ServiceNumbers,
     Sessions,
     SignInThrottles,
+    StandardResponses,
     StoredHttpSessions,
     Supervision,
     Tenants,
@@ -33,9 +35,11 @@ from smsdesk.storage.agents import AgentsSql
 from smsdesk.storage.connection import SqlConnection
 from smsdesk.storage.facts import FactsSql
 from smsdesk.storage.identity import ClusterSecretsSql, HttpSessionsSql, SignInThrottlesSql
+from smsdesk.storage.queue_hours import QueueHoursSql
 from smsdesk.storage.queues import QueuesSql, ServiceNumbersSql
 from smsdesk.storage.sessions import MessagesSql
 from smsdesk.storage.sms import ConsentSql, InboundSeenSql, OutboundQueueSql
+from smsdesk.storage.standard_responses import StandardResponsesSql
 from smsdesk.storage.supervision import SupervisionSql
 from smsdesk.storage.user_data_audit import UserDataAuditSql
 from smsdesk.storage.users import TenantsSql, UsersSql
@@ -57,11 +61,13 @@ class SqlTransaction:
         "messages",
         "outbound",
         "outbox",
+        "queue_hours",
         "queues",
         "reference_ids",
         "service_numbers",
         "sessions",
         "signin_throttles",
+        "standard_responses",
         "supervision",
         "tenants",
         "user_data_audit",
@@ -90,5 +96,7 @@ class SqlTransaction:
         self.http_sessions: StoredHttpSessions = HttpSessionsSql(db)
         self.cluster_secrets: ClusterSecrets = ClusterSecretsSql(db)
         self.signin_throttles: SignInThrottles = SignInThrottlesSql(db)
+        self.standard_responses: StandardResponses = StandardResponsesSql(db)
+        self.queue_hours: QueueHoursRepository = QueueHoursSql(db)
         self.admin_audit: AdminAudit = AdminAuditSql(db)
         self.customer_data: CustomerData = CustomerDataSql(db)

@@ -38,9 +38,11 @@ from smsdesk.operations.ports.outbox import (
     OutboxWriter,
     StoredNotification,
 )
+from smsdesk.operations.ports.queue_hours import QueueHours, QueueHoursRepository
 from smsdesk.operations.ports.queues import Queues, ServiceNumber, ServiceNumbers
 from smsdesk.operations.ports.sessions import Messages, Sessions
 from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue, OutboundRecord
+from smsdesk.operations.ports.standard_responses import StandardResponse, StandardResponses
 from smsdesk.operations.ports.store import StorageConflict, Store, Transaction
 from smsdesk.operations.ports.supervision import Monitoring, Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit, UserDataAuditEntry
@@ -73,12 +75,16 @@ __all__ = [
     "OutboundRecord",
     "OutboxReader",
     "OutboxWriter",
+    "QueueHours",
+    "QueueHoursRepository",
     "Queues",
     "ReferenceIds",
     "ServiceNumber",
     "ServiceNumbers",
     "Sessions",
     "SignInThrottles",
+    "StandardResponse",
+    "StandardResponses",
     "StorageConflict",
     "Store",
     "StoredBayeuxClient",

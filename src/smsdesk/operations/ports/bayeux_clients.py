@@ -46,18 +46,26 @@ class Inserted:
 @dataclass(frozen=True, slots=True)
 class ClientState:
     """What an owner hands over when it releases a client: the highest position it handed to the
-    client, and its subscriptions (None when too many to tell in a notification: read the row)."""
+    client, its subscriptions (None when too many to tell in a notification: read the row), and
+    whether it has connected (its first connect answered): the row learns that only when written
+    behind, and a client changing hands faster than that must not be taken for a new one, whose
+    connect is answered at once."""
 
     delivered: int | None
     subscriptions: tuple[str, ...] | None
+    connected: bool | None = None
 
     MAX_BYTES = 7_000
     """What fits in a PostgreSQL notification, with room to spare."""
 
     def encode(self) -> str:
-        text = json.dumps({"delivered": self.delivered, "subscriptions": self.subscriptions})
+        text = json.dumps(
+            {"delivered": self.delivered, "subscriptions": self.subscriptions, "connected": self.connected}
+        )
         if len(text.encode()) > self.MAX_BYTES:
-            text = json.dumps({"delivered": self.delivered, "subscriptions": None})
+            text = json.dumps(
+                {"delivered": self.delivered, "subscriptions": None, "connected": self.connected}
+            )
         return text
 
     @classmethod
@@ -70,9 +78,11 @@ class ClientState:
             return None
         delivered = value.get("delivered")
         subscriptions = value.get("subscriptions")
+        connected = value.get("connected")
         return cls(
             delivered if isinstance(delivered, int) and not isinstance(delivered, bool) else None,
             tuple(str(s) for s in subscriptions) if isinstance(subscriptions, list) else None,
+            connected if isinstance(connected, bool) else None,
         )
 
 
@@ -115,7 +125,8 @@ class BayeuxClientDirectory(Protocol):
 
     async def record(self, changes: Sequence[tuple[str, int, int]]) -> list[str]:
         """Write behind ``(client id, delivered, last seen ms)`` of clients this node owns; returns
-        the ids of those that are gone (expired, removed by the cap) or owned by another node now."""
+        the ids of those that are gone (expired, removed by the cap). A client another node owns
+        now is left alone: that node's claim asks this one to release it."""
         ...
 
     async def delete(self, client_id: str) -> None: ...

@@ -65,9 +65,9 @@ class OutboxReader(Protocol):
 
 
 class CommitListener(Protocol):
-    """Told, in commit order, that outbox rows up to ``position`` are committed; ``rows`` are the
-    newest of them, ending at ``position``, when the store has them at hand (its own commits, or
-    rows a cluster's announcement carried), so that the fan-out delivers them without reading the
-    table. ``None``: read them."""
+    """Told, in commit order, that outbox rows up to ``position`` are committed (None: some rows,
+    whose positions the store does not know: read the table); ``rows`` are the newest of them,
+    ending at ``position``, when the store has them at hand (its own commits, or rows a cluster's
+    announcement carried), so that the fan-out delivers them without reading the table."""
 
-    def committed(self, position: int, rows: Sequence[StoredNotification] | None) -> None: ...
+    def committed(self, position: int | None, rows: Sequence[StoredNotification] | None) -> None: ...

@@ -45,7 +45,7 @@ class Queues(Protocol):
         ...
 
     async def delete(self, tenant_id: str, name: str) -> None:
-        """The queue with its memberships and supervisions."""
+        """The queue with its memberships, supervisions, opening hours and automatic replies."""
         ...
 
     async def set_members(self, tenant_id: str, name: str, user_ids: Sequence[str]) -> None:

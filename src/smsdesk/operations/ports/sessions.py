@@ -38,6 +38,10 @@ class Sessions(Protocol):
         ...
 
     async def waiting(self, tenant_id: str, queue: str | None) -> list[str]: ...
+    async def waiting_since(self, tenant_id: str, queue: str) -> list[int]:
+        """Since when each session waiting in the queue has waited; locks nothing."""
+        ...
+
     async def unoffered(self, tenant_id: str) -> list[tuple[str, str]]:
         """(id, queue) of the waiting sessions with no invitation out, oldest first."""
         ...
@@ -52,6 +56,18 @@ class Sessions(Protocol):
 
     async def live_counts(self, tenant_id: str) -> dict[str, int]:
         """Per user, how many sessions they are a live party of."""
+        ...
+
+    async def of_customer(
+        self, tenant_id: str, customer_number: str, received_before_ms: int, offset: int, limit: int
+    ) -> tuple[list[SessionRecord], int]:
+        """The customer's sessions received before ``received_before_ms`` in the contact center,
+        newest first (``offset``, at most ``limit``), and how many there are in all. Locks nothing."""
+        ...
+
+    async def awaiting_waiting_reply(self, tenant_id: str, queue: str, received_before_ms: int) -> list[str]:
+        """Ids of the queue's waiting sessions received before then that have not had their waiting
+        reply (nor been ruled out of one), oldest first."""
         ...
 
 

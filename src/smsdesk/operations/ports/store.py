@@ -10,9 +10,11 @@ from smsdesk.operations.ports.agents import Agents
 from smsdesk.operations.ports.facts import Facts
 from smsdesk.operations.ports.identity import ClusterSecrets, SignInThrottles, StoredHttpSessions
 from smsdesk.operations.ports.outbox import CommitListener, OutboxReader, OutboxWriter
+from smsdesk.operations.ports.queue_hours import QueueHoursRepository
 from smsdesk.operations.ports.queues import Queues, ServiceNumbers
 from smsdesk.operations.ports.sessions import Messages, Sessions
 from smsdesk.operations.ports.sms import Consent, InboundSeen, OutboundQueue
+from smsdesk.operations.ports.standard_responses import StandardResponses
 from smsdesk.operations.ports.supervision import Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit
 from smsdesk.operations.ports.users import ReferenceIds, Tenants, Users
@@ -20,7 +22,8 @@ from smsdesk.operations.ports.users import ReferenceIds, Tenants, Users
 
 class StorageConflict(Exception):
     """The database gave up on a transaction because of a concurrent one (a deadlock, a
-    serialization failure). Nothing was written; running the whole operation again is safe."""
+    serialization failure, a key a concurrent transaction committed first). Nothing was written;
+    running the whole operation again is safe."""
 
 
 class Transaction(Protocol):
@@ -46,6 +49,8 @@ class Transaction(Protocol):
     http_sessions: StoredHttpSessions
     cluster_secrets: ClusterSecrets
     signin_throttles: SignInThrottles
+    standard_responses: StandardResponses
+    queue_hours: QueueHoursRepository
     admin_audit: AdminAudit
     customer_data: CustomerData
 

@@ -1,45 +1,54 @@
 -- PostgreSQL: outbox rows are numbered at commit, not when they are appended (docs/architecture.md §6).
 --
--- An operation appends its rows with a temporary position, the negative of a sequence number (unique,
--- never seen by a reader: only committed rows are, and every committed row has been numbered). A
--- deferred constraint trigger fires inside COMMIT: its first firing in the transaction takes the next
--- positions from outbox_head and gives them to the transaction's rows, in the order they were
--- appended (later firings find nothing left to number). outbox_head's row lock is therefore held for
--- the commit alone, never across a round trip to the node, and positions stay commit order without
--- holes (the next transaction to number waits for this one's commit to finish). The same statement
--- announces the positions on 'smsdesk_outbox': "first last txid", then, when they fit in a
--- notification, the rows themselves as a JSON array of [user_id, channel, payload], so that nodes
--- deliver them without reading the table.
+-- An operation appends its rows with temporary positions, the negatives of numbers of a sequence
+-- (unique; never seen by a reader: only committed rows are, and every committed row has been
+-- numbered), and names them, in the order it appended them, in the transaction's setting
+-- smsdesk.pending. A deferred constraint trigger fires inside COMMIT: its first firing in the
+-- transaction takes the next positions from outbox_head and gives them to those rows (later firings
+-- find nothing left to number). outbox_head's row lock is therefore held for the commit alone, never
+-- across a round trip to the node, and positions stay commit order without holes (the next
+-- transaction to number waits for this one's commit to finish). The same firing announces the
+-- positions on 'smsdesk_outbox' unless the appending node serves the database alone and reads what
+-- it committed itself (smsdesk.announce 'off'): "first last txid", then, when other nodes listen
+-- (smsdesk.announce 'rows') and they fit in a notification, the rows themselves as a JSON array of
+-- [user_id, channel, payload], so that the other nodes deliver them without reading the table. What
+-- does not need the head's lock (finding the rows, writing the JSON) is done before taking it.
 CREATE SEQUENCE outbox_pending;
 
 CREATE FUNCTION outbox_number() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    pending TEXT := current_setting('smsdesk.pending', true);
+    announce TEXT := current_setting('smsdesk.announce', true);
+    temporary BIGINT[];
+    total INTEGER;
+    head BIGINT;
+    rows_json TEXT;
     announced TEXT;
 BEGIN
-    WITH pending AS (
-        SELECT position AS temporary, row_number() OVER (ORDER BY position DESC) AS ordinal,
-               count(*) OVER () AS total
-          FROM outbox WHERE position < 0
-    ), head AS (
-        UPDATE outbox_head SET position = position + (SELECT max(total) FROM pending)
-         WHERE id = 1 AND EXISTS (SELECT 1 FROM pending)
-        RETURNING position
-    ), numbered AS (
-        UPDATE outbox o SET position = head.position - pending.total + pending.ordinal
-          FROM head, pending
-         WHERE o.position = pending.temporary
-        RETURNING o.position, o.user_id, o.channel, o.payload
-    ), announcement AS (
-        SELECT min(position)::text || ' ' || max(position)::text || ' ' || pg_current_xact_id()::text AS head,
-               '[' || string_agg('[' || to_json(user_id)::text || ',' || to_json(channel)::text || ','
-                                 || convert_from(payload, 'UTF8') || ']', ',' ORDER BY position) || ']' AS rows
-          FROM numbered HAVING count(*) > 0
-    )
-    SELECT pg_notify('smsdesk_outbox',
-                     CASE WHEN octet_length(head) + octet_length(rows) < 7900 THEN head || E'\n' || rows
-                          ELSE head END)::text
-      INTO announced
-      FROM announcement;
+    IF pending IS NULL OR pending = '' THEN
+        RETURN NULL;  -- an earlier firing in this transaction numbered every row
+    END IF;
+    PERFORM set_config('smsdesk.pending', '', true);
+    temporary := string_to_array(pending, ',')::BIGINT[];
+    total := array_length(temporary, 1);
+    IF announce = 'rows' THEN
+        SELECT '[' || string_agg('[' || to_json(o.user_id)::text || ',' || to_json(o.channel)::text || ','
+                                 || convert_from(o.payload, 'UTF8') || ']', ',' ORDER BY t.ordinal) || ']'
+          INTO rows_json
+          FROM unnest(temporary) WITH ORDINALITY AS t(temporary, ordinal)
+          JOIN outbox o ON o.position = t.temporary;
+    END IF;
+    UPDATE outbox_head SET position = position + total WHERE id = 1 RETURNING position INTO head;
+    UPDATE outbox o SET position = head - total + t.ordinal
+      FROM unnest(temporary) WITH ORDINALITY AS t(temporary, ordinal)
+     WHERE o.position = t.temporary;
+    IF announce IS DISTINCT FROM 'off' THEN
+        announced := (head - total + 1)::text || ' ' || head::text || ' ' || pg_current_xact_id()::text;
+        IF rows_json IS NOT NULL AND octet_length(announced) + octet_length(rows_json) < 7900 THEN
+            announced := announced || E'\n' || rows_json;
+        END IF;
+        PERFORM pg_notify('smsdesk_outbox', announced);
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -26,6 +26,6 @@ CREATE TABLE erased_opt_outs (
     updated_ms      BIGINT NOT NULL,
     PRIMARY KEY (service_number, digest)
 ) {sqlite:WITHOUT ROWID};
--- Erasure and retention find a customer's sessions, and finished ones by age, without a scan.
-CREATE INDEX sms_sessions_number ON sms_sessions(tenant_id, customer_number);
+-- Retention finds finished sessions by age without a scan (erasure finds a customer's sessions by
+-- sms_sessions_history, migration 0014).
 CREATE INDEX sms_sessions_received ON sms_sessions(tenant_id, received_ms) WHERE phase = 'done';
