@@ -8,11 +8,13 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 # npm packages from lockfiles: the official CometD client (conformance, cluster) and the desktop's.
 CONFORMANCE_STAMP := tests/conformance/node_modules/.installed
+# A real OpenID Connect provider (npm oidc-provider) for the single sign-on tests (lockfile).
+OIDC_STAMP := tests/oidc/node_modules/.installed
 WEB_STAMP := web/node_modules/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: install run cluster cluster-ha test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps bench bench-cluster clean browser-deps web web-check screenshots api-docs fuzz
+.PHONY: install run cluster cluster-ha test test-fast test-deps lint typecheck contracts pytest pytest-fast node-deps oidc-deps bench bench-cluster clean browser-deps web web-check screenshots api-docs fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,9 +88,9 @@ contracts: $(DEV_STAMP)
 ## testing at the same time has its own), emptied at the start and removed when everything passed;
 ## after a failure they stay for a look (server logs, databases).
 PYTEST_A := tests/unit tests/storage tests/api tests/connectors
-PYTEST_B := tests/reliability tests/sms_e2e tests/conformance tests/cluster tests/browser tests/bayeux tests/cli
+PYTEST_B := tests/reliability tests/sms_e2e tests/conformance tests/cluster tests/browser tests/bayeux tests/cli tests/oidc
 PYTEST_TMP := $(CURDIR)/var/pytest
-pytest: $(DEV_STAMP) $(CONFORMANCE_STAMP) $(WEB_STAMP)
+pytest: $(DEV_STAMP) $(CONFORMANCE_STAMP) $(WEB_STAMP) $(OIDC_STAMP)
 	@mkdir -p var; rm -f var/test-a.* var/test-b.*; rm -rf $(PYTEST_TMP)-a $(PYTEST_TMP)-b
 	@echo "pytest: two halves at once, logs in var/test-a.log and var/test-b.log"
 	@( $(BIN)/pytest -q -p no:cacheprovider --basetemp=$(PYTEST_TMP)-a $(PYTEST_A) > var/test-a.log 2>&1; echo $$? > var/test-a.rc ) & \
@@ -106,6 +108,13 @@ pytest-fast: $(DEV_STAMP)
 $(CONFORMANCE_STAMP): tests/conformance/package-lock.json
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
 	touch $(CONFORMANCE_STAMP)
+
+## The OpenID provider the single sign-on tests start on loopback (lockfile).
+$(OIDC_STAMP): tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+oidc-deps: $(OIDC_STAMP)
 
 ## What the browser tests need: Debian's Chromium (installed only when missing; never a
 ## Playwright browser download) and the desktop's npm packages from its lockfile.

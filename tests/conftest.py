@@ -20,7 +20,7 @@ from support import server_logs
 from support.agents import ContactCenter, create_contact_center
 from support.server import BACKENDS, RunningServer
 
-DATABASE_TIERS = frozenset({"api", "reliability", "sms_e2e", "cli"})
+DATABASE_TIERS = frozenset({"api", "reliability", "sms_e2e", "cli", "oidc"})
 
 
 def _backends() -> tuple[str, ...]:

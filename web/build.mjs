@@ -1,4 +1,4 @@
-// Bundles the desktop and the handset page into ../src/smsdesk/web/static (committed, so that the
+// Bundles the desktop, the administration pages and the handset page into ../src/smsdesk/web/static (committed, so that the
 // Python package and its wheel serve them without Node). Deterministic: same sources, same bytes,
 // which is what tests/browser/test_bundle.py checks by building into another directory.
 //   node build.mjs [output directory]
@@ -12,7 +12,7 @@ process.chdir(here);
 const out = process.argv[2] ?? join(here, "../src/smsdesk/web/static");
 mkdirSync(out, {recursive: true});
 await build({
-    entryPoints: {desktop: "src/desktop.tsx", handset: "src/handset.tsx"},
+    entryPoints: {desktop: "src/desktop.tsx", handset: "src/handset.tsx", admin: "src/admin.tsx"},
     bundle: true,
     minify: true,
     format: "esm",
@@ -23,6 +23,6 @@ await build({
     jsx: "automatic",
     jsxImportSource: "preact",
 });
-for (const page of ["desktop.html", "handset.html", "style.css"]) {
+for (const page of ["desktop.html", "handset.html", "admin.html", "style.css", "admin.css"]) {
     copyFileSync(`src/${page}`, `${out}/${page}`);
 }

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,13 +27,16 @@ from smsdesk.http.fast_lane import FastLane, FastLaneApplication
 from smsdesk.http.guard import Guard
 from smsdesk.http.health import health_routes
 from smsdesk.http.metrics import Metrics, RequestMetrics
+from smsdesk.http.oidc import OidcSettings, OidcSignIn, check_issuer
 from smsdesk.http.responses import bayeux_refusal, http_exception_handler
 from smsdesk.http.security import RequestSecurity
 from smsdesk.http.simulator import simulator_routes
 from smsdesk.http.webhooks import WebhookConnector, webhook_routes
-from smsdesk.node import Node, build_node, preflight_service_numbers, with_normalised_numbers
+from smsdesk.node import Node, build_node, preflight_service_numbers, scrub_of, with_normalised_numbers
+from smsdesk.operations.administration import Administration
 from smsdesk.operations.statistics import all_queue_views
 from smsdesk.realtime.auth import bayeux_authenticator
+from smsdesk.realtime.sign_out import BayeuxSignOut
 
 BAYEUX_PATH = "/api/v2/notifications"
 
@@ -58,9 +63,38 @@ def _metrics_of(node: Node) -> Metrics:
     return metrics
 
 
+def _password_only(basic_auth: bool) -> dict[str, Any]:
+    """The sign-in options without an identity provider."""
+    return {"passwordSignIn": basic_auth, "provider": None}
+
+
+def _single_sign_on(settings: Settings, node: Node) -> OidcSignIn | None:
+    if not settings.oidc_issuer:
+        return None
+    problem = check_issuer(settings.oidc_issuer)
+    if problem is not None:
+        raise SystemExit(f"error: {problem}")
+    return OidcSignIn(
+        OidcSettings(
+            issuer=settings.oidc_issuer,
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret,
+            username_claim=settings.oidc_username_claim,
+            display_name=settings.oidc_display_name,
+            clock_skew_s=settings.oidc_clock_skew_s,
+            scopes=settings.oidc_scopes,
+        ),
+        node.http_sessions,
+        node.authenticator,
+        settings.base_url,
+        password_signin=settings.basic_auth,
+    )
+
+
 def create_app(settings: Settings) -> Starlette:
     settings = with_normalised_numbers(settings)
     node = build_node(settings)
+    oidc = _single_sign_on(settings, node)
     preflight_service_numbers(settings)
     security = RequestSecurity(
         node.authenticator,
@@ -70,17 +104,38 @@ def create_app(settings: Settings) -> Starlette:
         node.presence,
         user_requests=node.user_requests,
         tenant_requests=node.tenant_requests,
+        basic_auth=settings.basic_auth,
     )
     endpoint = BayeuxEndpoint(
         node.bayeux,
-        bayeux_authenticator(node.authenticator, node.http_sessions, node.store, node.throttle),
+        bayeux_authenticator(
+            node.authenticator, node.http_sessions, node.store, node.throttle, basic_auth=settings.basic_auth
+        ),
         bayeux_refusal,
+    )
+    admin = Administration(
+        node.services,
+        node.http_sessions,
+        node.authenticator,
+        BayeuxSignOut(
+            node.bayeux, node.shared_clients.directory if node.shared_clients is not None else None
+        ),
+        scrub_of(node.store),
     )
     # Routes are matched in order: the long-poll endpoint is the most requested, so it goes first.
     routes: list[BaseRoute] = endpoint.routes(BAYEUX_PATH)
     metrics = _metrics_of(node)
-    api = GwsApi(node.services, security, input_bounds(settings), on_operation=metrics.operation)
+    api = GwsApi(
+        node.services,
+        security,
+        input_bounds(settings),
+        on_operation=metrics.operation,
+        admin=admin,
+        signin_options=oidc.options if oidc is not None else partial(_password_only, settings.basic_auth),
+    )
     routes += api.routes()
+    if oidc is not None:
+        routes += oidc.routes()
     routes.append(
         Route("/metrics", metrics.endpoint(settings.metrics_token, lambda: all_queue_views(node.services)))
     )

@@ -41,6 +41,12 @@ responses_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(responses_app, name="responses")
+customers_app = typer.Typer(help="A customer's data: erase it on request.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
+retention_app = typer.Typer(
+    help="How long a contact center keeps finished conversations.", no_args_is_help=True
+)
+app.add_typer(retention_app, name="retention")
 console = Console(soft_wrap=True)  # a long line (a database URL) stays one line: scripts grep it
 err = Console(stderr=True, soft_wrap=True)  # every error is one line, whatever the width
 T = TypeVar("T")
@@ -360,6 +366,192 @@ def queues_supervise(
 
     _run(supervise_queue(_services(_settings(config, database)), queue, user_name))
     console.print(f"{user_name} now supervises queue {queue}")
+
+
+@customers_app.command("erase")
+def customers_erase(
+    number: Annotated[str, typer.Argument(help="The customer's phone number, e.g. +15551230000.")],
+    tenant: Annotated[str, typer.Option(help="Contact center whose data to erase.")] = "default",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Erase every conversation, message and user data of NUMBER in a contact center (cannot be undone).
+
+    An opt-out (STOP) survives as a keyed digest of the number; the audit log records the erasure
+    without the number. Refused while an agent still has one of the customer's conversations.
+    """
+    from smsdesk.node import scrub_of
+    from smsdesk.operations.customers import erase_customer
+
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Erase everything {tenant} holds about {number}? This cannot be undone", abort=True)
+    services = _services(_settings(config, database))
+    report = _run(erase_customer(services, tenant, number, None, scrub_of(services.store)))  # type: ignore[arg-type]
+    console.print(
+        f"erased {report.sessions} conversation(s), {report.messages} message(s) and "
+        f"{report.notifications} notification(s) of {number} in {tenant}"
+        + ("; the opt-out (STOP) is kept as a keyed digest" if report.opt_out_kept else ""),
+        markup=False,
+    )
+    console.print(report.storage, markup=False)
+
+
+@retention_app.command("set")
+def retention_set(
+    days: Annotated[str, typer.Argument(help="Days to keep finished conversations, or 'keep' (for ever).")],
+    tenant: Annotated[str, typer.Option(help="The contact center.")] = "default",
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Keep finished conversations DAYS days (then the server deletes them), or for ever."""
+    from smsdesk.operations.administration import Administration
+
+    if days != "keep" and not days.isdigit():
+        _fail(f"DAYS must be a whole number of days or 'keep', not {days!r}", code=2)
+    services = _services(_settings(config, database))
+
+    async def apply() -> None:
+        async with services.store.transaction() as tx:
+            tenant_id = await tx.tenants.by_name(tenant)
+        if tenant_id is None:
+            _fail(f"contact center not found: {tenant}")
+        await Administration(services).set_retention(None, tenant_id, None if days == "keep" else int(days))
+
+    _run(apply())
+    console.print(
+        f"{tenant} keeps finished conversations for ever"
+        if days == "keep"
+        else f"{tenant} keeps finished conversations {int(days)} day(s); older ones are deleted by the server"
+    )
+
+
+@retention_app.command("run")
+def retention_run(database: DatabaseOption = None, config: ConfigOption = None) -> None:
+    """Delete now what is past every contact center's retention (the server does it every hour)."""
+    from smsdesk.node import scrub_of
+    from smsdesk.operations.customers import apply_retention
+
+    services = _services(_settings(config, database))
+    erased = _run(apply_retention(services, scrub_of(services.store)))  # type: ignore[arg-type]
+    console.print(f"deleted {erased.sessions} finished conversation(s) and {erased.messages} message(s)")
+
+
+def _day_bound(text: str, end: bool, option: str) -> int:
+    """Epoch ms of a date (its whole day: the start, or the end for ``--to``) or a date and time, in
+    the server's local time zone unless the value names one."""
+    from datetime import datetime, timedelta
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(
+            f"{option} must be a date (2026-12-01) or a date and time (2026-12-01T08:00), not {text!r}",
+            code=2,
+        )
+    if len(text) <= 10 and end:
+        moment += timedelta(days=1)
+    return int(moment.timestamp() * 1000)
+
+
+_CSV_COLUMNS = (
+    "session_id", "received", "contact_center", "queue", "service_number", "customer_number", "chat_type",
+    "disposition", "comment", "user_data", "index", "timestamp", "from", "participant_type", "visibility",
+    "type", "text",
+)  # fmt: skip
+
+
+def _csv_rows(transcript: dict[str, Any]) -> list[list[object]]:
+    import json
+    from datetime import datetime
+
+    def when(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="milliseconds")
+
+    head = [
+        transcript["id"],
+        when(transcript["receivedMs"]),
+        transcript["contactCenter"],
+        transcript["queue"],
+        transcript["serviceNumber"],
+        transcript["customerNumber"],
+        transcript["chatType"],
+        transcript["disposition"] or "",
+        transcript["comment"] or "",
+        json.dumps(transcript["userData"], ensure_ascii=False),
+    ]
+    messages = transcript["messages"] or [None]
+    return [
+        head + (["", "", "", "", "", "", ""] if m is None else [
+            m["index"], when(m["timestampMs"]), m["from"], m["participantType"], m["visibility"], m["type"],
+            m["text"] or "",
+        ])
+        for m in messages
+    ]  # fmt: skip
+
+
+@app.command("export")
+def export(
+    from_: Annotated[
+        str, typer.Option("--from", help="First day (2026-12-01) or moment (2026-12-01T08:00).")
+    ],
+    to: Annotated[str, typer.Option("--to", help="Last day, included (or a moment, excluded).")],
+    format_: Annotated[
+        str, typer.Option("--format", help="jsonl (one conversation a line) or csv (one message a row).")
+    ] = "jsonl",
+    tenant: Annotated[str | None, typer.Option(help="One contact center (default: all).")] = None,
+    output: Annotated[str | None, typer.Option(help="File to write (default: standard output).")] = None,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Export the transcripts of the conversations received in a period, with their user data and
+    dispositions (a progress bar on a terminal)."""
+    import csv
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from smsdesk.operations.customers import count_transcripts, transcripts
+
+    if format_ not in ("jsonl", "csv"):
+        _fail(f"--format must be jsonl or csv, not {format_!r}", code=2)
+    start, end = _day_bound(from_, False, "--from"), _day_bound(to, True, "--to")
+    if end <= start:
+        _fail("--to must come after --from", code=2)
+    services = _services(_settings(config, database))
+    target = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    writer = csv.writer(target) if format_ == "csv" else None
+
+    async def run() -> int:
+        total = await count_transcripts(services, tenant, start, end)
+        if writer is not None:
+            writer.writerow(_CSV_COLUMNS)
+        written = 0
+        with Progress(
+            TextColumn("exporting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not err.is_terminal,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("export", total=total)
+            async for transcript in transcripts(services, tenant, start, end):
+                if writer is not None:
+                    writer.writerows(_csv_rows(transcript))
+                else:
+                    target.write(json.dumps(transcript, ensure_ascii=False) + "\n")
+                written += 1
+                progress.advance(task)
+        return written
+
+    try:
+        written = _run(run())
+    finally:
+        if output:
+            target.close()
+    err.print(f"exported {written} conversation(s)" + (f" to {output}" if output else ""))
 
 
 TenantOption = Annotated[str, typer.Option(help="Contact center (default: default).")]

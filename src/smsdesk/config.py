@@ -107,7 +107,22 @@ class Settings:
     # presence_away_s (the HTTP session idle expiry) it leaves Ready, with the reason SessionExpired.
     presence_offer_s: float = 90.0
     presence_away_s: float = 1_800.0
-    password_min_length: int = 8  # new and changed passwords (CLI); existing ones keep working
+    password_min_length: int = 8  # new and changed passwords (CLI, API); existing ones keep working
+    # HTTP Basic (API clients, and the pages' password sign-in, as a GWS browser client does it);
+    # off: only sessions from the identity provider's sign-in (oidc_*) are accepted.
+    basic_auth: bool = True
+    # Single sign-on with OpenID Connect (docs/production.md, "Single sign-on"): off while the issuer
+    # is empty. The claim of the ID token that names the smsdesk user; the name on the pages' button.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_username_claim: str = "preferred_username"
+    oidc_display_name: str = ""
+    oidc_scopes: str = "openid profile"
+    oidc_clock_skew_s: float = 60.0  # how far the provider's clock may be from ours (exp, iat)
+    # How often the cluster's background work deletes finished conversations past their contact
+    # center's retention_days (set per contact center: API, pages, `smsdesk retention`).
+    retention_interval_s: float = 3_600.0
     bayeux_timeout_ms: int = 25_000
     bayeux_max_interval_ms: int = 10_000
     bayeux_max_queue: int = 10_000
@@ -220,6 +235,8 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values.get("csrf", settings.csrf) not in ("off", "cookie", "always"):
         raise ValueError("csrf must be one of: off, cookie, always")
+    if values.get("oidc_issuer") and not (values.get("oidc_client_id") and values.get("oidc_client_secret")):
+        raise ValueError("oidc_issuer needs oidc_client_id and oidc_client_secret too")
     return replace(settings, **values)
 
 

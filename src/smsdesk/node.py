@@ -27,6 +27,7 @@ from smsdesk.gws.representation import Urls
 from smsdesk.operations import idempotency, phone_numbers
 from smsdesk.operations.admin import DEFAULT_TENANT, DEMO_PASSWORD, seed_demo
 from smsdesk.operations.background import BackgroundLoop
+from smsdesk.operations.customers import RetentionSweep, Scrub
 from smsdesk.operations.identity import Authenticator, HttpSessionLimits, HttpSessions
 from smsdesk.operations.intake import SmsIntake
 from smsdesk.operations.opening_hours import IDLE_CHECK_S, QueueHoursWatch, apply_settings
@@ -99,6 +100,11 @@ def open_store(settings: Settings) -> AnyStore:
             "postgresql://user:password@host:port/database"
         )
     return SqliteStore(sqlite_path(url))
+
+
+def scrub_of(store: AnyStore) -> Scrub | None:
+    """How the store makes deleted rows unreadable in its files at once (SQLite's checkpoint)."""
+    return store.checkpoint_truncate if isinstance(store, SqliteStore) else None
 
 
 def with_normalised_numbers(settings: Settings) -> Settings:
@@ -361,6 +367,7 @@ def build_node(settings: Settings) -> Node:
             BackgroundLoop("smsdesk-signin-throttle-prune", throttle.prune, 300.0, log),
             BackgroundLoop("smsdesk-idempotency-prune", partial(idempotency.prune, store), 3600.0, log),
             queue_hours_watch,
+            RetentionSweep(services, settings.retention_interval_s, scrub_of(store)).loop,
         ],
     )
 

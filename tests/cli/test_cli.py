@@ -61,6 +61,12 @@ def where_serve_listens(**given: str) -> dict[str, str | None]:
         ["sms"],
         ["sms", "send"],
         ["sms", "inbox"],
+        ["customers"],
+        ["customers", "erase"],
+        ["retention"],
+        ["retention", "set"],
+        ["retention", "run"],
+        ["export"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

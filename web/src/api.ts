@@ -102,7 +102,7 @@ function newKey(): string {
     return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-export async function request(method: "GET" | "POST", path: string, body?: unknown): Promise<Envelope> {
+export async function request(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<Envelope> {
     const key = method === "POST" && KEYED.test(path) ? newKey() : null;
     const deadline = Date.now() + UNAVAILABLE_RETRY_MS;
     for (;;) {
@@ -115,7 +115,7 @@ export async function request(method: "GET" | "POST", path: string, body?: unkno
     }
 }
 
-async function attempt(method: "GET" | "POST", path: string, body: unknown, key: string | null): Promise<Response> {
+async function attempt(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body: unknown, key: string | null): Promise<Response> {
     let response = await send(method, path, body, null, key);
     if (response.status === 401 && (await renewSession())) {
         response = await send(method, path, body, null, key);
@@ -133,3 +133,5 @@ async function attempt(method: "GET" | "POST", path: string, body: unknown, key:
 
 export const get = (path: string): Promise<Envelope> => request("GET", path);
 export const post = (path: string, body: unknown): Promise<Envelope> => request("POST", path, body);
+export const put = (path: string, body: unknown): Promise<Envelope> => request("PUT", path, body);
+export const del = (path: string): Promise<Envelope> => request("DELETE", path);

@@ -27,6 +27,7 @@ import {
     type UserDataValue,
 } from "./model";
 import {Notifications} from "./notifications";
+import {ProviderSignIn, takeProviderError, useSignInOptions} from "./signin";
 import {analyse, unicodeCulprits} from "./sms";
 import {applyStatistics, loadBoard, SupervisionPanel, supervisionLabel, TeamBoard} from "./supervisor";
 
@@ -429,6 +430,7 @@ function Views() {
 
 function SignIn() {
     const [busy, setBusy] = useState(false);
+    const options = useSignInOptions();
     async function submit(event: Event): Promise<void> {
         event.preventDefault();
         const form = event.currentTarget as HTMLFormElement;
@@ -441,7 +443,9 @@ function SignIn() {
         } catch (error) {
             state.signInError =
                 error instanceof ApiError && error.httpStatus === 401
-                    ? "Wrong user name or password."
+                    ? error.message === "Access denied"
+                        ? "Wrong user name or password."
+                        : error.message
                     : `Cannot sign in: ${error instanceof Error ? error.message : String(error)}`;
             refresh();
         } finally {
@@ -451,7 +455,7 @@ function SignIn() {
     return (
         <main class="signin">
             <h1>smsdesk</h1>
-            <form onSubmit={(e) => void submit(e)}>
+            <form onSubmit={(e) => void submit(e)} hidden={!options.passwordSignIn}>
                 <label>
                     User name
                     <input name="username" autocomplete="username" required autofocus />
@@ -469,6 +473,7 @@ function SignIn() {
                     Sign in
                 </button>
             </form>
+            <ProviderSignIn options={options} next="/desktop/" error={options.passwordSignIn ? null : state.signInError} />
         </main>
     );
 }
@@ -1443,6 +1448,8 @@ function HandOver({conversation}: {conversation: Conversation}) {
 
 async function boot(): Promise<void> {
     // A page reload: the HttpOnly cookie may still hold a session; if so, carry on without a password.
+    // Back from the identity provider: its session cookie, or why the sign-in was refused.
+    state.signInError = takeProviderError();
     try {
         const me = await get("/api/v2/me");
         await startDesktop(me);

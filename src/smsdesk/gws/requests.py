@@ -412,3 +412,81 @@ def _validation_error(detail: str) -> GwsError:
     if where:
         return GwsError(StatusCode.VALIDATION_ERROR, f"Invalid value for parameter {where}: {reason}")
     return GwsError(StatusCode.VALIDATION_ERROR, f"Invalid request body: {reason}")
+
+
+# --- administration (resources of our own; docs/gws-compatibility.md, "Administration") --------
+
+
+class NewUser(Resource, frozen=True):
+    """``POST /api/v2/users``: GWS's fields, plus the additive ``passwordSignIn``, ``queues`` and
+    ``supervisedQueues``."""
+
+    userName: str
+    password: str
+    roles: list[str]
+    firstName: str | None = None
+    lastName: str | None = None
+    enabled: bool = True
+    passwordSignIn: bool = True
+    queues: list[str] = []
+    supervisedQueues: list[str] = []
+
+
+class UserChanges(Resource, frozen=True):
+    """``PUT /api/v2/users/{id}``: what is given changes; ``password`` resets the password."""
+
+    firstName: str | None = None
+    lastName: str | None = None
+    roles: list[str] | None = None
+    enabled: bool | None = None
+    password: str | None = None
+    passwordSignIn: bool | None = None
+    queues: list[str] | None = None
+    supervisedQueues: list[str] | None = None
+
+
+class NewQueue(Resource, frozen=True):
+    """``POST /api/v2/queues``: members and supervisors by user id (or user name)."""
+
+    name: str
+    members: list[str] | None = None
+    supervisors: list[str] | None = None
+
+
+class QueueChanges(Resource, frozen=True):
+    """``PUT /api/v2/queues/{name}``: the given lists replace the queue's."""
+
+    members: list[str] | None = None
+    supervisors: list[str] | None = None
+
+
+class NewServiceNumber(Resource, frozen=True):
+    """``POST /api/v2/service-numbers``."""
+
+    number: str
+    queue: str
+    connector: str = "simulator"
+
+
+class ServiceNumberChanges(Resource, frozen=True):
+    """``PUT /api/v2/service-numbers/{number}``."""
+
+    queue: str | None = None
+    connector: str | None = None
+
+
+class ContactCenterChanges(Resource, frozen=True):
+    """``PUT /api/v2/contact-center``: ``retentionDays`` a number of days, or null to keep for ever."""
+
+    retentionDays: int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+ADMIN_BODIES: tuple[type[Resource], ...] = (
+    NewUser,
+    UserChanges,
+    NewQueue,
+    QueueChanges,
+    NewServiceNumber,
+    ServiceNumberChanges,
+    ContactCenterChanges,
+)

@@ -36,6 +36,7 @@ from smsdesk.gws.representation import (
     supervised_session_json,
     user_data_audit_entry_json,
 )
+from smsdesk.http.admin_api import AdminRoutes, admin_user_json, is_admin
 from smsdesk.http.openapi import OPENAPI_PATH, Limits, openapi_document
 from smsdesk.http.responses import REFUSALS, JsonResponse, error_for, error_response, ok
 from smsdesk.http.security import Caller, RequestSecurity
@@ -51,6 +52,7 @@ from smsdesk.operations import (
     statistics,
     supervision,
 )
+from smsdesk.operations.administration import Administration
 from smsdesk.operations.delivery import delivery_of
 from smsdesk.operations.ports import QueueHours, StandardResponse, StorageConflict, User
 from smsdesk.operations.services import Services
@@ -114,9 +116,14 @@ class GwsApi:
         security: RequestSecurity,
         bounds: InputBounds = rq.DEFAULT_BOUNDS,
         on_operation: Callable[[str, int], None] | None = None,
+        admin: Administration | None = None,
+        signin_options: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.services = services
         self.security = security
+        self.admin = admin if admin is not None else Administration(services)
+        self.admin_routes = AdminRoutes(self.admin, services.urls, bounds)
+        self.signin_options = signin_options
         self.urls = services.urls
         self.on_operation = on_operation  # told (operationName, statusCode) of every POSTed operation
         self.bounds = bounds
@@ -218,8 +225,25 @@ class GwsApi:
             Route(
                 "/api/v2/me/channels/{channel}", o(rq.CHANNEL_OPERATIONS, self.post_channel), methods=["POST"]
             ),
+            Route("/api/v2/signin-options", self.get_signin_options, methods=["GET"]),
             Route("/api/v2/users", e(self.get_users), methods=["GET"]),
+            Route("/api/v2/users", e(self.admin_routes.create_user), methods=["POST"]),
             Route("/api/v2/users/{user_id}", e(self.get_user), methods=["GET"]),
+            Route("/api/v2/users/{user_id}", e(self.admin_routes.update_user), methods=["PUT"]),
+            Route("/api/v2/users/{user_id}", e(self.admin_routes.delete_user), methods=["DELETE"]),
+            Route("/api/v2/queues", e(self.admin_routes.create_queue), methods=["POST"]),
+            Route("/api/v2/queues/{queue}", e(self.admin_routes.update_queue), methods=["PUT"]),
+            Route("/api/v2/queues/{queue}", e(self.admin_routes.delete_queue), methods=["DELETE"]),
+            Route("/api/v2/service-numbers", e(self.admin_routes.list_numbers), methods=["GET"]),
+            Route("/api/v2/service-numbers", e(self.admin_routes.create_number), methods=["POST"]),
+            Route("/api/v2/service-numbers/{number}", e(self.admin_routes.update_number), methods=["PUT"]),
+            Route("/api/v2/service-numbers/{number}", e(self.admin_routes.delete_number), methods=["DELETE"]),
+            Route("/api/v2/contact-center", e(self.admin_routes.get_contact_center), methods=["GET"]),
+            Route("/api/v2/contact-center", e(self.admin_routes.update_contact_center), methods=["PUT"]),
+            Route("/api/v2/audit", e(self.admin_routes.get_audit), methods=["GET"]),
+            Route(
+                "/api/v2/customers/{phone_number}", e(self.admin_routes.erase_customer), methods=["DELETE"]
+            ),
             Route(
                 "/api/v2/users/{user_id}/channels/smssession",
                 o(rq.SUPERVISOR_CHANNEL_OPERATIONS, self.post_supervisor_channel),
@@ -316,7 +340,19 @@ class GwsApi:
 
     # ----- users (so an agent can find a colleague to transfer, invite or consult) -----
 
+    async def get_signin_options(self, request: Request) -> Response:
+        """**Extension**, no authentication: how the sign-in pages may sign a user in."""
+        options = self.signin_options() if self.signin_options is not None else {}
+        return ok({"passwordSignIn": True, "provider": None, **options})
+
     async def get_users(self, request: Request, caller: Caller) -> Response:
+        if is_admin(caller.user):
+            # An administrator reads every user of the contact center, disabled ones included, with
+            # their queues (additive fields).
+            views = await self.admin.users(caller.user)
+            if request.query_params.get("fields") == "*":
+                return ok({"users": [admin_user_json(v, user_json(v.user, self.urls)) for v in views]})
+            return ok({"uris": [self.urls.user(v.user.id) for v in views]})
         if request.query_params.get("subresources") == "channels":
             # **Extension**: each colleague's channels, in the shape of GET /api/v2/me/channels.
             return ok(
@@ -337,6 +373,9 @@ class GwsApi:
 
     async def get_user(self, request: Request, caller: Caller) -> Response:
         user_id = request.path_params["user_id"]
+        if is_admin(caller.user):
+            view = await self.admin.user(caller.user, user_id)
+            return ok({"user": admin_user_json(view, user_json(view.user, self.urls))})
         for user in await queries.colleagues(self.services, caller.user):
             if user.id == user_id:
                 return ok({"user": user_json(user, self.urls)})
@@ -526,12 +565,17 @@ class GwsApi:
         )
 
     async def get_queues(self, request: Request, caller: Caller) -> Response:
-        queues = await opening_hours.managed(self.services, caller.user)
-        return ok({"queues": [self._queue_json(q) for q in queues]})
+        queues = [self._queue_json(q) for q in await opening_hours.managed(self.services, caller.user)]
+        if is_admin(caller.user):  # **extension**: an administrator also reads who serves each
+            await self.admin_routes.add_membership(caller, queues)
+        return ok({"queues": queues})
 
     async def get_queue(self, request: Request, caller: Caller) -> Response:
         stored = await opening_hours.managed_one(self.services, caller.user, request.path_params["queue"])
-        return ok({"queue": self._queue_json(stored)})
+        queue = self._queue_json(stored)
+        if is_admin(caller.user):
+            await self.admin_routes.add_membership(caller, [queue])
+        return ok({"queue": queue})
 
     async def put_opening_hours(self, request: Request, caller: Caller) -> Response:
         fields = rq.read_resource(await request.body(), rq.OpeningHoursFields, self.bounds)

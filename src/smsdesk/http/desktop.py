@@ -1,4 +1,5 @@
-"""Serves the agent desktop (``/desktop/``) and the customer handset page (``/simulator/``).
+"""Serves the agent desktop (``/desktop/``), the administration pages (``/admin/``) and the customer
+handset page (``/simulator/``).
 
 Both are static files built from ``web/`` and committed under ``smsdesk/web/static`` so that the
 server and its wheel need no Node.js; the pages talk to the server only through the public API.
@@ -81,6 +82,12 @@ def desktop_routes(*, handset_page: bool) -> list[BaseRoute]:
     async def handset(request: Request) -> Response:
         return _serve(request, "handset.html")
 
+    async def admin(request: Request) -> Response:
+        return _serve(request, "admin.html")
+
+    async def admin_root(request: Request) -> Response:
+        return RedirectResponse("/admin/", status_code=302)
+
     async def asset(request: Request) -> Response:
         return _serve(request, request.path_params["name"])
 
@@ -88,6 +95,8 @@ def desktop_routes(*, handset_page: bool) -> list[BaseRoute]:
         Route("/", root, methods=["GET"]),
         Route("/desktop", root, methods=["GET"]),
         Route("/desktop/", desktop, methods=["GET"]),
+        Route("/admin", admin_root, methods=["GET"]),
+        Route("/admin/", admin, methods=["GET"]),
         Route("/static/{name}", asset, methods=["GET"]),
     ]
     if handset_page:

@@ -89,6 +89,29 @@ def _ok(schema_name: str, description: str) -> dict[str, Any]:
     }
 
 
+def _admin(
+    method: str,
+    summary: str,
+    body: type[rq.Resource] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An administration request (ROLE_ADMIN; an agent or supervisor gets 403 statusCode 5)."""
+    codes = ["400", "401", "403", "404", "405"]
+    if method != "get":
+        codes.append("409")
+    if body is not None:
+        codes.append("413")
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {**_ok("Success", "Done"), **_error_responses(*codes)},
+    }
+    if body is not None:
+        operation["requestBody"] = _resource_body(body)
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
 def _operations_body(table: dict[str, type[rq.Operation]]) -> dict[str, Any]:
     names = sorted({cls.__name__ for cls in table.values()})
     return {
@@ -234,17 +257,30 @@ def _paths(limits: Limits) -> dict[str, Any]:
         },
         "/api/v2/queues": {
             "get": _get(
-                "Queues with their opening hours and automatic replies (administrators: all; supervisors: "
-                "theirs; extension)",
+                "Queues with their opening hours and automatic replies (administrators: all, with members, "
+                "supervisors and service numbers; supervisors: theirs; extension)",
                 _ok("Success", "queues"),
-            )
+            ),
+            "post": _admin("post", "Add a queue (administrators; extension)", rq.NewQueue),
         },
         "/api/v2/queues/{queue}": {
             "get": _get(
                 "One queue's opening hours and automatic replies (extension)",
                 _ok("Success", "queue"),
                 [queue],
-            )
+            ),
+            "put": _admin(
+                "put",
+                "Set a queue's members and supervisors (administrators; extension)",
+                rq.QueueChanges,
+                [queue],
+            ),
+            "delete": _admin(
+                "delete",
+                "Delete a queue no number routes to (administrators; extension)",
+                None,
+                [queue],
+            ),
         },
         "/api/v2/queues/{queue}/opening-hours": {
             "put": _write(
@@ -324,9 +360,77 @@ def _paths(limits: Limits) -> dict[str, Any]:
                 "Ready or NotReady on one channel", rq.CHANNEL_OPERATIONS, [_path_param("channel", limits)]
             )
         },
-        "/api/v2/users": {"get": _get("The caller's colleagues", _ok("Success", "uris, or users"), [fields])},
+        "/api/v2/signin-options": {
+            "get": {
+                "summary": "How the sign-in pages may sign in: password, identity provider (no authentication; extension)",
+                "security": [],
+                "responses": {**_ok("Success", "passwordSignIn, provider"), **_error_responses("405")},
+            }
+        },
+        "/api/v2/users": {
+            "get": _get(
+                "The caller's colleagues (an administrator: every user, with queues)",
+                _ok("Success", "uris, or users"),
+                [fields],
+            ),
+            "post": _admin("post", "Add a user (administrators)", rq.NewUser),
+        },
         "/api/v2/users/{user_id}": {
-            "get": _get("One colleague", _ok("Success", "user"), [_path_param("user_id", limits)])
+            "get": _get("One colleague", _ok("Success", "user"), [_path_param("user_id", limits)]),
+            "put": _admin(
+                "put",
+                "Change a user: names, roles, enabled, password, queues (administrators)",
+                rq.UserChanges,
+                [_path_param("user_id", limits)],
+            ),
+            "delete": _admin(
+                "delete", "Delete a user (administrators)", None, [_path_param("user_id", limits)]
+            ),
+        },
+        "/api/v2/service-numbers": {
+            "get": _admin("get", "The contact center's service numbers (administrators; extension)"),
+            "post": _admin("post", "Add a service number (administrators; extension)", rq.NewServiceNumber),
+        },
+        "/api/v2/service-numbers/{number}": {
+            "put": _admin(
+                "put",
+                "Route a service number to another queue or connector (administrators; extension)",
+                rq.ServiceNumberChanges,
+                [_path_param("number", limits)],
+            ),
+            "delete": _admin(
+                "delete",
+                "Remove a service number (administrators; extension)",
+                None,
+                [_path_param("number", limits)],
+            ),
+        },
+        "/api/v2/contact-center": {
+            "get": _admin("get", "The contact center and its retention (administrators; extension)"),
+            "put": _admin(
+                "put",
+                "Set how long finished conversations are kept (administrators; extension)",
+                rq.ContactCenterChanges,
+            ),
+        },
+        "/api/v2/audit": {
+            "get": _admin(
+                "get",
+                "The audit log of administrative changes, newest first (administrators; extension)",
+                None,
+                [
+                    _query("startIndex", integer, "1 = the newest entry (0 behaves like 1)"),
+                    _query("count", integer, "how many (default 50, at most 1000)"),
+                ],
+            )
+        },
+        "/api/v2/customers/{phone_number}": {
+            "delete": _admin(
+                "delete",
+                "Erase a customer's conversations, messages and user data (administrators; extension)",
+                None,
+                [_path_param("phone_number", limits)],
+            )
         },
         "/api/v2/me/smssessions": {
             "get": _get("The caller's live SMS sessions", _ok("Success", "uris, or smssessions"), [fields]),
@@ -473,6 +577,7 @@ def _components(limits: Limits) -> dict[str, Any]:
     types: list[Any] = [
         *operation_types,
         *rq.RESOURCE_BODIES,
+        *rq.ADMIN_BODIES,
         ErrorEnvelope,
         OperationAccepted,
         Success,
@@ -486,7 +591,7 @@ def _components(limits: Limits) -> dict[str, Any]:
             aliases.setdefault(cls.__name__, [])
             if name not in aliases[cls.__name__]:
                 aliases[cls.__name__].append(name)
-    resources = {cls.__name__ for cls in rq.RESOURCE_BODIES}
+    resources = {cls.__name__ for cls in (*rq.RESOURCE_BODIES, *rq.ADMIN_BODIES)}
     for name, schema in schemas.items():
         if name in aliases:
             schema["properties"]["operationName"] = {"enum": sorted(aliases[name])}

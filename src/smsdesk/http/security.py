@@ -11,8 +11,10 @@ from smsdesk.config import CsrfMode
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import GwsError, StatusCode
 from smsdesk.operations.identity import (
+    BASIC_OFF,
     DEVICE_COOKIE,
     DEVICE_LIFETIME_S,
+    PASSWORD_OFF,
     Authenticator,
     HttpSession,
     HttpSessions,
@@ -25,6 +27,7 @@ from smsdesk.operations.signin_throttle import SignInThrottle, verify_throttled
 
 COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
+
 _MUTATING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 
@@ -62,7 +65,9 @@ class RequestSecurity:
         presence: PresenceRecorder,
         user_requests: TokenBuckets,
         tenant_requests: TokenBuckets,
+        basic_auth: bool = True,
     ) -> None:
+        self.basic_auth = basic_auth
         self.authenticator = authenticator
         self.sessions = sessions
         self.csrf = csrf
@@ -79,12 +84,16 @@ class RequestSecurity:
         new_device: str | None = None
         if authorization is not None:
             credentials = parse_basic_authorization(authorization)
+            if credentials is not None and not self.basic_auth:
+                raise GwsError(StatusCode.NOT_AUTHENTICATED, BASIC_OFF)
             if credentials is not None:
                 address = request.client.host if request.client else "unknown"
                 device = self.sessions.device_of(request.cookies.get(DEVICE_COOKIE), credentials[0])
                 user = await verify_throttled(
                     self.authenticator, self.throttle, *credentials, address, device
                 )
+                if user is not None and not user.password_signin:
+                    raise GwsError(StatusCode.NOT_AUTHENTICATED, PASSWORD_OFF)
                 if user is not None and device is None:
                     new_device = self.sessions.device_cookie(user.user_name)
             claim = self.sessions.claim(cookie) if user is not None else None

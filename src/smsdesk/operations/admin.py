@@ -8,6 +8,7 @@ from smsdesk.domain.clock import now_ms
 from smsdesk.domain.errors import DomainError, ErrorKind, not_found
 from smsdesk.operations import phone_numbers
 from smsdesk.operations.access import SUPERVISOR_ROLE
+from smsdesk.operations.audit import record_change
 from smsdesk.operations.identity import hash_password
 from smsdesk.operations.ports import ServiceNumber, User
 from smsdesk.operations.services import Services, new_user_id
@@ -59,6 +60,22 @@ async def add_user(
         await work.tx.users.insert(user)
         for queue in queues:
             await work.tx.queues.ensure(tenant, queue, [user.id])
+        await record_change(
+            work.tx,
+            tenant,
+            None,
+            "user.create",
+            "user",
+            user.id,
+            None,
+            {
+                "userName": user_name,
+                "firstName": user.first_name,
+                "lastName": last_name,
+                "roles": list(user.roles),
+                "queues": list(queues),
+            },
+        )
     return user
 
 
@@ -82,6 +99,9 @@ async def set_password(services: Services, user_name: str, password: str) -> Non
         # Cookies are signed over the password hash, so they all stop working anyway; this also
         # ends them in the table, for the record.
         await work.tx.http_sessions.end_all_of_user(user.id, now_ms())
+        await record_change(
+            work.tx, user.tenant_id, None, "user.password", "user", user.id, None, {"passwordChanged": True}
+        )
 
 
 async def list_users(services: Services) -> list[User]:
@@ -137,9 +157,21 @@ async def add_service_number(
             raise DomainError(ErrorKind.ALREADY_EXISTS, f"Service number already exists: {number}")
         if await work.tx.tenants.by_name(tenant) is None:
             raise not_found(f"Contact center not found: {tenant}")
-        await work.tx.queues.ensure(tenant, queue, [])
-        service_number = ServiceNumber(tenant, number, queue, connector)
+        tenant_id = await work.tx.tenants.by_name(tenant)
+        assert tenant_id is not None
+        await work.tx.queues.ensure(tenant_id, queue, [])
+        service_number = ServiceNumber(tenant_id, number, queue, connector)
         await work.tx.service_numbers.ensure(service_number)
+        await record_change(
+            work.tx,
+            tenant_id,
+            None,
+            "number.create",
+            "number",
+            number,
+            None,
+            {"number": number, "queue": queue, "connector": connector},
+        )
     return service_number
 
 
@@ -155,4 +187,15 @@ async def supervise_queue(services: Services, queue: str, user_name: str) -> Non
             )
         if not await work.tx.queues.exists(user.tenant_id, queue):
             raise not_found(f"Queue not found in {user.tenant_id}: {queue}")
+        before = await work.tx.queues.supervisors(user.tenant_id, queue)
         await work.tx.queues.add_supervisor(user.tenant_id, queue, user.id)
+        await record_change(
+            work.tx,
+            user.tenant_id,
+            None,
+            "queue.update",
+            "queue",
+            queue,
+            {"supervisors": before},
+            {"supervisors": await work.tx.queues.supervisors(user.tenant_id, queue)},
+        )

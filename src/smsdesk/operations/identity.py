@@ -27,6 +27,12 @@ from smsdesk.operations.ports import StorageUnavailable, Store, StoredHttpSessio
 
 _hasher = PasswordHasher()
 
+BASIC_OFF = (
+    "HTTP Basic authentication is turned off on this server (setting basic_auth): "
+    "sign in with the identity provider"
+)
+PASSWORD_OFF = "Password sign-in is turned off for this user: sign in with the identity provider"
+
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
@@ -92,6 +98,13 @@ class Authenticator:
             self._verified.clear()
         self._verified[key] = _Verified(user, now)
         return user
+
+    def forget(self, user_id: str) -> None:
+        """Drop what this node trusts of the user (disabled, deleted, password changed): the next
+        request re-reads the user row. Other nodes notice within ``trust_s``."""
+        self._by_id.pop(user_id, None)
+        for key in [k for k, entry in self._verified.items() if entry.user.id == user_id]:
+            del self._verified[key]
 
     async def user_by_id(self, tenant_id: str, user_id: str) -> User | None:
         """The user a session cookie names (re-read at most every ``trust_s``)."""
@@ -265,6 +278,23 @@ class HttpSessions:
         if named != user_name or time.time() * 1000 - issued_ms > DEVICE_LIFETIME_S * 1000:
             return None
         return device if hmac.compare_digest(self._mac("device", claim), mac) else None
+
+    def seal(self, purpose: str, claim: str) -> str:
+        """``claim`` signed with the cluster's key for ``purpose`` (a sign-in's state between the
+        identity provider's redirects, say): any node can open it, nobody can forge it."""
+        return f"{_b64(claim.encode())}.{_b64(self._mac(purpose, claim))}"
+
+    def open_seal(self, purpose: str, token: str | None) -> str | None:
+        """What :meth:`seal` signed for ``purpose``, or None for anything else."""
+        if not token or len(token) > 4096:
+            return None
+        head, _, tail = token.partition(".")
+        try:
+            claim = _unb64(head).decode()
+            mac = _unb64(tail)
+        except ValueError:
+            return None
+        return claim if hmac.compare_digest(self._mac(purpose, claim), mac) else None
 
     def csrf_matches(self, key: str, token: str) -> bool:
         sent = token.encode()

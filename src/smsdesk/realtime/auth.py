@@ -10,7 +10,14 @@ import msgspec
 from smsdesk.bayeux import Rejection
 from smsdesk.gws.auth import parse_basic_authorization
 from smsdesk.gws.envelope import StatusCode
-from smsdesk.operations.identity import DEVICE_COOKIE, Authenticator, HttpSessions, cookie_user
+from smsdesk.operations.identity import (
+    BASIC_OFF,
+    DEVICE_COOKIE,
+    PASSWORD_OFF,
+    Authenticator,
+    HttpSessions,
+    cookie_user,
+)
 from smsdesk.operations.ports import Store, User
 from smsdesk.operations.signin_throttle import SignInThrottle, SignInThrottled, verify_throttled
 
@@ -44,13 +51,25 @@ def _cookie(scope: dict[str, Any], wanted: str) -> str | None:
     return None
 
 
+def _denied(message: str) -> Rejection:
+    body = msgspec.json.encode({"statusCode": int(StatusCode.NOT_AUTHENTICATED), "statusMessage": message})
+    return Rejection(status=401, body=body)
+
+
 def bayeux_authenticator(
-    authenticator: Authenticator, sessions: HttpSessions, store: Store, throttle: SignInThrottle
+    authenticator: Authenticator,
+    sessions: HttpSessions,
+    store: Store,
+    throttle: SignInThrottle,
+    basic_auth: bool = True,
 ) -> Callable[[dict[str, Any]], Awaitable[object]]:
+
     async def authenticate(scope: dict[str, Any]) -> object:
         credentials = parse_basic_authorization(_header(scope, b"authorization"))
         cookie = _cookie(scope, "JSESSIONID")
         user: User | None = None
+        if credentials is not None and not basic_auth:
+            return _denied(BASIC_OFF)
         if credentials is not None:
             client = scope.get("client")
             address = str(client[0]) if client else "unknown"
@@ -61,6 +80,8 @@ def bayeux_authenticator(
                 user = await verify_throttled(authenticator, throttle, *credentials, address, device)
             except SignInThrottled as error:
                 return _throttled(error)
+            if user is not None and not user.password_signin:
+                return _denied(PASSWORD_OFF)
         elif cookie is not None:
             user = await cookie_user(authenticator, sessions, cookie)
         if user is None:

@@ -187,6 +187,17 @@ class PostgresBayeuxClients:
         await pool.execute("DELETE FROM bayeux_clients WHERE id = $1", client_id)
 
     @_reaching
+    async def delete_of_user(self, user_id: str) -> int:
+        pool = await self.store.pool()
+        rows = await pool.fetch(
+            "WITH gone AS (DELETE FROM bayeux_clients WHERE user_id = $1 RETURNING id, owner) "
+            f"SELECT id, CASE WHEN owner IS NOT NULL THEN pg_notify('{CLIENTS_CHANNEL}', owner || ' gone ' || id) END "
+            "FROM gone",
+            user_id,
+        )
+        return len(rows)
+
+    @_reaching
     async def expire(self, seen_before_ms: int) -> int:
         pool = await self.store.delivery_pool()
         status = await pool.execute("DELETE FROM bayeux_clients WHERE last_seen_ms < $1", seen_before_ms)

@@ -74,6 +74,45 @@ class QueuesSql(SqlRepository):
         )
         return row is not None
 
+    async def of_tenant(self, tenant_id: str) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT name FROM queues WHERE tenant_id = ? ORDER BY name", (tenant_id,)
+        )
+        return [str(row[0]) for row in rows]
+
+    async def delete(self, tenant_id: str, name: str) -> None:
+        for table in ("queue_members", "queue_supervisors", "queue_hours"):
+            await self.db.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND queue = ?", (tenant_id, name))
+        await self.db.execute("DELETE FROM queues WHERE tenant_id = ? AND name = ?", (tenant_id, name))
+
+    async def set_members(self, tenant_id: str, name: str, user_ids: Sequence[str]) -> None:
+        await self._set("queue_members", tenant_id, name, user_ids)
+
+    async def set_supervisors(self, tenant_id: str, name: str, user_ids: Sequence[str]) -> None:
+        await self._set("queue_supervisors", tenant_id, name, user_ids)
+
+    async def _set(self, table: str, tenant_id: str, name: str, user_ids: Sequence[str]) -> None:
+        await self.db.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND queue = ?", (tenant_id, name))
+        await self.db.executemany(
+            f"INSERT INTO {table} (tenant_id, queue, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(tenant_id, name, user_id) for user_id in user_ids],
+        )
+
+    async def set_queues_of_member(self, tenant_id: str, user_id: str, queues: Sequence[str]) -> None:
+        await self._set_of_user("queue_members", tenant_id, user_id, queues)
+
+    async def set_supervised_by(self, tenant_id: str, user_id: str, queues: Sequence[str]) -> None:
+        await self._set_of_user("queue_supervisors", tenant_id, user_id, queues)
+
+    async def _set_of_user(self, table: str, tenant_id: str, user_id: str, queues: Sequence[str]) -> None:
+        await self.db.execute(
+            f"DELETE FROM {table} WHERE tenant_id = ? AND user_id = ?", (tenant_id, user_id)
+        )
+        await self.db.executemany(
+            f"INSERT INTO {table} (tenant_id, queue, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(tenant_id, queue, user_id) for queue in queues],
+        )
+
 
 class ServiceNumbersSql(SqlRepository):
     __slots__ = ()
@@ -99,3 +138,19 @@ class ServiceNumbersSql(SqlRepository):
             (tenant_id, user_id),
         )
         return [ServiceNumber(*map(str, row)) for row in rows]
+
+    async def of_tenant(self, tenant_id: str) -> list[ServiceNumber]:
+        rows = await self.db.fetchall(
+            "SELECT tenant_id, number, queue, connector FROM service_numbers WHERE tenant_id = ? ORDER BY number",
+            (tenant_id,),
+        )
+        return [ServiceNumber(*map(str, row)) for row in rows]
+
+    async def update(self, number: ServiceNumber) -> None:
+        await self.db.execute(
+            "UPDATE service_numbers SET queue = ?, connector = ? WHERE number = ? AND tenant_id = ?",
+            (number.queue, number.connector, number.number, number.tenant_id),
+        )
+
+    async def delete(self, number: str) -> None:
+        await self.db.execute("DELETE FROM service_numbers WHERE number = ?", (number,))

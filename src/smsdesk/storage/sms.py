@@ -5,6 +5,7 @@ from __future__ import annotations
 from smsdesk.domain.clock import now_ms as _now_ms
 from smsdesk.operations.ports import OutboundRecord
 from smsdesk.storage.connection import SqlRepository
+from smsdesk.storage.digests import erased_form, erased_key
 
 _COLUMNS = (
     "id, tenant_id, session_id, message_index, service_number, customer_number, text, status, attempts, "
@@ -112,11 +113,28 @@ class ConsentSql(SqlRepository):
     __slots__ = ()
 
     async def opted_out(self, service_number: str, customer_number: str) -> bool:
+        # One statement, as before erasure existed, unless this number has no row of its own and
+        # an erased customer's opt-out of this service number is kept (as a digest).
         row = await self.db.fetchone(
-            "SELECT opted_out FROM sms_consent WHERE service_number = ? AND customer_number = ?",
-            (service_number, customer_number),
+            "SELECT (SELECT opted_out FROM sms_consent WHERE service_number = ? AND customer_number = ?), "
+            "EXISTS (SELECT 1 FROM erased_opt_outs WHERE service_number = ?)",
+            (service_number, customer_number, service_number),
         )
-        return bool(row[0]) if row else False
+        if row is None:
+            return False
+        own, erased_exist = row
+        if own is not None:
+            return bool(own)
+        if not erased_exist:
+            return False
+        key = await erased_key(self.db, create=False)
+        if key is None:
+            return False
+        kept = await self.db.fetchone(
+            "SELECT 1 FROM erased_opt_outs WHERE service_number = ? AND digest = ?",
+            (service_number, erased_form(key, customer_number)),
+        )
+        return kept is not None
 
     async def set(
         self, service_number: str, customer_number: str, *, opted_out: bool, reason: str, now_ms: int

@@ -7,9 +7,11 @@ where it differs (PostgreSQL's locking sessions, each backend's outbox append).
 from __future__ import annotations
 
 from smsdesk.operations.ports import (
+    AdminAudit,
     Agents,
     ClusterSecrets,
     Consent,
+    CustomerData,
     Facts,
     IdempotencyKeys,
     InboundSeen,
@@ -29,6 +31,7 @@ from smsdesk.operations.ports import (
     UserDataAudit,
     Users,
 )
+from smsdesk.storage.administration import AdminAuditSql, CustomerDataSql
 from smsdesk.storage.agents import AgentsSql
 from smsdesk.storage.connection import SqlConnection
 from smsdesk.storage.facts import FactsSql
@@ -48,9 +51,11 @@ class SqlTransaction:
     """The ``Transaction`` Protocol over one :class:`SqlConnection`."""
 
     __slots__ = (
+        "admin_audit",
         "agents",
         "cluster_secrets",
         "consent",
+        "customer_data",
         "db",
         "facts",
         "http_sessions",
@@ -97,3 +102,5 @@ class SqlTransaction:
         self.standard_responses: StandardResponses = StandardResponsesSql(db)
         self.queue_hours: QueueHoursRepository = QueueHoursSql(db)
         self.idempotency_keys: IdempotencyKeys = IdempotencyKeysSql(db)
+        self.admin_audit: AdminAudit = AdminAuditSql(db)
+        self.customer_data: CustomerData = CustomerDataSql(db)

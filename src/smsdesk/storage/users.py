@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from smsdesk.operations.ports import User
+from smsdesk.operations.ports import ContactCenter, User
 from smsdesk.storage.connection import Row, SqlRepository
 
-_COLUMNS = "id, tenant_id, user_name, first_name, last_name, roles, enabled, password_hash"
+_COLUMNS = "id, tenant_id, user_name, first_name, last_name, roles, enabled, password_hash, password_signin"
 
 
 def _user(row: Row | None) -> User | None:
     if row is None:
         return None
-    uid, tenant, name, first, last, roles, enabled, password_hash = row
+    uid, tenant, name, first, last, roles, enabled, password_hash, password_signin = row
     return User(
         str(uid),
         str(tenant),
@@ -23,6 +23,7 @@ def _user(row: Row | None) -> User | None:
         tuple(json.loads(str(roles))),
         bool(enabled),
         str(password_hash),
+        bool(password_signin),
     )
 
 
@@ -52,7 +53,7 @@ class UsersSql(SqlRepository):
 
     async def insert(self, user: User) -> None:
         await self.db.execute(
-            f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 user.id,
                 user.tenant_id,
@@ -62,11 +63,43 @@ class UsersSql(SqlRepository):
                 json.dumps(list(user.roles)),
                 int(user.enabled),
                 user.password_hash,
+                int(user.password_signin),
             ),
         )
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         await self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+    async def update(self, user: User) -> None:
+        await self.db.execute(
+            "UPDATE users SET first_name = ?, last_name = ?, roles = ?, enabled = ?, password_signin = ? "
+            "WHERE id = ?",
+            (
+                user.first_name,
+                user.last_name,
+                json.dumps(list(user.roles)),
+                int(user.enabled),
+                int(user.password_signin),
+                user.id,
+            ),
+        )
+
+    async def delete(self, user_id: str) -> None:
+        for statement in _DELETE_USER:
+            await self.db.execute(statement, (user_id,) * statement.count("?"))
+
+
+_DELETE_USER = (
+    "DELETE FROM queue_members WHERE user_id = ?",
+    "DELETE FROM queue_supervisors WHERE user_id = ?",
+    "DELETE FROM supervisor_monitoring WHERE agent_id = ? OR supervisor_id = ?",
+    "DELETE FROM agent_channels WHERE user_id = ?",
+    "DELETE FROM agent_presence WHERE user_id = ?",
+    "DELETE FROM http_sessions WHERE user_id = ?",
+    "DELETE FROM bayeux_clients WHERE user_id = ?",
+    "DELETE FROM signin_throttles WHERE user_name = (SELECT user_name FROM users WHERE id = ?)",
+    "DELETE FROM users WHERE id = ?",
+)
 
 
 class TenantsSql(SqlRepository):
@@ -80,3 +113,20 @@ class TenantsSql(SqlRepository):
     async def by_name(self, name: str) -> str | None:
         row = await self.db.fetchone("SELECT id FROM tenants WHERE id = ? OR name = ?", (name, name))
         return str(row[0]) if row else None
+
+    async def get(self, tenant_id: str) -> ContactCenter | None:
+        row = await self.db.fetchone(
+            "SELECT id, name, retention_days FROM tenants WHERE id = ?", (tenant_id,)
+        )
+        return (
+            ContactCenter(str(row[0]), str(row[1]), None if row[2] is None else int(row[2])) if row else None
+        )
+
+    async def set_retention_days(self, tenant_id: str, days: int | None) -> None:
+        await self.db.execute("UPDATE tenants SET retention_days = ? WHERE id = ?", (days, tenant_id))
+
+    async def with_retention(self) -> list[ContactCenter]:
+        rows = await self.db.fetchall(
+            "SELECT id, name, retention_days FROM tenants WHERE retention_days IS NOT NULL ORDER BY id"
+        )
+        return [ContactCenter(str(i), str(n), int(d)) for i, n, d in rows]

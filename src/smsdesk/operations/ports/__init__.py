@@ -8,6 +8,13 @@ one module per repository beside its SQL; ``app.py`` wires them. Operations neve
 Everything is re-exported here so that a caller imports ``from smsdesk.operations.ports import X``.
 """
 
+from smsdesk.operations.ports.administration import (
+    AdminAudit,
+    AuditEntry,
+    CustomerData,
+    CustomerSession,
+    Erased,
+)
 from smsdesk.operations.ports.agents import AgentChannel, Agents
 from smsdesk.operations.ports.bayeux_clients import (
     OVER_CAP,
@@ -46,18 +53,24 @@ from smsdesk.operations.ports.store import (
 )
 from smsdesk.operations.ports.supervision import Monitoring, Supervision
 from smsdesk.operations.ports.user_data_audit import UserDataAudit, UserDataAuditEntry
-from smsdesk.operations.ports.users import ReferenceIds, Tenants, User, Users
+from smsdesk.operations.ports.users import ContactCenter, ReferenceIds, Tenants, User, Users
 
 __all__ = [
     "OVER_CAP",
+    "AdminAudit",
     "AgentChannel",
     "Agents",
+    "AuditEntry",
     "BayeuxClientDirectory",
     "Claim",
     "ClientState",
     "ClusterSecrets",
     "CommitListener",
     "Consent",
+    "ContactCenter",
+    "CustomerData",
+    "CustomerSession",
+    "Erased",
     "Fact",
     "Facts",
     "IdempotencyKeys",

@@ -40,6 +40,27 @@ class Queues(Protocol):
         """Whether the supervisor supervises a queue the agent is a member of."""
         ...
 
+    async def of_tenant(self, tenant_id: str) -> list[str]:
+        """The contact center's queue names, sorted."""
+        ...
+
+    async def delete(self, tenant_id: str, name: str) -> None:
+        """The queue with its memberships, supervisions, opening hours and automatic replies."""
+        ...
+
+    async def set_members(self, tenant_id: str, name: str, user_ids: Sequence[str]) -> None:
+        """Exactly these members (the others leave the queue)."""
+        ...
+
+    async def set_supervisors(self, tenant_id: str, name: str, user_ids: Sequence[str]) -> None: ...
+    async def set_queues_of_member(self, tenant_id: str, user_id: str, queues: Sequence[str]) -> None:
+        """The user serves exactly these queues."""
+        ...
+
+    async def set_supervised_by(self, tenant_id: str, user_id: str, queues: Sequence[str]) -> None:
+        """The user supervises exactly these queues."""
+        ...
+
 
 class ServiceNumbers(Protocol):
     """Which number belongs to which contact center and queue, through which connector."""
@@ -52,3 +73,10 @@ class ServiceNumbers(Protocol):
     async def of_agent(self, tenant_id: str, user_id: str) -> list[ServiceNumber]:
         """The numbers routed to queues the agent serves: those the agent may text from."""
         ...
+
+    async def of_tenant(self, tenant_id: str) -> list[ServiceNumber]: ...
+    async def update(self, number: ServiceNumber) -> None:
+        """Route an existing number to another queue or connector."""
+        ...
+
+    async def delete(self, number: str) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
 
+from smsdesk.operations.ports.administration import AdminAudit, CustomerData
 from smsdesk.operations.ports.agents import Agents
 from smsdesk.operations.ports.facts import Facts
 from smsdesk.operations.ports.idempotency import IdempotencyKeys
@@ -72,6 +73,8 @@ class Transaction(Protocol):
     standard_responses: StandardResponses
     queue_hours: QueueHoursRepository
     idempotency_keys: IdempotencyKeys
+    admin_audit: AdminAudit
+    customer_data: CustomerData
 
 
 class Store(Protocol):

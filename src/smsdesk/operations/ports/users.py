@@ -16,6 +16,9 @@ class User:
     roles: tuple[str, ...]
     enabled: bool
     password_hash: str
+    password_signin: bool = True
+    """False: this user signs in only with the identity provider (OpenID Connect), never with a
+    password (docs/architecture.md §7)."""
 
 
 class Users(Protocol):
@@ -29,6 +32,15 @@ class Users(Protocol):
 
     async def insert(self, user: User) -> None: ...
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+    async def update(self, user: User) -> None:
+        """Write the user's names, roles, ``enabled`` and ``password_signin`` (not the password)."""
+        ...
+
+    async def delete(self, user_id: str) -> None:
+        """Remove the user and what hangs on them: queue memberships and supervisions, channels,
+        presence, monitorings (either side), HTTP sessions, sign-in throttles and Bayeux client rows.
+        Sessions they took part in keep their ids (a transcript names who wrote what)."""
+        ...
 
 
 class ReferenceIds(Protocol):
@@ -48,3 +60,17 @@ class Tenants(Protocol):
     async def by_name(self, name: str) -> str | None:
         """The id of the contact center with this id or name."""
         ...
+
+    async def get(self, tenant_id: str) -> ContactCenter | None: ...
+    async def set_retention_days(self, tenant_id: str, days: int | None) -> None: ...
+    async def with_retention(self) -> list[ContactCenter]:
+        """The contact centers that keep finished conversations for a limited time."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCenter:
+    id: str
+    name: str
+    retention_days: int | None
+    """Finished conversations older than this many days are deleted; None: kept for ever."""
