@@ -4,8 +4,8 @@
 
 import {render} from "preact";
 import {useState} from "preact/hooks";
-import {ApiError, type Envelope, del, forgetCredentials, get, post, put, signIn} from "./api";
-import {ProviderSignIn, takeProviderError, useSignInOptions} from "./signin";
+import {ApiError, type Envelope, del, forgetCredentials, get, post, put} from "./api";
+import {ProviderSignIn, takeProviderError, usePasswordSignIn, useSignInOptions} from "./signin";
 
 const ROLES: [string, string][] = [
     ["ROLE_AGENT", "Agent"],
@@ -211,28 +211,11 @@ function Admin() {
 }
 
 function SignIn() {
-    const [busy, setBusy] = useState(false);
     const options = useSignInOptions();
-    async function submit(event: Event): Promise<void> {
-        event.preventDefault();
-        const form = event.currentTarget as HTMLFormElement;
-        const userName = (form.elements.namedItem("username") as HTMLInputElement).value.trim();
-        const password = (form.elements.namedItem("password") as HTMLInputElement).value;
-        setBusy(true);
-        try {
-            await start(await signIn(userName, password));
-        } catch (error) {
-            state.signInError =
-                error instanceof ApiError && error.httpStatus === 401
-                    ? error.message === "Access denied"
-                        ? "Wrong user name or password."
-                        : error.message
-                    : `Cannot sign in: ${error instanceof Error ? error.message : String(error)}`;
-            refresh();
-        } finally {
-            setBusy(false);
-        }
-    }
+    const {busy, submit} = usePasswordSignIn(start, (message) => {
+        state.signInError = message;
+        refresh();
+    });
     return (
         <main class="signin">
             <h1>smsdesk administration</h1>
@@ -242,7 +225,7 @@ function SignIn() {
                 </p>
             )}
             {options.passwordSignIn && (
-                <form onSubmit={(e) => void submit(e)}>
+                <form onSubmit={submit}>
                     <label>
                         User name
                         <input name="username" autocomplete="username" required autofocus />
@@ -383,7 +366,7 @@ function UserForm({user, done}: {user: User | null; done: () => void}) {
     return (
         <section aria-labelledby="user-form-title">
             <h1 id="user-form-title">{title}</h1>
-            <form class="editor" onSubmit={(e) => void submit(e)}>
+            <form class="editor" onSubmit={submit}>
                 {user === null && (
                     <label>
                         User name
@@ -523,7 +506,7 @@ function QueueForm({queue, done}: {queue: Queue; done: () => void}) {
     return (
         <section aria-labelledby="queue-form-title">
             <h1 id="queue-form-title">Edit queue {queue.name}</h1>
-            <form class="editor" onSubmit={(e) => void submit(e)}>
+            <form class="editor" onSubmit={submit}>
                 <Checks legend="Members" name="members" options={agents} chosen={queue.members.map((m) => m.id)} />
                 <Checks legend="Supervisors" name="supervisors" options={supervisors} chosen={queue.supervisors.map((m) => m.id)} />
                 <div class="actions">

@@ -3,7 +3,7 @@
 
 import {render} from "preact";
 import {useEffect, useRef, useState} from "preact/hooks";
-import {ApiError, type Envelope, forgetCredentials, get, post, signIn} from "./api";
+import {ApiError, type Envelope, forgetCredentials, get, post} from "./api";
 import {
     addEntries,
     type ChannelState,
@@ -27,7 +27,7 @@ import {
     type UserDataValue,
 } from "./model";
 import {Notifications} from "./notifications";
-import {ProviderSignIn, takeProviderError, useSignInOptions} from "./signin";
+import {ProviderSignIn, takeProviderError, usePasswordSignIn, useSignInOptions} from "./signin";
 import {analyse, unicodeCulprits} from "./sms";
 import {applyStatistics, loadBoard, SupervisionPanel, supervisionLabel, TeamBoard} from "./supervisor";
 
@@ -429,33 +429,15 @@ function Views() {
 }
 
 function SignIn() {
-    const [busy, setBusy] = useState(false);
     const options = useSignInOptions();
-    async function submit(event: Event): Promise<void> {
-        event.preventDefault();
-        const form = event.currentTarget as HTMLFormElement;
-        const userName = (form.elements.namedItem("username") as HTMLInputElement).value.trim();
-        const password = (form.elements.namedItem("password") as HTMLInputElement).value;
-        setBusy(true);
-        try {
-            const me = await signIn(userName, password);
-            await startDesktop(me);
-        } catch (error) {
-            state.signInError =
-                error instanceof ApiError && error.httpStatus === 401
-                    ? error.message === "Access denied"
-                        ? "Wrong user name or password."
-                        : error.message
-                    : `Cannot sign in: ${error instanceof Error ? error.message : String(error)}`;
-            refresh();
-        } finally {
-            setBusy(false);
-        }
-    }
+    const {busy, submit} = usePasswordSignIn(startDesktop, (message) => {
+        state.signInError = message;
+        refresh();
+    });
     return (
         <main class="signin">
             <h1>smsdesk</h1>
-            <form onSubmit={(e) => void submit(e)} hidden={!options.passwordSignIn}>
+            <form onSubmit={submit} hidden={!options.passwordSignIn}>
                 <label>
                     User name
                     <input name="username" autocomplete="username" required autofocus />
@@ -647,7 +629,7 @@ function NewConversation({onClose}: {onClose: () => void}) {
         }
     }
     return (
-        <form class="new-conversation" aria-label="New conversation" onSubmit={(e) => void submit(e)} onKeyDown={(e) => e.key === "Escape" && onClose()}>
+        <form class="new-conversation" aria-label="New conversation" onSubmit={submit} onKeyDown={(e) => e.key === "Escape" && onClose()}>
             <label>
                 Phone number
                 <input

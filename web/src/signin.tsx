@@ -3,6 +3,7 @@
 // server at /auth/oidc/login), and the message a refused single sign-on came back with.
 
 import {useEffect, useState} from "preact/hooks";
+import {ApiError, type Envelope, signIn} from "./api";
 
 export interface SignInOptions {
     passwordSignIn: boolean;
@@ -48,4 +49,39 @@ export function ProviderSignIn({options, next, error = null}: {options: SignInOp
             </a>
         </div>
     );
+}
+
+/** The user-name-and-password form's submit: signs in and hands the user to ``signedIn``, or hands
+ *  the refusal, worded for the person at the keyboard, to ``failed``. ``busy`` is true meanwhile. */
+export function usePasswordSignIn(
+    signedIn: (me: Envelope) => Promise<void>,
+    failed: (message: string) => void,
+): {busy: boolean; submit: (event: Event) => void} {
+    const [busy, setBusy] = useState(false);
+    async function signInWith(form: HTMLFormElement): Promise<void> {
+        const userName = (form.elements.namedItem("username") as HTMLInputElement).value.trim();
+        const password = (form.elements.namedItem("password") as HTMLInputElement).value;
+        setBusy(true);
+        try {
+            await signedIn(await signIn(userName, password));
+        } catch (error) {
+            failed(refusal(error));
+        } finally {
+            setBusy(false);
+        }
+    }
+    return {
+        busy,
+        submit: (event: Event) => {
+            event.preventDefault();
+            void signInWith(event.currentTarget as HTMLFormElement);
+        },
+    };
+}
+
+function refusal(error: unknown): string {
+    if (error instanceof ApiError && error.httpStatus === 401) {
+        return error.message === "Access denied" ? "Wrong user name or password." : error.message;
+    }
+    return `Cannot sign in: ${error instanceof Error ? error.message : String(error)}`;
 }
