@@ -176,7 +176,13 @@ class Fanout:
         ):
             return self.position_of(session)
         state.watermark = state.resume = position
-        session.sequence = position
+        if self.server is not None:
+            # The ack extension's batch id too (nothing is queued yet): a first connect answered
+            # empty here acknowledges where the client starts, and a node that takes the client over
+            # from that acknowledgement must not replay what came before it.
+            self.server.reset_output(session, position)
+        else:
+            session.sequence = position
         return position
 
     def resumes_from_token(self, session: ServerSession) -> bool:
