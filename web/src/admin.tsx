@@ -1,9 +1,10 @@
-// The administration pages: users, queues, service numbers, the contact center's data rules and
-// the audit log, for ROLE_ADMIN users, on the public REST API only (docs/gws-compatibility.md,
-// "Administration").
+// The administration pages: users, queues (with their opening hours and automatic replies),
+// standard responses, service numbers, the contact center's data rules and the audit log, for
+// ROLE_ADMIN users, on the public REST API only (docs/gws-compatibility.md, "Administration",
+// "Standard responses" and "Opening hours and automatic replies").
 
 import {render} from "preact";
-import {useState} from "preact/hooks";
+import {useEffect, useRef, useState} from "preact/hooks";
 import {ApiError, type Envelope, del, forgetCredentials, get, post, put} from "./api";
 import {ProviderSignIn, takeProviderError, usePasswordSignIn, useSignInOptions} from "./signin";
 
@@ -28,11 +29,32 @@ interface User {
     queues: string[];
     supervisedQueues: string[];
 }
+interface OpeningHours {
+    timezone: string;
+    weekly: string;
+    closedDates: string[];
+    whenClosed: "queue" | "complete";
+}
+interface AutomaticReplies {
+    closed: string | null;
+    waiting: string | null;
+    waitingAfterSeconds: number | null;
+}
 interface Queue {
     name: string;
     members: UserRef[];
     supervisors: UserRef[];
     serviceNumbers: string[];
+    openingHours: OpeningHours | null;
+    automaticReplies: AutomaticReplies;
+    open: boolean;
+    opensAt: string | null;
+}
+interface StandardResponse {
+    id: string;
+    name: string;
+    category: string;
+    text: string;
 }
 interface ServiceNumber {
     number: string;
@@ -49,7 +71,7 @@ interface AuditEntry {
     before: Record<string, unknown> | null;
     after: Record<string, unknown> | null;
 }
-type View = "users" | "queues" | "numbers" | "audit" | "data";
+type View = "users" | "queues" | "responses" | "numbers" | "audit" | "data";
 
 const AUDIT_PAGE = 25;
 
@@ -59,6 +81,7 @@ const state = {
     view: "users" as View,
     users: [] as User[],
     queues: [] as Queue[],
+    responses: [] as StandardResponse[],
     numbers: [] as ServiceNumber[],
     audit: [] as AuditEntry[],
     auditTotal: 0,
@@ -103,6 +126,9 @@ async function loadUsers(): Promise<void> {
 async function loadQueues(): Promise<void> {
     state.queues = ((await get("/api/v2/queues"))["queues"] as Queue[]) ?? [];
 }
+async function loadResponses(): Promise<void> {
+    state.responses = ((await get("/api/v2/standard-responses"))["standardResponses"] as StandardResponse[]) ?? [];
+}
 async function loadNumbers(): Promise<void> {
     state.numbers = ((await get("/api/v2/service-numbers"))["serviceNumbers"] as ServiceNumber[]) ?? [];
 }
@@ -118,7 +144,7 @@ async function loadCenter(): Promise<void> {
 
 async function reload(): Promise<void> {
     await attempt(async () => {
-        await Promise.all([loadUsers(), loadQueues(), loadNumbers(), loadAudit(), loadCenter()]);
+        await Promise.all([loadUsers(), loadQueues(), loadResponses(), loadNumbers(), loadAudit(), loadCenter()]);
     });
     refresh();
 }
@@ -169,6 +195,7 @@ function Admin() {
                         [
                             ["users", "Users"],
                             ["queues", "Queues"],
+                            ["responses", "Standard responses"],
                             ["numbers", "Service numbers"],
                             ["data", "Customer data"],
                             ["audit", "Audit log"],
@@ -202,6 +229,7 @@ function Admin() {
             <main>
                 {state.view === "users" && <Users />}
                 {state.view === "queues" && <Queues />}
+                {state.view === "responses" && <StandardResponses />}
                 {state.view === "numbers" && <Numbers />}
                 {state.view === "data" && <CustomerData />}
                 {state.view === "audit" && <Audit />}
@@ -428,9 +456,17 @@ function UserForm({user, done}: {user: User | null; done: () => void}) {
     );
 }
 
+function hoursSummary(queue: Queue): string {
+    const hours = queue.openingHours;
+    if (hours === null) return "Always open";
+    return `${hours.weekly} (${hours.timezone}) · ${queue.open ? "open now" : "closed now"}`;
+}
+
 function Queues() {
-    const [editing, setEditing] = useState<Queue | null>(null);
-    if (editing !== null) return <QueueForm queue={editing} done={() => setEditing(null)} />;
+    // By name: after a save the view re-reads the queues and the editor shows what was stored.
+    const [editing, setEditing] = useState<string | null>(null);
+    const current = editing === null ? undefined : state.queues.find((q) => q.name === editing);
+    if (current !== undefined) return <QueueForm queue={current} done={() => setEditing(null)} />;
     async function add(event: Event): Promise<void> {
         event.preventDefault();
         const form = event.currentTarget as HTMLFormElement;
@@ -451,6 +487,7 @@ function Queues() {
                         <th scope="col">Members</th>
                         <th scope="col">Supervisors</th>
                         <th scope="col">Service numbers</th>
+                        <th scope="col">Opening hours</th>
                         <th scope="col">
                             <span class="visually-hidden">Actions</span>
                         </th>
@@ -463,8 +500,9 @@ function Queues() {
                             <td>{queue.members.map((m) => m.userName).join(", ")}</td>
                             <td>{queue.supervisors.map((m) => m.userName).join(", ")}</td>
                             <td>{queue.serviceNumbers.join(", ")}</td>
+                            <td>{hoursSummary(queue)}</td>
                             <td>
-                                <button type="button" aria-label={`Edit queue ${queue.name}`} onClick={() => setEditing(queue)}>
+                                <button type="button" aria-label={`Edit queue ${queue.name}`} onClick={() => setEditing(queue.name)}>
                                     Edit
                                 </button>
                             </td>
@@ -507,6 +545,7 @@ function QueueForm({queue, done}: {queue: Queue; done: () => void}) {
         <section aria-labelledby="queue-form-title">
             <h1 id="queue-form-title">Edit queue {queue.name}</h1>
             <form class="editor" onSubmit={submit}>
+                <h2>Members and supervisors</h2>
                 <Checks legend="Members" name="members" options={agents} chosen={queue.members.map((m) => m.id)} />
                 <Checks legend="Supervisors" name="supervisors" options={supervisors} chosen={queue.supervisors.map((m) => m.id)} />
                 <div class="actions">
@@ -520,6 +559,315 @@ function QueueForm({queue, done}: {queue: Queue; done: () => void}) {
                         Delete queue
                     </button>
                 </div>
+            </form>
+            {/* Keyed by what is stored: a save or "Always open" shows the server's values, a refusal keeps what was typed. */}
+            <HoursForm key={JSON.stringify(queue.openingHours)} queue={queue} />
+            <RepliesForm key={JSON.stringify(queue.automaticReplies)} queue={queue} />
+        </section>
+    );
+}
+
+let zoneNames: string[] | null = null;
+
+/** The IANA zones the browser knows, as suggestions (the server decides what it accepts). */
+function timeZones(): string[] {
+    if (zoneNames === null) {
+        let names: string[] = [];
+        try {
+            names = Intl.supportedValuesOf("timeZone");
+        } catch {
+            // An older browser: the field takes any name all the same.
+        }
+        zoneNames = names.includes("UTC") ? names : ["UTC", ...names];
+    }
+    return zoneNames;
+}
+
+function browserZone(): string {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+/** Lines (or ``;``-separated parts) of a text area, trimmed, without the empty ones. */
+function parts(text: string, separator: RegExp): string[] {
+    return text
+        .split(separator)
+        .map((part) => part.trim())
+        .filter((part) => part !== "");
+}
+
+function hoursNow(queue: Queue): string {
+    if (queue.openingHours === null) return "Always open: this queue has no opening hours.";
+    if (queue.open) return "Open now.";
+    if (queue.opensAt === null) return "Closed now, with no opening ahead.";
+    return `Closed now; opens ${new Date(queue.opensAt).toLocaleString()}.`;
+}
+
+function HoursForm({queue}: {queue: Queue}) {
+    const hours = queue.openingHours;
+    const path = `/api/v2/queues/${encodeURIComponent(queue.name)}/opening-hours`;
+    async function save(event: Event): Promise<void> {
+        event.preventDefault();
+        const form = event.currentTarget as HTMLFormElement;
+        const body = {
+            timezone: field(form, "timezone").trim(),
+            weekly: parts(field(form, "weekly"), /[;\n]/).join("; "),
+            closedDates: parts(field(form, "closedDates"), /[\s,;]+/),
+            whenClosed: checked(form, "whenClosed")[0] ?? "queue",
+        };
+        if (await attempt(() => put(path, body).then(() => undefined))) {
+            said(`Opening hours of ${queue.name} saved.`);
+            await reload();
+        }
+    }
+    async function alwaysOpen(): Promise<void> {
+        if (await attempt(() => del(path).then(() => undefined))) {
+            said(`Queue ${queue.name} is always open.`);
+            await reload();
+        }
+    }
+    const whenClosed = hours?.whenClosed ?? "queue";
+    return (
+        <form class="editor" aria-labelledby="hours-title" onSubmit={(e) => void save(e)}>
+            <h2 id="hours-title">Opening hours</h2>
+            <p class="hint">{hoursNow(queue)}</p>
+            <label>
+                Time zone
+                <input
+                    name="timezone"
+                    list="time-zones"
+                    required
+                    autocomplete="off"
+                    spellcheck={false}
+                    aria-describedby="timezone-hint"
+                    defaultValue={hours?.timezone ?? browserZone()}
+                />
+            </label>
+            <datalist id="time-zones">
+                {timeZones().map((name) => (
+                    <option value={name} />
+                ))}
+            </datalist>
+            <p class="hint" id="timezone-hint">
+                An IANA name, such as Europe/Paris or America/New_York: the hours follow its clock, daylight saving included.
+            </p>
+            <label>
+                Weekly hours
+                <textarea name="weekly" rows={3} required spellcheck={false} aria-describedby="weekly-hint" defaultValue={parts(hours?.weekly ?? "", /;/).join("\n")} />
+            </label>
+            <p class="hint" id="weekly-hint">
+                One clause per line: days, then times. Days mon to sun, a range (mon-fri), a list (mon,wed) or daily; several times separated by commas
+                (09:00-12:00, 13:00-17:00); a range that ends before it starts runs past midnight (fri 22:00-02:00).
+            </p>
+            <label>
+                Closed dates
+                <textarea name="closedDates" rows={3} spellcheck={false} aria-describedby="closed-dates-hint" defaultValue={(hours?.closedDates ?? []).join("\n")} />
+            </label>
+            <p class="hint" id="closed-dates-hint">
+                One date per line, YYYY-MM-DD (2026-12-25): closed that whole day in the queue's time zone.
+            </p>
+            <fieldset>
+                <legend>While closed</legend>
+                <label class="check">
+                    <input type="radio" name="whenClosed" value="queue" defaultChecked={whenClosed === "queue"} />
+                    New conversations wait and are offered when the queue opens
+                </label>
+                <label class="check">
+                    <input type="radio" name="whenClosed" value="complete" defaultChecked={whenClosed === "complete"} />
+                    New conversations end after the closed reply
+                </label>
+            </fieldset>
+            <div class="actions">
+                <button type="submit" class="primary">
+                    Save opening hours
+                </button>
+                <button type="button" disabled={hours === null} onClick={() => void alwaysOpen()}>
+                    Always open
+                </button>
+            </div>
+        </form>
+    );
+}
+
+const CLOSED_PLACEHOLDERS = ["{{queue.opensAt}}", "{{queue.position}}", "{{queue.name}}", "{{customer.phoneNumber}}"];
+const WAITING_PLACEHOLDERS = ["{{queue.position}}", "{{queue.name}}", "{{customer.phoneNumber}}"];
+
+function RepliesForm({queue}: {queue: Queue}) {
+    const replies = queue.automaticReplies;
+    async function save(event: Event): Promise<void> {
+        event.preventDefault();
+        const form = event.currentTarget as HTMLFormElement;
+        const text = (name: string): string | null => (field(form, name).trim() === "" ? null : field(form, name));
+        const seconds = field(form, "waitingAfterSeconds").trim();
+        const body = {closed: text("closed"), waiting: text("waiting"), waitingAfterSeconds: seconds === "" ? null : Number(seconds)};
+        if (await attempt(() => put(`/api/v2/queues/${encodeURIComponent(queue.name)}/automatic-replies`, body).then(() => undefined))) {
+            said(`Automatic replies of ${queue.name} saved.`);
+            await reload();
+        }
+    }
+    return (
+        <form class="editor" aria-labelledby="replies-title" onSubmit={(e) => void save(e)}>
+            <h2 id="replies-title">Automatic replies</h2>
+            <p class="hint">Each is sent at most once per conversation; an empty one is not sent.</p>
+            <label>
+                Closed reply
+                <textarea name="closed" rows={3} aria-describedby="closed-reply-hint" defaultValue={replies.closed ?? ""} />
+            </label>
+            <p class="hint" id="closed-reply-hint">
+                To a customer who texts while the queue is closed. Placeholders: {CLOSED_PLACEHOLDERS.join(", ")}.
+            </p>
+            <label>
+                Waiting reply
+                <textarea name="waiting" rows={3} aria-describedby="waiting-reply-hint" defaultValue={replies.waiting ?? ""} />
+            </label>
+            <p class="hint" id="waiting-reply-hint">
+                To a customer who has waited for an agent while the queue was open. Placeholders: {WAITING_PLACEHOLDERS.join(", ")}.
+            </p>
+            <label>
+                Send the waiting reply after (seconds)
+                <input name="waitingAfterSeconds" type="number" min="1" max="604800" step="1" defaultValue={replies.waitingAfterSeconds === null ? "" : String(replies.waitingAfterSeconds)} />
+            </label>
+            <div class="actions">
+                <button type="submit" class="primary">
+                    Save automatic replies
+                </button>
+            </div>
+        </form>
+    );
+}
+
+function excerpt(text: string, length = 80): string {
+    const flat = text.replace(/\s+/g, " ").trim();
+    return flat.length <= length ? flat : `${flat.slice(0, length - 1)}…`;
+}
+
+function StandardResponses() {
+    const [editing, setEditing] = useState<StandardResponse | "new" | null>(null);
+    if (editing !== null) return <ResponseForm response={editing === "new" ? null : editing} done={() => setEditing(null)} />;
+    return (
+        <section aria-labelledby="responses-title">
+            <div class="heading">
+                <h1 id="responses-title">Standard responses</h1>
+                <button type="button" class="primary" onClick={() => setEditing("new")}>
+                    Add standard response
+                </button>
+            </div>
+            <p class="hint">Texts agents insert in a conversation (with / in the composer), their placeholders filled for the customer.</p>
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">Name</th>
+                        <th scope="col">Category</th>
+                        <th scope="col">Text</th>
+                        <th scope="col">
+                            <span class="visually-hidden">Actions</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {state.responses.map((response) => (
+                        <tr key={response.id}>
+                            <th scope="row">{response.name}</th>
+                            <td>{response.category}</td>
+                            <td>{excerpt(response.text)}</td>
+                            <td>
+                                <button type="button" aria-label={`Edit standard response ${response.name}`} onClick={() => setEditing(response)}>
+                                    Edit
+                                </button>
+                            </td>
+                        </tr>
+                    ))}
+                </tbody>
+            </table>
+            {state.responses.length === 0 && <p class="hint">None yet.</p>}
+        </section>
+    );
+}
+
+const RESPONSE_PLACEHOLDERS = [
+    "{{customer.phoneNumber}}",
+    "{{agent.firstName}}",
+    "{{agent.lastName}}",
+    "{{agent.nickname}}",
+    "{{agent.userName}}",
+    "{{userData.KEY}}",
+];
+
+function ResponseForm({response, done}: {response: StandardResponse | null; done: () => void}) {
+    const [confirmDelete, setConfirmDelete] = useState(false);
+    const name = useRef<HTMLInputElement>(null);
+    useEffect(() => name.current?.focus(), []); // the button that opened the form is gone
+    const categories = [...new Set(state.responses.map((r) => r.category).filter((c) => c !== ""))];
+    async function submit(event: Event): Promise<void> {
+        event.preventDefault();
+        const form = event.currentTarget as HTMLFormElement;
+        const body = {name: field(form, "name"), category: field(form, "category"), text: field(form, "text")};
+        const ok = await attempt(async () => {
+            if (response === null) await post("/api/v2/standard-responses", body);
+            else await put(`/api/v2/standard-responses/${encodeURIComponent(response.id)}`, body);
+        });
+        if (ok) {
+            said(`Standard response ${body.name.trim()} ${response === null ? "added" : "saved"}.`);
+            done();
+            await reload();
+        }
+    }
+    async function remove(): Promise<void> {
+        if (response === null) return;
+        if (await attempt(() => del(`/api/v2/standard-responses/${encodeURIComponent(response.id)}`).then(() => undefined))) {
+            said(`Standard response ${response.name} deleted.`);
+            done();
+            await reload();
+        }
+    }
+    const title = response === null ? "Add a standard response" : `Edit standard response ${response.name}`;
+    return (
+        <section aria-labelledby="response-form-title">
+            <h1 id="response-form-title">{title}</h1>
+            <form class="editor" onSubmit={submit}>
+                <label>
+                    Name
+                    <input ref={name} name="name" autocomplete="off" required defaultValue={response?.name ?? ""} />
+                </label>
+                <label>
+                    Category
+                    <input name="category" list="response-categories" autocomplete="off" defaultValue={response?.category ?? ""} />
+                </label>
+                <datalist id="response-categories">
+                    {categories.map((category) => (
+                        <option value={category} />
+                    ))}
+                </datalist>
+                <label>
+                    Text
+                    <textarea name="text" rows={5} required aria-describedby="response-text-hint" defaultValue={response?.text ?? ""} />
+                </label>
+                <p class="hint" id="response-text-hint">
+                    Placeholders, filled when an agent inserts it: {RESPONSE_PLACEHOLDERS.join(", ")}. They are checked when saved.
+                </p>
+                <div class="actions">
+                    <button type="submit" class="primary">
+                        {response === null ? "Add standard response" : "Save"}
+                    </button>
+                    <button type="button" onClick={done}>
+                        Cancel
+                    </button>
+                    {response !== null && !confirmDelete && (
+                        <button type="button" class="danger" onClick={() => setConfirmDelete(true)}>
+                            Delete standard response
+                        </button>
+                    )}
+                </div>
+                {response !== null && confirmDelete && (
+                    <div class="confirm" role="group" aria-label="Confirm deletion">
+                        <p>Delete the standard response {response.name}? Agents no longer find it.</p>
+                        <button type="button" class="danger" onClick={() => void remove()}>
+                            Delete {response.name}
+                        </button>
+                        <button type="button" onClick={() => setConfirmDelete(false)}>
+                            Keep {response.name}
+                        </button>
+                    </div>
+                )}
             </form>
         </section>
     );
