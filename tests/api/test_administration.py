@@ -314,3 +314,37 @@ def test_two_administrators_adding_one_name_at_once_get_one_user_and_a_409(cc: C
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200, 409, 409, 409, 409, 409], [a.text for a in answers]
     assert all(a.json()["statusCode"] == 18 for a in answers if a.status_code == 409)
+
+
+def test_standard_responses_opening_hours_and_automatic_replies_are_audited(cc: ContactCenter) -> None:
+    admin = create_admin(cc)
+    created = admin.post("/api/v2/standard-responses", name="Hello", text="Hello!")["standardResponse"]
+    path = f"/api/v2/standard-responses/{created['id']}"
+    admin.put(path, text="Hello, {{customer.phoneNumber}}.")
+    admin.delete(path)
+    queue = f"/api/v2/queues/{cc.queue}"
+    admin.put(f"{queue}/opening-hours", timezone="UTC", weekly="mon-fri 09:00-17:00")
+    admin.put(f"{queue}/automatic-replies", closed="We are closed.")
+    admin.delete(f"{queue}/opening-hours")
+    entries = admin.audit(count=6)
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("queue.openingHours", {"type": "queue", "id": cc.queue}),
+        ("queue.automaticReplies", {"type": "queue", "id": cc.queue}),
+        ("queue.openingHours", {"type": "queue", "id": cc.queue}),
+        ("standardResponse.delete", {"type": "standardResponse", "id": created["id"]}),
+        ("standardResponse.update", {"type": "standardResponse", "id": created["id"]}),
+        ("standardResponse.create", {"type": "standardResponse", "id": created["id"]}),
+    ]
+    assert all(e["actor"]["userName"] == admin.user_name for e in entries)
+    hours = {"timezone": "UTC", "weekly": "mon-fri 09:00-17:00", "closedDates": [], "whenClosed": "queue"}
+    assert (entries[0]["before"], entries[0]["after"]) == (hours, None)  # always open again
+    assert (entries[2]["before"], entries[2]["after"]) == (None, hours)
+    assert entries[1]["before"] == {"closed": None, "waiting": None, "waitingAfterSeconds": None}
+    assert entries[1]["after"] == {"closed": "We are closed.", "waiting": None, "waitingAfterSeconds": None}
+    assert entries[4]["before"] == {"name": "Hello", "category": "", "text": "Hello!"}
+    assert entries[4]["after"] == {
+        "name": "Hello",
+        "category": "",
+        "text": "Hello, {{customer.phoneNumber}}.",
+    }
+    assert entries[3]["after"] is None and entries[5]["before"] is None

@@ -36,6 +36,7 @@ from smsdesk.domain.model import DomainContext, Phase, SessionRecord
 from smsdesk.domain.opening_hours import HoursError, OpeningHours
 from smsdesk.domain.session import SmsSession
 from smsdesk.operations import access
+from smsdesk.operations.audit import record_change
 from smsdesk.operations.notify import publish_session_change
 from smsdesk.operations.ports import QueueHours, Transaction, User
 from smsdesk.operations.services import Services, Work
@@ -130,6 +131,38 @@ async def _stored(tx: Transaction, tenant_id: str, queue: str) -> QueueHours:
     return await tx.queue_hours.get(tenant_id, queue) or QueueHours(tenant_id, queue)
 
 
+def _hours_snapshot(stored: QueueHours) -> dict[str, object] | None:
+    """What the audit log keeps of a queue's opening hours (None: always open)."""
+    if stored.weekly is None:
+        return None
+    return {
+        "timezone": stored.timezone,
+        "weekly": stored.weekly,
+        "closedDates": list(stored.closed_dates),
+        "whenClosed": stored.when_closed,
+    }
+
+
+def _replies_snapshot(stored: QueueHours) -> dict[str, object]:
+    return {
+        "closed": stored.closed_reply,
+        "waiting": stored.waiting_reply,
+        "waitingAfterSeconds": stored.waiting_after_s,
+    }
+
+
+async def _put_audited(
+    tx: Transaction, before: QueueHours, after: QueueHours, actor: User | None, replies: bool
+) -> None:
+    """Store ``after`` and its audit entry (``queue.openingHours`` or ``queue.automaticReplies``)."""
+    await tx.queue_hours.put(after)
+    snapshot = _replies_snapshot if replies else _hours_snapshot
+    action = "queue.automaticReplies" if replies else "queue.openingHours"
+    await record_change(
+        tx, after.tenant_id, actor, action, "queue", after.queue, snapshot(before), snapshot(after)
+    )
+
+
 async def set_hours(
     services: Services,
     tenant_id: str,
@@ -138,37 +171,43 @@ async def set_hours(
     weekly: str,
     closed_dates: Sequence[str] = (),
     when_closed: str = "queue",
+    actor: User | None = None,
 ) -> QueueHours:
+    """``actor``: who sets them (None: the command line), for the audit log; the same below."""
     hours = check_hours(timezone, weekly, closed_dates, when_closed)
     async with services.work() as work:
         await _require_queue(work.tx, tenant_id, queue)
+        before = await _stored(work.tx, tenant_id, queue)
         stored = replace(
-            await _stored(work.tx, tenant_id, queue),
+            before,
             timezone=hours.timezone,
             weekly=hours.weekly,
             closed_dates=tuple(sorted(d.isoformat() for d in hours.closed_dates)),
             when_closed=when_closed,
             updated_ms=now_ms(),
         )
-        await work.tx.queue_hours.put(stored)
+        await _put_audited(work.tx, before, stored, actor, replies=False)
     services.request_routing(tenant_id)  # a queue that opens with its new hours
     services.queue_hours_changed()
     log.info("queue %s of %s: opening hours %s (%s)", queue, tenant_id, hours.weekly, hours.timezone)
     return stored
 
 
-async def clear_hours(services: Services, tenant_id: str, queue: str) -> QueueHours:
+async def clear_hours(
+    services: Services, tenant_id: str, queue: str, actor: User | None = None
+) -> QueueHours:
     async with services.work() as work:
         await _require_queue(work.tx, tenant_id, queue)
+        before = await _stored(work.tx, tenant_id, queue)
         stored = replace(
-            await _stored(work.tx, tenant_id, queue),
+            before,
             timezone=None,
             weekly=None,
             closed_dates=(),
             when_closed="queue",
             updated_ms=now_ms(),
         )
-        await work.tx.queue_hours.put(stored)
+        await _put_audited(work.tx, before, stored, actor, replies=False)
     services.request_routing(tenant_id)  # a queue that opens with its new hours
     services.queue_hours_changed()
     log.info("queue %s of %s: no opening hours (always open)", queue, tenant_id)
@@ -182,18 +221,20 @@ async def set_replies(
     closed: str | None,
     waiting: str | None,
     waiting_after_s: int | None,
+    actor: User | None = None,
 ) -> QueueHours:
     check_replies(services.settings.max_text_length, closed, waiting, waiting_after_s)
     async with services.work() as work:
         await _require_queue(work.tx, tenant_id, queue)
+        before = await _stored(work.tx, tenant_id, queue)
         stored = replace(
-            await _stored(work.tx, tenant_id, queue),
+            before,
             closed_reply=closed,
             waiting_reply=waiting,
             waiting_after_s=waiting_after_s,
             updated_ms=now_ms(),
         )
-        await work.tx.queue_hours.put(stored)
+        await _put_audited(work.tx, before, stored, actor, replies=True)
     services.queue_hours_changed()
     log.info(
         "queue %s of %s: automatic replies %s",
@@ -280,14 +321,16 @@ async def put_hours(
     when_closed: str,
 ) -> QueueHours:
     await _may_manage(services, user, queue)
-    stored = await set_hours(services, user.tenant_id, queue, timezone, weekly, closed_dates, when_closed)
+    stored = await set_hours(
+        services, user.tenant_id, queue, timezone, weekly, closed_dates, when_closed, actor=user
+    )
     log.info("opening hours of queue %s changed by %s", queue, user.user_name)
     return stored
 
 
 async def delete_hours(services: Services, user: User, queue: str) -> QueueHours:
     await _may_manage(services, user, queue)
-    return await clear_hours(services, user.tenant_id, queue)
+    return await clear_hours(services, user.tenant_id, queue, actor=user)
 
 
 async def put_replies(
@@ -299,7 +342,7 @@ async def put_replies(
     waiting_after_s: int | None,
 ) -> QueueHours:
     await _may_manage(services, user, queue)
-    return await set_replies(services, user.tenant_id, queue, closed, waiting, waiting_after_s)
+    return await set_replies(services, user.tenant_id, queue, closed, waiting, waiting_after_s, actor=user)
 
 
 # ----- acting on them --------------------------------------------------------------------------------

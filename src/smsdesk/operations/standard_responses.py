@@ -18,6 +18,7 @@ from smsdesk.domain.clock import now_ms
 from smsdesk.domain.errors import DomainError, ErrorKind, invalid_value, not_found
 from smsdesk.domain.model import SessionRecord
 from smsdesk.operations import access
+from smsdesk.operations.audit import record_change
 from smsdesk.operations.contact_centers import tenant_id_named
 from smsdesk.operations.ports import StandardResponse, Transaction, User
 from smsdesk.operations.services import Services
@@ -31,6 +32,11 @@ WHAT = "Standard responses"
 
 def new_response_id() -> str:
     return secrets.token_hex(8).upper()
+
+
+def _snapshot(response: StandardResponse) -> dict[str, str]:
+    """What the audit log keeps of a standard response."""
+    return {"name": response.name, "category": response.category, "text": response.text}
 
 
 def _checked(services: Services, name: str, category: str, text: str) -> tuple[str, str, str]:
@@ -55,14 +61,30 @@ def _checked(services: Services, name: str, category: str, text: str) -> tuple[s
 
 
 async def add(
-    services: Services, tenant_id: str, name: str, text: str, category: str = ""
+    services: Services,
+    tenant_id: str,
+    name: str,
+    text: str,
+    category: str = "",
+    actor: User | None = None,
 ) -> StandardResponse:
+    """``actor``: who adds it (None: the command line), for the audit log."""
     name, category, text = _checked(services, name, category, text)
     now = now_ms()
     response = StandardResponse(new_response_id(), tenant_id, name, category, text, now, now)
     async with services.work() as work:
         if not await work.tx.standard_responses.insert(response):
             raise DomainError(ErrorKind.ALREADY_EXISTS, f"A standard response named {name!r} already exists")
+        await record_change(
+            work.tx,
+            tenant_id,
+            actor,
+            "standardResponse.create",
+            "standardResponse",
+            response.id,
+            None,
+            _snapshot(response),
+        )
     log.info("standard response %r (%s) added to %s", name, response.id, tenant_id)
     return response
 
@@ -87,6 +109,16 @@ async def remove_named(services: Services, tenant: str, name: str) -> StandardRe
         response = await work.tx.standard_responses.by_name(tenant_id, name)
         if response is None or not await work.tx.standard_responses.delete(tenant_id, response.id):
             raise not_found(f"Standard response not found: {name}")
+        await record_change(
+            work.tx,
+            tenant_id,
+            None,
+            "standardResponse.delete",
+            "standardResponse",
+            response.id,
+            _snapshot(response),
+            None,
+        )
     log.info("standard response %r (%s) removed from %s", name, response.id, tenant_id)
     return response
 
@@ -98,7 +130,7 @@ async def create(
     services: Services, user: User, name: str | None, category: str | None, text: str | None
 ) -> StandardResponse:
     access.require_manager(user, WHAT)
-    return await add(services, user.tenant_id, name or "", text or "", category or "")
+    return await add(services, user.tenant_id, name or "", text or "", category or "", actor=user)
 
 
 async def all_of(services: Services, user: User) -> list[StandardResponse]:
@@ -145,6 +177,16 @@ async def change(
             raise DomainError(
                 ErrorKind.ALREADY_EXISTS, f"A standard response named {checked_name!r} already exists"
             )
+        await record_change(
+            work.tx,
+            user.tenant_id,
+            user,
+            "standardResponse.update",
+            "standardResponse",
+            changed.id,
+            _snapshot(current),
+            _snapshot(changed),
+        )
     log.info("standard response %r (%s) changed by %s", changed.name, changed.id, user.user_name)
     return changed
 
@@ -152,8 +194,19 @@ async def change(
 async def delete(services: Services, user: User, response_id: str) -> None:
     access.require_manager(user, WHAT)
     async with services.work() as work:
-        if not await work.tx.standard_responses.delete(user.tenant_id, response_id):
+        current = await work.tx.standard_responses.get(user.tenant_id, response_id)
+        if current is None or not await work.tx.standard_responses.delete(user.tenant_id, response_id):
             raise not_found(f"Standard response not found: {response_id}")
+        await record_change(
+            work.tx,
+            user.tenant_id,
+            user,
+            "standardResponse.delete",
+            "standardResponse",
+            response_id,
+            _snapshot(current),
+            None,
+        )
     log.info("standard response %s deleted by %s", response_id, user.user_name)
 
 
