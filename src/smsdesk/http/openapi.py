@@ -64,6 +64,8 @@ _ERRORS = {
     "405": "statusCode 10: method not allowed (see Allow)",
     "409": "statusCode 18 or 19: already exists / in use",
     "413": "statusCode 10: body larger than max_body_bytes",
+    "429": "statusCode 3: over a rate limit (the user's, the contact center's); statusCode 20: sign-in "
+    "throttled after wrong passwords; nothing was done, try again after Retry-After",
     "503": "statusCode 4: the database is unavailable (failing over): nothing was done, try again after "
     "Retry-After; with `X-Smsdesk-Outcome: unknown` (extension) the request may have been done: read, "
     "or repeat it with the same Idempotency-Key",
@@ -96,14 +98,14 @@ def _admin(
     parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """An administration request (ROLE_ADMIN; an agent or supervisor gets 403 statusCode 5)."""
-    codes = ["400", "401", "403", "404", "405"]
+    codes = ["400", "401", "403", "404", "405", "429", "503"]
     if method != "get":
         codes.append("409")
     if body is not None:
         codes.append("413")
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {**_ok("Success", "Done"), **_error_responses(*codes)},
+        "responses": {**_ok("Success", "Done"), **_error_responses(*sorted(codes))},
     }
     if body is not None:
         operation["requestBody"] = _resource_body(body)
@@ -140,7 +142,7 @@ def _path_param(name: str, limits: Limits) -> dict[str, Any]:
 def _get(summary: str, ok: dict[str, Any], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {**ok, **_error_responses("400", "401", "403", "404", "405", "503")},
+        "responses": {**ok, **_error_responses("400", "401", "403", "404", "405", "429", "503")},
     }
     if parameters:
         operation["parameters"] = parameters
@@ -155,7 +157,7 @@ def _post(
         "requestBody": _operations_body(table),
         "responses": {
             **_ok("OperationAccepted", "The operation was performed"),
-            **_error_responses("400", "401", "403", "404", "405", "409", "413", "503"),
+            **_error_responses("400", "401", "403", "404", "405", "409", "413", "429", "503"),
         },
     }
     if parameters:
@@ -179,7 +181,10 @@ def _write(
     """A PUT, POST or DELETE of a resource (extensions): its fields in the body, no operationName."""
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {**ok, **_error_responses("400", "401", "403", "404", "405", "409", "413")},
+        "responses": {
+            **ok,
+            **_error_responses("400", "401", "403", "404", "405", "409", "413", "429", "503"),
+        },
     }
     if body is not None:
         operation["requestBody"] = _resource_body(body)
