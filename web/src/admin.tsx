@@ -290,18 +290,7 @@ function Users() {
                 </button>
             </div>
             <table>
-                <thead>
-                    <tr>
-                        <th scope="col">User name</th>
-                        <th scope="col">Name</th>
-                        <th scope="col">Roles</th>
-                        <th scope="col">Queues</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">
-                            <span class="visually-hidden">Actions</span>
-                        </th>
-                    </tr>
-                </thead>
+                <HeadWithActions columns={["User name", "Name", "Roles", "Queues", "Status"]} />
                 <tbody>
                     {state.users.map((user) => (
                         <tr key={user.id}>
@@ -456,6 +445,24 @@ function UserForm({user, done}: {user: User | null; done: () => void}) {
     );
 }
 
+/** A table's head: its columns, then one for the row's buttons (named for screen readers only). */
+function HeadWithActions({columns}: {columns: string[]}) {
+    return (
+        <thead>
+            <tr>
+                {columns.map((column) => (
+                    <th scope="col" key={column}>
+                        {column}
+                    </th>
+                ))}
+                <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                </th>
+            </tr>
+        </thead>
+    );
+}
+
 function hoursSummary(queue: Queue): string {
     const hours = queue.openingHours;
     if (hours === null) return "Always open";
@@ -481,18 +488,7 @@ function Queues() {
         <section aria-labelledby="queues-title">
             <h1 id="queues-title">Queues</h1>
             <table>
-                <thead>
-                    <tr>
-                        <th scope="col">Queue</th>
-                        <th scope="col">Members</th>
-                        <th scope="col">Supervisors</th>
-                        <th scope="col">Service numbers</th>
-                        <th scope="col">Opening hours</th>
-                        <th scope="col">
-                            <span class="visually-hidden">Actions</span>
-                        </th>
-                    </tr>
-                </thead>
+                <HeadWithActions columns={["Queue", "Members", "Supervisors", "Service numbers", "Opening hours"]} />
                 <tbody>
                     {state.queues.map((queue) => (
                         <tr key={queue.name}>
@@ -753,16 +749,7 @@ function StandardResponses() {
             </div>
             <p class="hint">Texts agents insert in a conversation (with / in the composer), their placeholders filled for the customer.</p>
             <table>
-                <thead>
-                    <tr>
-                        <th scope="col">Name</th>
-                        <th scope="col">Category</th>
-                        <th scope="col">Text</th>
-                        <th scope="col">
-                            <span class="visually-hidden">Actions</span>
-                        </th>
-                    </tr>
-                </thead>
+                <HeadWithActions columns={["Name", "Category", "Text"]} />
                 <tbody>
                     {state.responses.map((response) => (
                         <tr key={response.id}>
@@ -916,16 +903,7 @@ function Numbers() {
         <section aria-labelledby="numbers-title">
             <h1 id="numbers-title">Service numbers</h1>
             <table>
-                <thead>
-                    <tr>
-                        <th scope="col">Number</th>
-                        <th scope="col">Connector</th>
-                        <th scope="col">Queue</th>
-                        <th scope="col">
-                            <span class="visually-hidden">Actions</span>
-                        </th>
-                    </tr>
-                </thead>
+                <HeadWithActions columns={["Number", "Connector", "Queue"]} />
                 <tbody>
                     {state.numbers.map((number) => (
                         <tr key={number.number}>
