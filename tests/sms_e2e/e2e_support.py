@@ -118,6 +118,9 @@ class FakeTwilioApi:
     port: int = field(default_factory=free_port)
     fail_every: int = 0
     """When set, every ``fail_every``-th request is answered 503 (a transient failure, retried)."""
+    hold: threading.Event | None = None
+    """When set, an accepted message's answer waits for it (at most 30 s): what the provider does
+    meanwhile (a status callback sent before its API's answer arrives) can be played."""
     requests: list[dict[str, str]] = field(default_factory=list)
     refused: int = 0
     paths: list[str] = field(default_factory=list)
@@ -154,6 +157,8 @@ class FakeTwilioApi:
                 api.authorizations.append(self.headers.get("Authorization", ""))
                 api.requests.append(form)
                 api.sids.append(sid)
+                if api.hold is not None:
+                    api.hold.wait(30)
                 self._answer(
                     201, {"sid": sid, "status": "queued", "to": form.get("To"), "body": form.get("Body")}
                 )

@@ -4,8 +4,10 @@ on loopback that records what the server sends."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,6 +163,41 @@ def test_inbound_to_agent_reply_to_twilio_and_delivery_status_back(world: Twilio
     assert entry["delivery"]["status"] == "delivered"
     assert entry["delivery"]["errorCode"] is None
     assert (entry["delivery"]["encoding"], entry["delivery"]["segments"]) == ("GSM-7", 1)
+    complete(world, session_id)
+
+
+def test_a_status_callback_that_overtakes_the_apis_answer_is_applied(world: TwilioWorld) -> None:
+    """Twilio may call the status callback before its API's answer (with the message's sid) has
+    reached smsdesk: the report waits for the send to store the sid instead of being unknown."""
+    agent, customer = world.agent, world.cc.customer_number()
+    sent_before = len(world.api.requests)
+    assert world.post("inbound", world.inbound_form(customer, "Hello?", "SM" + "7a" * 16)).status_code == 200
+    world.api.hold = threading.Event()
+    try:
+        session_id, index = accept_and_reply(agent, "Hello from the desk.")
+        wait_for_requests(world, sent_before + 1)  # the API has the message; its answer is held
+        message_sid = world.api.sids[-1]
+        status_form = {
+            "MessageSid": message_sid,
+            "SmsSid": message_sid,
+            "MessageStatus": "delivered",
+            "SmsStatus": "delivered",
+            "To": customer,
+            "From": world.number,
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+        }
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            callback = pool.submit(world.post, "status", status_form)
+            time.sleep(0.5)  # the callback is in: the sid is not stored yet
+            world.api.hold.set()
+            assert callback.result(timeout=30).status_code == 200
+    finally:
+        world.api.hold.set()
+        world.api.hold = None
+    assert wait_delivery(agent, index, "delivered")["notificationType"] == "DeliveryStatus"
+    [entry] = [m for m in messages(agent, session_id) if m["index"] == index]
+    assert entry["delivery"]["status"] == "delivered"
     complete(world, session_id)
 
 

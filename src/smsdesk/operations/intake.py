@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from smsdesk.domain.clock import now_ms
 from smsdesk.domain.consent import OPTED_IN_NOTICE, OPTED_OUT_NOTICE, ConsentChange
 from smsdesk.domain.model import DomainContext
 from smsdesk.domain.session import SmsSession
@@ -22,6 +25,36 @@ log = logging.getLogger("smsdesk.intake")
 
 class UnknownServiceNumber(Exception):
     pass
+
+
+EARLY_REPORT_WAIT_S = 10.0
+"""How long a report about a message smsdesk has no id for waits while sends are in flight: a
+provider may report on a message (Twilio's status callback) before its API's answer, which carries
+the message's id, has reached smsdesk and been stored."""
+EARLY_REPORT_POLL_S = 0.1
+
+
+class _SendsInFlight(Exception):
+    """The report's message is unknown, but messages are being sent: it may be one of them."""
+
+
+async def _patiently(handle: Callable[[bool], Awaitable[None]]) -> None:
+    """``handle(may_wait)``, again while it raises :class:`_SendsInFlight`, for at most
+    EARLY_REPORT_WAIT_S; the last try may not wait (the report is then unknown)."""
+    deadline = time.monotonic() + EARLY_REPORT_WAIT_S
+    while True:
+        try:
+            await handle(time.monotonic() < deadline)
+            return
+        except _SendsInFlight:
+            await asyncio.sleep(EARLY_REPORT_POLL_S)
+
+
+async def _unknown_for_now(tx: Transaction, may_wait: bool) -> None:
+    """A report's message is not known: raises :class:`_SendsInFlight` (the transaction is rolled
+    back, its idempotency key with it) when a send may be about to store its id."""
+    if may_wait and await tx.outbound.due(now_ms(), 1):
+        raise _SendsInFlight()
 
 
 class SmsIntake:
@@ -128,11 +161,15 @@ class SmsIntake:
             session.notice(ctx, template.format(reason=reason))
 
     async def delivery_receipt(self, receipt: DeliveryReceipt) -> None:
+        await _patiently(lambda may_wait: self._delivery_receipt(receipt, may_wait))
+
+    async def _delivery_receipt(self, receipt: DeliveryReceipt, may_wait: bool) -> None:
         async with self.services.work() as work:
             if not await _first_time(work.tx, receipt.connector, receipt.idempotency_key):
                 return
             record = await work.tx.outbound.by_provider_id(receipt.connector, receipt.provider_message_id)
             if record is None:
+                await _unknown_for_now(work.tx, may_wait)
                 self._unknown_message(
                     receipt.connector, "receipt", receipt.provider_message_id, f"status {receipt.state}"
                 )
@@ -153,12 +190,16 @@ class SmsIntake:
         """The provider says the customer blocked (or unblocked) the number: same state as a keyword.
         A signal drawn from a message's failure counts only for a message smsdesk sent, and for the
         numbers it was sent between (not whatever the report names)."""
+        await _patiently(lambda may_wait: self._opt_out(signal, may_wait))
+
+    async def _opt_out(self, signal: OptOutSignal, may_wait: bool) -> None:
         async with self.services.work() as work:
             if not await _first_time(work.tx, signal.connector, signal.idempotency_key):
                 return
             if signal.about_message is not None:
                 sent = await work.tx.outbound.by_provider_id(signal.connector, signal.about_message)
                 if sent is None:
+                    await _unknown_for_now(work.tx, may_wait)
                     self._unknown_message(
                         signal.connector,
                         "opt-out",
