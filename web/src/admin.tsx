@@ -342,7 +342,6 @@ function flag(form: HTMLFormElement, name: string): boolean {
 }
 
 function UserForm({user, done}: {user: User | null; done: () => void}) {
-    const [confirmDelete, setConfirmDelete] = useState(false);
     const queueNames: [string, string][] = state.queues.map((q) => [q.name, q.name]);
     async function submit(event: Event): Promise<void> {
         event.preventDefault();
@@ -416,32 +415,63 @@ function UserForm({user, done}: {user: User | null; done: () => void}) {
                         May sign in with a password
                     </label>
                 </fieldset>
-                <div class="actions">
-                    <button type="submit" class="primary">
-                        {user === null ? "Add user" : "Save"}
-                    </button>
-                    <button type="button" onClick={done}>
-                        Cancel
-                    </button>
-                    {user !== null && !confirmDelete && (
-                        <button type="button" class="danger" onClick={() => setConfirmDelete(true)}>
-                            Delete user
-                        </button>
-                    )}
-                </div>
-                {user !== null && confirmDelete && (
-                    <div class="confirm" role="group" aria-label="Confirm deletion">
-                        <p>Delete {user.userName} for good? Their conversations go back to their queues.</p>
-                        <button type="button" class="danger" onClick={() => void remove()}>
-                            Delete {user.userName}
-                        </button>
-                        <button type="button" onClick={() => setConfirmDelete(false)}>
-                            Keep {user.userName}
-                        </button>
-                    </div>
-                )}
+                <EditorActions
+                    submit={user === null ? "Add user" : "Save"}
+                    done={done}
+                    removal={
+                        user === null
+                            ? null
+                            : {
+                                  label: "Delete user",
+                                  name: user.userName,
+                                  question: `Delete ${user.userName} for good? Their conversations go back to their queues.`,
+                                  remove,
+                              }
+                    }
+                />
             </form>
         </section>
+    );
+}
+
+interface Removal {
+    label: string;
+    name: string;
+    question: string;
+    remove: () => Promise<void>;
+}
+
+/** An editor's buttons: submit, Cancel and, for something that exists, Delete behind an in-page
+ *  confirmation ("Delete NAME" / "Keep NAME"). */
+function EditorActions({submit, done, removal}: {submit: string; done: () => void; removal: Removal | null}) {
+    const [confirming, setConfirming] = useState(false);
+    return (
+        <>
+            <div class="actions">
+                <button type="submit" class="primary">
+                    {submit}
+                </button>
+                <button type="button" onClick={done}>
+                    Cancel
+                </button>
+                {removal !== null && !confirming && (
+                    <button type="button" class="danger" onClick={() => setConfirming(true)}>
+                        {removal.label}
+                    </button>
+                )}
+            </div>
+            {removal !== null && confirming && (
+                <div class="confirm" role="group" aria-label="Confirm deletion">
+                    <p>{removal.question}</p>
+                    <button type="button" class="danger" onClick={() => void removal.remove()}>
+                        Delete {removal.name}
+                    </button>
+                    <button type="button" onClick={() => setConfirming(false)}>
+                        Keep {removal.name}
+                    </button>
+                </div>
+            )}
+        </>
     );
 }
 
@@ -780,7 +810,6 @@ const RESPONSE_PLACEHOLDERS = [
 ];
 
 function ResponseForm({response, done}: {response: StandardResponse | null; done: () => void}) {
-    const [confirmDelete, setConfirmDelete] = useState(false);
     const name = useRef<HTMLInputElement>(null);
     useEffect(() => name.current?.focus(), []); // the button that opened the form is gone
     const categories = [...new Set(state.responses.map((r) => r.category).filter((c) => c !== ""))];
@@ -831,30 +860,20 @@ function ResponseForm({response, done}: {response: StandardResponse | null; done
                 <p class="hint" id="response-text-hint">
                     Placeholders, filled when an agent inserts it: {RESPONSE_PLACEHOLDERS.join(", ")}. They are checked when saved.
                 </p>
-                <div class="actions">
-                    <button type="submit" class="primary">
-                        {response === null ? "Add standard response" : "Save"}
-                    </button>
-                    <button type="button" onClick={done}>
-                        Cancel
-                    </button>
-                    {response !== null && !confirmDelete && (
-                        <button type="button" class="danger" onClick={() => setConfirmDelete(true)}>
-                            Delete standard response
-                        </button>
-                    )}
-                </div>
-                {response !== null && confirmDelete && (
-                    <div class="confirm" role="group" aria-label="Confirm deletion">
-                        <p>Delete the standard response {response.name}? Agents no longer find it.</p>
-                        <button type="button" class="danger" onClick={() => void remove()}>
-                            Delete {response.name}
-                        </button>
-                        <button type="button" onClick={() => setConfirmDelete(false)}>
-                            Keep {response.name}
-                        </button>
-                    </div>
-                )}
+                <EditorActions
+                    submit={response === null ? "Add standard response" : "Save"}
+                    done={done}
+                    removal={
+                        response === null
+                            ? null
+                            : {
+                                  label: "Delete standard response",
+                                  name: response.name,
+                                  question: `Delete the standard response ${response.name}? Agents no longer find it.`,
+                                  remove,
+                              }
+                    }
+                />
             </form>
         </section>
     );

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from smsdesk.domain import placeholders
 from smsdesk.domain.clock import now_ms
@@ -151,16 +151,22 @@ def _replies_snapshot(stored: QueueHours) -> dict[str, object]:
     }
 
 
-async def _put_audited(
-    tx: Transaction, before: QueueHours, after: QueueHours, actor: User | None, replies: bool
-) -> None:
-    """Store ``after`` and its audit entry (``queue.openingHours`` or ``queue.automaticReplies``)."""
-    await tx.queue_hours.put(after)
-    snapshot = _replies_snapshot if replies else _hours_snapshot
-    action = "queue.automaticReplies" if replies else "queue.openingHours"
-    await record_change(
-        tx, after.tenant_id, actor, action, "queue", after.queue, snapshot(before), snapshot(after)
-    )
+async def _change(
+    services: Services, tenant_id: str, queue: str, actor: User | None, replies: bool, **fields: Any
+) -> QueueHours:
+    """Replace ``fields`` of the queue's stored hours and replies, with the audit entry of the
+    change (``queue.automaticReplies`` when ``replies``, else ``queue.openingHours``)."""
+    async with services.work() as work:
+        await _require_queue(work.tx, tenant_id, queue)
+        before = await _stored(work.tx, tenant_id, queue)
+        after = replace(before, **fields, updated_ms=now_ms())
+        await work.tx.queue_hours.put(after)
+        snapshot = _replies_snapshot if replies else _hours_snapshot
+        action = "queue.automaticReplies" if replies else "queue.openingHours"
+        await record_change(
+            work.tx, tenant_id, actor, action, "queue", queue, snapshot(before), snapshot(after)
+        )
+    return after
 
 
 async def set_hours(
@@ -175,18 +181,17 @@ async def set_hours(
 ) -> QueueHours:
     """``actor``: who sets them (None: the command line), for the audit log; the same below."""
     hours = check_hours(timezone, weekly, closed_dates, when_closed)
-    async with services.work() as work:
-        await _require_queue(work.tx, tenant_id, queue)
-        before = await _stored(work.tx, tenant_id, queue)
-        stored = replace(
-            before,
-            timezone=hours.timezone,
-            weekly=hours.weekly,
-            closed_dates=tuple(sorted(d.isoformat() for d in hours.closed_dates)),
-            when_closed=when_closed,
-            updated_ms=now_ms(),
-        )
-        await _put_audited(work.tx, before, stored, actor, replies=False)
+    stored = await _change(
+        services,
+        tenant_id,
+        queue,
+        actor,
+        replies=False,
+        timezone=hours.timezone,
+        weekly=hours.weekly,
+        closed_dates=tuple(sorted(d.isoformat() for d in hours.closed_dates)),
+        when_closed=when_closed,
+    )
     services.request_routing(tenant_id)  # a queue that opens with its new hours
     services.queue_hours_changed()
     log.info("queue %s of %s: opening hours %s (%s)", queue, tenant_id, hours.weekly, hours.timezone)
@@ -196,18 +201,17 @@ async def set_hours(
 async def clear_hours(
     services: Services, tenant_id: str, queue: str, actor: User | None = None
 ) -> QueueHours:
-    async with services.work() as work:
-        await _require_queue(work.tx, tenant_id, queue)
-        before = await _stored(work.tx, tenant_id, queue)
-        stored = replace(
-            before,
-            timezone=None,
-            weekly=None,
-            closed_dates=(),
-            when_closed="queue",
-            updated_ms=now_ms(),
-        )
-        await _put_audited(work.tx, before, stored, actor, replies=False)
+    stored = await _change(
+        services,
+        tenant_id,
+        queue,
+        actor,
+        replies=False,
+        timezone=None,
+        weekly=None,
+        closed_dates=(),
+        when_closed="queue",
+    )
     services.request_routing(tenant_id)  # a queue that opens with its new hours
     services.queue_hours_changed()
     log.info("queue %s of %s: no opening hours (always open)", queue, tenant_id)
@@ -224,17 +228,16 @@ async def set_replies(
     actor: User | None = None,
 ) -> QueueHours:
     check_replies(services.settings.max_text_length, closed, waiting, waiting_after_s)
-    async with services.work() as work:
-        await _require_queue(work.tx, tenant_id, queue)
-        before = await _stored(work.tx, tenant_id, queue)
-        stored = replace(
-            before,
-            closed_reply=closed,
-            waiting_reply=waiting,
-            waiting_after_s=waiting_after_s,
-            updated_ms=now_ms(),
-        )
-        await _put_audited(work.tx, before, stored, actor, replies=True)
+    stored = await _change(
+        services,
+        tenant_id,
+        queue,
+        actor,
+        replies=True,
+        closed_reply=closed,
+        waiting_reply=waiting,
+        waiting_after_s=waiting_after_s,
+    )
     services.queue_hours_changed()
     log.info(
         "queue %s of %s: automatic replies %s",
