@@ -4,7 +4,7 @@
 // "Standard responses" and "Opening hours and automatic replies").
 
 import {render} from "preact";
-import {useEffect, useRef, useState} from "preact/hooks";
+import {useEffect, useLayoutEffect, useRef, useState} from "preact/hooks";
 import {ApiError, type Envelope, del, forgetCredentials, get, post, put} from "./api";
 import {ProviderSignIn, takeProviderError, usePasswordSignIn, useSignInOptions} from "./signin";
 
@@ -811,7 +811,9 @@ const RESPONSE_PLACEHOLDERS = [
 
 function ResponseForm({response, done}: {response: StandardResponse | null; done: () => void}) {
     const name = useRef<HTMLInputElement>(null);
-    useEffect(() => name.current?.focus(), []); // the button that opened the form is gone
+    // Before the browser paints (a layout effect): typing that starts as soon as the form shows
+    // must not have its focus moved here halfway. The button that opened the form is gone.
+    useLayoutEffect(() => name.current?.focus(), []);
     const categories = [...new Set(state.responses.map((r) => r.category).filter((c) => c !== ""))];
     async function submit(event: Event): Promise<void> {
         event.preventDefault();

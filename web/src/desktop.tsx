@@ -2,7 +2,7 @@
 // public GWS API only (REST under /api/v2, notifications over CometD).
 
 import {render} from "preact";
-import {useEffect, useRef, useState} from "preact/hooks";
+import {useEffect, useLayoutEffect, useRef, useState} from "preact/hooks";
 import {ApiError, type Envelope, forgetCredentials, get, post} from "./api";
 import {
     addEntries,
@@ -609,7 +609,7 @@ function NewConversation({onClose}: {onClose: () => void}) {
     const [error, setError] = useState<string | null>(null);
     const [busy, setBusy] = useState(false);
     const first = useRef<HTMLInputElement>(null);
-    useEffect(() => first.current?.focus(), []);
+    useLayoutEffect(() => first.current?.focus(), []); // before paint: never mid-typing
     async function submit(event: Event): Promise<void> {
         event.preventDefault();
         // People paste numbers with spaces, dashes and brackets; the API takes E.164.
@@ -1042,7 +1042,7 @@ function ResponsePicker({conversation, onClose, onPick}: {conversation: Conversa
     const [error, setError] = useState<string | null>(null);
     const search = useRef<HTMLInputElement>(null);
     const id = conversation.session.id;
-    useEffect(() => search.current?.focus(), []);
+    useLayoutEffect(() => search.current?.focus(), []); // before paint: never mid-typing
     useEffect(() => {
         let stale = false;
         const timer = setTimeout(() => {
